@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up a fresh machine and pass every test: installs the Debian packages,
+# builds with warnings as errors, runs ctest, then does the same again with
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+#
+#   scripts/test.sh            both builds (what CI runs)
+#   scripts/test.sh --quick    the normal build only
+#   scripts/test.sh -R REGEX   only the tests whose names match (both builds)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0
+ctest_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    -R) ctest_args+=(-R "$2"); shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+run_suite() {
+  local dir=$1
+  shift
+  scripts/setup.sh "$dir" -DDLT_WERROR=ON "$@"
+  (cd "$dir" && ctest --output-on-failure --timeout 600 "${ctest_args[@]}")
+}
+
+echo "== build and test: build/" >&2
+run_suite build
+
+if [ "$quick" = 0 ]; then
+  echo "== build and test under ASan+UBSan: build-asan/" >&2
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
+  export DLT_NO_INSTALL=1
+  run_suite build-asan -DDLT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+fi
+echo "== all tests passed" >&2

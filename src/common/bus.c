@@ -1,0 +1,667 @@
+#define _POSIX_C_SOURCE 200809L
+#include "bus.h"
+
+#include "clock.h"
+#include "log.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct bus_producer {
+    rd_kafka_t *rk;
+    char prefix[64];
+    bus_log_fn log_cb;
+    void *log_opaque;
+    atomic_llong failed;
+};
+
+struct bus_consumer {
+    rd_kafka_t *rk;
+    char prefix[64];
+    int group; /* 1: group consumer, offsets committed on request */
+    atomic_int assigned;
+    bus_log_fn log_cb;
+    void *log_opaque;
+};
+
+__attribute__((format(printf, 3, 4))) static int bus_fail(char *err, size_t errlen, const char *fmt,
+                                                          ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+__attribute__((format(printf, 4, 5))) static void bus_log(bus_log_fn cb, void *opaque, int level,
+                                                          const char *fmt, ...)
+{
+    if (!cb)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cb(opaque, level, msg);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+void bus_conf_init(struct bus_conf *c, const char *client_id)
+{
+    memset(c, 0, sizeof *c);
+    const char *env = getenv("DLT_KAFKA");
+    snprintf(c->brokers, sizeof c->brokers, "%s", env && *env ? env : BUS_DEFAULT_BROKERS);
+    snprintf(c->client_id, sizeof c->client_id, "%s", client_id ? client_id : "dlt");
+}
+
+void bus_conf_free(struct bus_conf *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->n_props; i++) {
+        free(c->props[i].key);
+        free(c->props[i].value);
+    }
+    c->n_props = 0;
+}
+
+int bus_conf_set_brokers(struct bus_conf *c, const char *brokers, char *err, size_t errlen)
+{
+    if (!brokers || !*brokers || strlen(brokers) >= sizeof c->brokers)
+        return bus_fail(err, errlen, "--kafka needs HOST:PORT[,HOST:PORT...]");
+    for (const char *p = brokers; *p; p++)
+        if (*p == ' ' || *p == '\t' || *p == '\n')
+            return bus_fail(err, errlen, "--kafka '%.60s' must not contain spaces", brokers);
+    snprintf(c->brokers, sizeof c->brokers, "%s", brokers);
+    return 0;
+}
+
+int bus_conf_set_prefix(struct bus_conf *c, const char *prefix, char *err, size_t errlen)
+{
+    size_t n = prefix ? strlen(prefix) : 0;
+    if (n > 48)
+        return bus_fail(err, errlen, "--topic-prefix is longer than 48 characters");
+    for (size_t i = 0; i < n; i++) {
+        char ch = prefix[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return bus_fail(err, errlen,
+                            "--topic-prefix may hold only letters, digits, '.', '_' and '-'");
+    }
+    snprintf(c->topic_prefix, sizeof c->topic_prefix, "%s", n ? prefix : "");
+    return 0;
+}
+
+int bus_conf_add_property(struct bus_conf *c, const char *kv, char *err, size_t errlen)
+{
+    const char *eq = kv ? strchr(kv, '=') : NULL;
+    if (!eq || eq == kv)
+        return bus_fail(err, errlen, "-X takes key=value, got '%.60s'", kv ? kv : "");
+    if (c->n_props >= BUS_PROPS_MAX)
+        return bus_fail(err, errlen, "too many -X properties (at most %d)", BUS_PROPS_MAX);
+    size_t kl = (size_t)(eq - kv);
+    char *key = malloc(kl + 1);
+    char *val = strdup(eq + 1);
+    if (!key || !val) {
+        free(key);
+        free(val);
+        return bus_fail(err, errlen, "out of memory");
+    }
+    memcpy(key, kv, kl);
+    key[kl] = '\0';
+    /* Check it now, so a typo is one clear error at start-up. */
+    rd_kafka_conf_t *probe = rd_kafka_conf_new();
+    char rerr[256];
+    rd_kafka_conf_res_t r = rd_kafka_conf_set(probe, key, val, rerr, sizeof rerr);
+    rd_kafka_conf_destroy(probe);
+    if (r != RD_KAFKA_CONF_OK) {
+        bus_fail(err, errlen, "-X %s: %s", key, rerr);
+        free(key);
+        free(val);
+        return -1;
+    }
+    c->props[c->n_props].key = key;
+    c->props[c->n_props].value = val;
+    c->n_props++;
+    return 0;
+}
+
+static void bus_topic_name(const char *prefix, const char *logical, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s%s", prefix, logical);
+}
+
+/* librdkafka syslog levels -> log.h levels. */
+static int bus_level(int syslog_level)
+{
+    if (syslog_level <= 3)
+        return LOGL_ERROR;
+    if (syslog_level == 4)
+        return LOGL_WARN;
+    if (syslog_level <= 6)
+        return LOGL_INFO;
+    return LOGL_DEBUG;
+}
+
+struct bus_logger {
+    bus_log_fn cb;
+    void *opaque;
+};
+
+static void bus_rk_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    struct bus_logger *lg = rd_kafka_opaque(rk);
+    if (lg && lg->cb)
+        bus_log(lg->cb, lg->opaque, bus_level(level), "kafka %s: %s", fac, buf);
+}
+
+static void bus_rk_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    struct bus_logger *lg = opaque;
+    int fatal = code == RD_KAFKA_RESP_ERR__FATAL;
+    char fbuf[256] = "";
+    if (fatal)
+        rd_kafka_fatal_error(rk, fbuf, sizeof fbuf);
+    /* "all brokers down" and transport errors are transient: librdkafka
+     * reconnects by itself, so they are warnings. */
+    if (lg && lg->cb)
+        bus_log(lg->cb, lg->opaque, fatal ? LOGL_ERROR : LOGL_WARN, "kafka %s: %s%s%s",
+                rd_kafka_err2name((rd_kafka_resp_err_t)code), reason, fatal ? " / " : "", fbuf);
+}
+
+/* Build a librdkafka configuration from c plus the given fixed settings
+ * (pairs of key, value, NULL-terminated). -X properties are applied last so
+ * the user can override anything. */
+static rd_kafka_conf_t *bus_make_conf(const struct bus_conf *c, const char *const *fixed, char *err,
+                                      size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char rerr[256];
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, rerr, sizeof rerr) ||
+        rd_kafka_conf_set(conf, "client.id", c->client_id, rerr, sizeof rerr) ||
+        rd_kafka_conf_set(conf, "socket.nagle.disable", "true", rerr, sizeof rerr) ||
+        rd_kafka_conf_set(conf, "log.connection.close", "false", rerr, sizeof rerr)) {
+        rd_kafka_conf_destroy(conf);
+        bus_fail(err, errlen, "kafka configuration: %s", rerr);
+        return NULL;
+    }
+    for (int i = 0; fixed && fixed[i]; i += 2) {
+        if (rd_kafka_conf_set(conf, fixed[i], fixed[i + 1], rerr, sizeof rerr)) {
+            rd_kafka_conf_destroy(conf);
+            bus_fail(err, errlen, "kafka configuration %s: %s", fixed[i], rerr);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < c->n_props; i++) {
+        if (rd_kafka_conf_set(conf, c->props[i].key, c->props[i].value, rerr, sizeof rerr)) {
+            rd_kafka_conf_destroy(conf);
+            bus_fail(err, errlen, "-X %s: %s", c->props[i].key, rerr);
+            return NULL;
+        }
+    }
+    rd_kafka_conf_set_log_cb(conf, bus_rk_log);
+    rd_kafka_conf_set_error_cb(conf, bus_rk_error);
+    return conf;
+}
+
+/* Each handle keeps its own logger copy as its opaque. */
+static struct bus_logger *bus_logger_new(const struct bus_conf *c)
+{
+    struct bus_logger *lg = calloc(1, sizeof *lg);
+    if (lg) {
+        lg->cb = c->log_cb;
+        lg->opaque = c->log_opaque;
+    }
+    return lg;
+}
+
+/* ---- topics ---------------------------------------------------------------- */
+
+int bus_ensure_topics(const struct bus_conf *c, const char *const *topics, int n, int partitions,
+                      int timeout_ms, char *err, size_t errlen)
+{
+    struct bus_logger *lg = bus_logger_new(c);
+    rd_kafka_conf_t *conf = lg ? bus_make_conf(c, NULL, err, errlen) : NULL;
+    if (!conf) {
+        free(lg);
+        return lg ? -1 : bus_fail(err, errlen, "out of memory");
+    }
+    rd_kafka_conf_set_opaque(conf, lg);
+    char rerr[512];
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rerr, sizeof rerr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        free(lg);
+        return bus_fail(err, errlen, "kafka: %s", rerr);
+    }
+    int rc = 0;
+    /* Ask which topics exist first: CreateTopics may be forbidden on a
+     * managed cluster where the topics are already there. */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t merr = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    if (merr) {
+        rc = bus_fail(err, errlen, "kafka at %s: cannot read metadata: %s", c->brokers,
+                      rd_kafka_err2str(merr));
+        goto out;
+    }
+    rd_kafka_NewTopic_t *nt[16];
+    int nnew = 0;
+    for (int i = 0; i < n && nnew < 16; i++) {
+        char name[256];
+        bus_topic_name(c->topic_prefix, topics[i], name, sizeof name);
+        int exists = 0;
+        for (int k = 0; k < md->topic_cnt; k++)
+            if (strcmp(md->topics[k].topic, name) == 0 && md->topics[k].err == 0)
+                exists = 1;
+        if (exists)
+            continue;
+        nt[nnew] = rd_kafka_NewTopic_new(name, partitions, -1, rerr, sizeof rerr);
+        if (!nt[nnew]) {
+            rc = bus_fail(err, errlen, "topic %s: %s", name, rerr);
+            break;
+        }
+        nnew++;
+    }
+    rd_kafka_metadata_destroy(md);
+    if (rc == 0 && nnew > 0) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_set_operation_timeout(ao, timeout_ms, rerr, sizeof rerr);
+        rd_kafka_CreateTopics(rk, nt, (size_t)nnew, ao, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+        if (!ev) {
+            rc = bus_fail(err, errlen, "kafka: creating topics timed out");
+        } else if (rd_kafka_event_error(ev)) {
+            rc = bus_fail(err, errlen, "kafka: creating topics: %s",
+                          rd_kafka_event_error_string(ev));
+        } else {
+            size_t cnt = 0;
+            const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+            const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+            for (size_t i = 0; i < cnt; i++) {
+                rd_kafka_resp_err_t te = rd_kafka_topic_result_error(tr[i]);
+                if (te && te != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                    rc = bus_fail(err, errlen, "kafka: creating topic %s: %s",
+                                  rd_kafka_topic_result_name(tr[i]),
+                                  rd_kafka_topic_result_error_string(tr[i]));
+                    break;
+                }
+            }
+        }
+        if (ev)
+            rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(ao);
+        rd_kafka_queue_destroy(q);
+    }
+    rd_kafka_NewTopic_destroy_array(nt, (size_t)nnew);
+out:
+    rd_kafka_destroy(rk);
+    free(lg);
+    return rc;
+}
+
+/* ---- producer ---------------------------------------------------------------- */
+
+static void bus_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)opaque;
+    struct bus_producer *p = m->_private;
+    if (!m->err || !p)
+        return;
+    atomic_fetch_add(&p->failed, 1);
+    bus_log(p->log_cb, p->log_opaque, LOGL_ERROR,
+            "kafka delivery to topic %s failed after retries: %s (%zu bytes lost)",
+            m->rkt ? rd_kafka_topic_name(m->rkt) : "?", rd_kafka_err2str(m->err), m->len);
+    (void)rk;
+}
+
+int bus_producer_create(const struct bus_conf *c, struct bus_producer **out, char *err,
+                        size_t errlen)
+{
+    *out = NULL;
+    static const char *const fixed[] = {"enable.idempotence",
+                                        "true",
+                                        "acks",
+                                        "all",
+                                        "linger.ms",
+                                        "2",
+                                        "message.timeout.ms",
+                                        "300000",
+                                        "queue.buffering.max.messages",
+                                        "1000000",
+                                        NULL};
+    struct bus_producer *p = calloc(1, sizeof *p);
+    struct bus_logger *lg = bus_logger_new(c);
+    if (!p || !lg) {
+        free(p);
+        free(lg);
+        return bus_fail(err, errlen, "out of memory");
+    }
+    rd_kafka_conf_t *conf = bus_make_conf(c, fixed, err, errlen);
+    if (!conf) {
+        free(p);
+        free(lg);
+        return -1;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, bus_dr_cb);
+    rd_kafka_conf_set_opaque(conf, lg);
+    char rerr[512];
+    /* Ownership of conf passes to librdkafka on success. */
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rerr, sizeof rerr);
+    if (!p->rk) {
+        rd_kafka_conf_destroy(conf);
+        free(p);
+        free(lg);
+        return bus_fail(err, errlen, "kafka producer: %s", rerr);
+    }
+    snprintf(p->prefix, sizeof p->prefix, "%s", c->topic_prefix);
+    p->log_cb = c->log_cb;
+    p->log_opaque = c->log_opaque;
+    *out = p;
+    return 0;
+}
+
+int bus_produce(struct bus_producer *p, const char *topic, const char *key, const char *payload,
+                size_t len, char *err, size_t errlen)
+{
+    char name[256];
+    bus_topic_name(p->prefix, topic, name, sizeof name);
+    for (int attempt = 0;; attempt++) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            p->rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE((void *)payload, len),
+            RD_KAFKA_V_KEY((void *)key, key ? strlen(key) : 0), RD_KAFKA_V_OPAQUE(p),
+            RD_KAFKA_V_END);
+        if (!e)
+            return 0;
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && attempt < 10) {
+            rd_kafka_poll(p->rk, 100);
+            continue;
+        }
+        return bus_fail(err, errlen, "kafka produce to %s: %s", name, rd_kafka_err2str(e));
+    }
+}
+
+void bus_producer_poll(struct bus_producer *p, int timeout_ms)
+{
+    rd_kafka_poll(p->rk, timeout_ms);
+}
+
+int bus_producer_flush(struct bus_producer *p, int timeout_ms)
+{
+    return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+int64_t bus_producer_failed(const struct bus_producer *p)
+{
+    return atomic_load(&((struct bus_producer *)p)->failed);
+}
+
+int bus_producer_outq(const struct bus_producer *p)
+{
+    return rd_kafka_outq_len(p->rk);
+}
+
+void bus_producer_destroy(struct bus_producer *p)
+{
+    if (!p)
+        return;
+    if (rd_kafka_flush(p->rk, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        bus_log(p->log_cb, p->log_opaque, LOGL_ERROR,
+                "kafka: %d message(s) still undelivered at shutdown", rd_kafka_outq_len(p->rk));
+    struct bus_logger *lg = rd_kafka_opaque(p->rk);
+    rd_kafka_destroy(p->rk);
+    free(lg);
+    free(p);
+}
+
+/* ---- consumers --------------------------------------------------------------- */
+
+static void bus_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                             rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    (void)opaque;
+    struct bus_consumer *c = NULL;
+    /* The consumer struct is found through the logger's back pointer. */
+    struct bus_logger *lg = rd_kafka_opaque(rk);
+    c = lg ? (struct bus_consumer *)lg[1].opaque : NULL;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        if (c)
+            atomic_store(&c->assigned, 1);
+    } else {
+        rd_kafka_assign(rk, NULL);
+        if (c)
+            atomic_store(&c->assigned, 0);
+    }
+}
+
+static struct bus_consumer *bus_consumer_new(const struct bus_conf *c, const char *const *fixed,
+                                             int with_rebalance, char *err, size_t errlen)
+{
+    struct bus_consumer *bc = calloc(1, sizeof *bc);
+    /* Two loggers: [0] is the logger, [1].opaque points back at bc. */
+    struct bus_logger *lg = calloc(2, sizeof *lg);
+    if (!bc || !lg) {
+        free(bc);
+        free(lg);
+        bus_fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    lg[0].cb = c->log_cb;
+    lg[0].opaque = c->log_opaque;
+    lg[1].opaque = bc;
+    rd_kafka_conf_t *conf = bus_make_conf(c, fixed, err, errlen);
+    if (!conf) {
+        free(bc);
+        free(lg);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, lg);
+    if (with_rebalance)
+        rd_kafka_conf_set_rebalance_cb(conf, bus_rebalance_cb);
+    char rerr[512];
+    bc->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rerr, sizeof rerr);
+    if (!bc->rk) {
+        rd_kafka_conf_destroy(conf);
+        free(bc);
+        free(lg);
+        bus_fail(err, errlen, "kafka consumer: %s", rerr);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(bc->rk);
+    snprintf(bc->prefix, sizeof bc->prefix, "%s", c->topic_prefix);
+    bc->log_cb = c->log_cb;
+    bc->log_opaque = c->log_opaque;
+    return bc;
+}
+
+int bus_consumer_create_group(const struct bus_conf *c, const char *group_id,
+                              const char *const *topics, int n, struct bus_consumer **out,
+                              char *err, size_t errlen)
+{
+    *out = NULL;
+    const char *fixed[] = {"group.id",
+                           group_id,
+                           "enable.auto.commit",
+                           "true",
+                           "enable.auto.offset.store",
+                           "false",
+                           "auto.commit.interval.ms",
+                           "500",
+                           "auto.offset.reset",
+                           "earliest",
+                           "fetch.wait.max.ms",
+                           "50",
+                           "session.timeout.ms",
+                           "10000",
+                           "heartbeat.interval.ms",
+                           "1000",
+                           NULL};
+    struct bus_consumer *bc = bus_consumer_new(c, fixed, 1, err, errlen);
+    if (!bc)
+        return -1;
+    bc->group = 1;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++) {
+        char name[256];
+        bus_topic_name(c->topic_prefix, topics[i], name, sizeof name);
+        rd_kafka_topic_partition_list_add(tl, name, RD_KAFKA_PARTITION_UA);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(bc->rk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (e) {
+        bus_consumer_destroy(bc);
+        return bus_fail(err, errlen, "kafka subscribe: %s", rd_kafka_err2str(e));
+    }
+    *out = bc;
+    return 0;
+}
+
+int bus_consumer_create_broadcast(const struct bus_conf *c, const char *const *topics, int n,
+                                  int timeout_ms, struct bus_consumer **out, char *err,
+                                  size_t errlen)
+{
+    *out = NULL;
+    /* librdkafka wants a group.id for assign(); this one is never joined
+     * and nothing is ever committed under it. */
+    char gid[200];
+    snprintf(gid, sizeof gid, "dlt-broadcast-%s-%d-%lld", c->client_id, (int)getpid(),
+             (long long)clock_wall_us());
+    const char *fixed[] = {"group.id",
+                           gid,
+                           "enable.auto.commit",
+                           "false",
+                           "enable.auto.offset.store",
+                           "false",
+                           "fetch.wait.max.ms",
+                           "50",
+                           "topic.metadata.refresh.interval.ms",
+                           "10000",
+                           NULL};
+    struct bus_consumer *bc = bus_consumer_new(c, fixed, 0, err, errlen);
+    if (!bc)
+        return -1;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(16);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        char name[256];
+        bus_topic_name(c->topic_prefix, topics[i], name, sizeof name);
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(bc->rk, name, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(bc->rk, 0, rkt, &md, timeout_ms);
+        if (e || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt < 1) {
+            rc = bus_fail(err, errlen, "kafka at %s: topic %s not available: %s", c->brokers, name,
+                          rd_kafka_err2str(e               ? e
+                                           : md->topic_cnt ? md->topics[0].err
+                                                           : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        } else {
+            for (int p = 0; p < md->topics[0].partition_cnt && rc == 0; p++) {
+                int64_t lo = 0, hi = 0;
+                int32_t pid = md->topics[0].partitions[p].id;
+                e = rd_kafka_query_watermark_offsets(bc->rk, name, pid, &lo, &hi, timeout_ms);
+                if (e)
+                    rc = bus_fail(err, errlen, "kafka: log end of %s[%d]: %s", name, pid,
+                                  rd_kafka_err2str(e));
+                else
+                    rd_kafka_topic_partition_list_add(tl, name, pid)->offset = hi;
+            }
+        }
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+    }
+    if (rc == 0) {
+        rd_kafka_resp_err_t e = rd_kafka_assign(bc->rk, tl);
+        if (e)
+            rc = bus_fail(err, errlen, "kafka assign: %s", rd_kafka_err2str(e));
+        else
+            atomic_store(&bc->assigned, 1);
+    }
+    rd_kafka_topic_partition_list_destroy(tl);
+    if (rc) {
+        bus_consumer_destroy(bc);
+        return -1;
+    }
+    *out = bc;
+    return 0;
+}
+
+int bus_consumer_poll(struct bus_consumer *c, int timeout_ms, struct bus_record *rec, char *err,
+                      size_t errlen)
+{
+    bus_record_release(rec);
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (!m)
+        return 0;
+    if (m->err) {
+        int rc = bus_fail(err, errlen, "kafka consumer: %s",
+                          m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ? "end of partition"
+                                                                     : rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        return rc;
+    }
+    const char *name = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    size_t pl = strlen(c->prefix);
+    if (pl && strncmp(name, c->prefix, pl) == 0)
+        name += pl;
+    rec->topic = name;
+    rec->key = m->key;
+    rec->key_len = m->key_len;
+    rec->payload = m->payload ? m->payload : "";
+    rec->len = m->len;
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    rec->timestamp_ms = ts > 0 ? ts : 0;
+    rec->partition = m->partition;
+    rec->offset = m->offset;
+    rec->handle_ = m;
+    return 1;
+}
+
+void bus_record_release(struct bus_record *rec)
+{
+    if (rec && rec->handle_) {
+        rd_kafka_message_destroy(rec->handle_);
+        memset(rec, 0, sizeof *rec);
+    }
+}
+
+int bus_consumer_commit(struct bus_consumer *c, const struct bus_record *rec)
+{
+    if (!c->group || !rec->handle_)
+        return 0;
+    rd_kafka_message_t *m = rec->handle_;
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tl, rd_kafka_topic_name(m->rkt), m->partition)->offset =
+        m->offset + 1;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, tl);
+    rd_kafka_topic_partition_list_destroy(tl);
+    return e ? -1 : 0;
+}
+
+int bus_consumer_assigned(struct bus_consumer *c)
+{
+    return atomic_load(&c->assigned);
+}
+
+void bus_consumer_destroy(struct bus_consumer *c)
+{
+    if (!c)
+        return;
+    struct bus_logger *lg = rd_kafka_opaque(c->rk);
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+    free(lg);
+    free(c);
+}

@@ -1,0 +1,191 @@
+/* msg: the five Kafka messages (register, test_config, trigger, metrics,
+ * heartbeat), encoded and decoded as JSON.
+ *
+ * The original system's field names and values are kept exactly; extensions
+ * are extra fields an original peer ignores. Decoders are lenient where the
+ * original was loose (a number may arrive as a numeric string, "node_ip" is
+ * taken for "node_IP", an id may be a JSON integer) and strict about the rest:
+ * every decoder returns 0, or -1 with one reason in err, and the output struct
+ * then holds nothing that needs freeing. Sizes are capped (MSG_*_MAX).
+ *
+ * Encoders return a malloc'd NUL-terminated JSON string the caller frees with
+ * free(), or NULL when out of memory. Numbers are always JSON numbers. */
+#ifndef DLT_MSG_H
+#define DLT_MSG_H
+
+#include "ids.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MSG_MAX_BYTES (1024 * 1024) /* whole message, any topic */
+#define MSG_URL_MAX 2048
+#define MSG_BODY_MAX (256 * 1024)
+#define MSG_HEADERS_MAX 64
+#define MSG_HEADER_NAME_MAX 128
+#define MSG_HEADER_VALUE_MAX 8192
+#define MSG_DRIVERS_MAX 1024
+#define MSG_STATUS_MAX 64
+#define MSG_TEXT_MAX 256 /* hostname, failure reason */
+
+#define MSG_COUNT_MAX 1000000000LL /* message_count_per_driver */
+#define MSG_DELAY_MAX_S 3600.0     /* test_message_delay */
+#define MSG_CONCURRENCY_MAX 100000
+#define MSG_THROUGHPUT_MAX 10000000.0
+#define MSG_TIMEOUT_MAX_MS 3600000
+#define MSG_DEFAULT_CONCURRENCY 64
+#define MSG_DEFAULT_TIMEOUT_MS 10000
+#define MSG_DEFAULT_REPORT_MS 1000
+
+/* The five topics, by their logical names. */
+#define TOPIC_REGISTER "register"
+#define TOPIC_TEST_CONFIG "test_config"
+#define TOPIC_TRIGGER "trigger"
+#define TOPIC_METRICS "metrics"
+#define TOPIC_HEARTBEAT "heartbeat"
+
+enum test_type { TEST_AVALANCHE = 1, TEST_TSUNAMI = 2 };
+enum node_state { NODE_STATE_NONE = 0, NODE_STATE_IDLE, NODE_STATE_READY, NODE_STATE_RUNNING };
+
+/* "AVALANCHE"/"TSUNAMI"; NULL for anything else. */
+const char *test_type_name(enum test_type t);
+/* Case-insensitive; returns 0 and sets *out, or -1. */
+int test_type_parse(const char *s, enum test_type *out);
+const char *node_state_name(enum node_state s);
+
+/* ---- register ---- */
+struct msg_register {
+    char node_id[ID_MAX];
+    char node_ip[64];
+    int unregister; /* message_type DRIVER_NODE_UNREGISTER */
+    /* Extensions: empty / 0 when absent. */
+    char hostname[MSG_TEXT_MAX];
+    int64_t pid;
+    char version[32];
+    double timestamp; /* epoch seconds */
+};
+
+/* ---- test_config ---- */
+struct msg_header {
+    char *name;
+    char *value;
+};
+
+struct msg_test_config {
+    char test_id[ID_MAX];
+    enum test_type test_type;
+    double test_message_delay; /* seconds; TSUNAMI gap */
+    int64_t message_count_per_driver;
+    /* Extensions. Absent fields decode to the values noted. */
+    char *target_url;           /* NULL: the driver's --target */
+    char method[16];            /* "": GET, or POST when a body is given */
+    struct msg_header *headers; /* n_headers entries */
+    int n_headers;
+    char *body; /* NULL: none */
+    size_t body_len;
+    int64_t concurrency;      /* 0 absent: MSG_DEFAULT_CONCURRENCY */
+    double target_throughput; /* requests/s per driver; 0 = unbounded */
+    int64_t timeout_ms;       /* 0 absent: MSG_DEFAULT_TIMEOUT_MS */
+    char (*drivers)[ID_MAX];  /* NULL when absent: every driver takes part */
+    int n_drivers;
+    int64_t report_interval_ms; /* 0 absent: MSG_DEFAULT_REPORT_MS */
+    int http2;                  /* 1: ask for HTTP/2 */
+};
+
+/* Free what m owns and zero it. Accepts NULL. */
+void msg_test_config_free(struct msg_test_config *m);
+/* Deep copy src into dst (dst is overwritten, not freed first).
+ * Returns 0, or -1 when out of memory (dst is then zeroed). */
+int msg_test_config_copy(struct msg_test_config *dst, const struct msg_test_config *src);
+/* Validate a config built in code (the decoder runs the same checks).
+ * Returns 0, or -1 with the reason in err. */
+int msg_test_config_validate(const struct msg_test_config *m, char *err, size_t errlen);
+/* 1 when node_id takes part: the drivers list names it, or there is no list. */
+int msg_test_config_includes(const struct msg_test_config *m, const char *node_id);
+
+/* ---- trigger ---- */
+struct msg_trigger {
+    char test_id[ID_MAX];
+    int abort;           /* trigger "ABORT" instead of "YES" */
+    int64_t start_at_ms; /* epoch ms of the common start; 0 = at once */
+};
+
+/* ---- metrics ---- */
+struct msg_latency {
+    /* milliseconds */
+    double mean, median, min, max;
+    double mode, p90, p95, p99, p999; /* extensions; 0 when absent */
+};
+
+struct msg_status_count {
+    int code;
+    int64_t count;
+};
+
+struct msg_metrics {
+    char node_id[ID_MAX];
+    char test_id[ID_MAX];
+    char report_id[ID_MAX];
+    struct msg_latency lat;
+    /* Extensions. has_ext is 0 for an original-format report (no "seq"):
+     * it is then that driver's one and final report. */
+    int has_ext;
+    int64_t seq;
+    int final;
+    int64_t requests_sent, responses_received, errors;
+    int64_t err_connect, err_timeout, err_4xx, err_5xx, err_other;
+    struct msg_status_count status[MSG_STATUS_MAX];
+    int n_status;
+    int64_t elapsed_ms;
+    int64_t late;          /* sends that went out after their due time */
+    int64_t first_send_ms; /* epoch ms of the first request; 0 unknown */
+    char *histogram;       /* hist_encode text of latency; NULL absent */
+    int has_service;
+    struct msg_latency service; /* service time, from the actual send */
+    char *service_histogram;    /* NULL absent */
+    char failure[MSG_TEXT_MAX]; /* why the driver refused or failed the test */
+};
+
+void msg_metrics_free(struct msg_metrics *m);
+
+/* ---- heartbeat ---- */
+struct msg_heartbeat {
+    char node_id[ID_MAX];
+    double timestamp; /* epoch seconds, ms precision */
+    /* Extensions. */
+    enum node_state state; /* NODE_STATE_NONE when absent */
+    char test_id[ID_MAX];  /* "" when none */
+    int64_t requests_sent;
+};
+
+int msg_register_decode(const char *buf, size_t len, struct msg_register *out, char *err,
+                        size_t errlen);
+int msg_test_config_decode(const char *buf, size_t len, struct msg_test_config *out, char *err,
+                           size_t errlen);
+int msg_trigger_decode(const char *buf, size_t len, struct msg_trigger *out, char *err,
+                       size_t errlen);
+int msg_metrics_decode(const char *buf, size_t len, struct msg_metrics *out, char *err,
+                       size_t errlen);
+int msg_heartbeat_decode(const char *buf, size_t len, struct msg_heartbeat *out, char *err,
+                         size_t errlen);
+
+/* Decode a test_config from an already parsed JSON object (as the REST API
+ * receives one). need_id 0 lets test_id be absent (left ""). */
+int msg_test_config_from_json(const cJSON *obj, int need_id, struct msg_test_config *out, char *err,
+                              size_t errlen);
+
+/* The same messages as cJSON trees, for embedding in larger documents.
+ * The caller owns the tree (cJSON_Delete); NULL when out of memory. */
+cJSON *msg_test_config_to_json(const struct msg_test_config *m);
+cJSON *msg_metrics_to_json(const struct msg_metrics *m);
+/* The latency object alone, as in "metrics": {"mean_latency", ...}. */
+cJSON *msg_latency_to_json(const struct msg_latency *l);
+
+char *msg_register_encode(const struct msg_register *m);
+char *msg_test_config_encode(const struct msg_test_config *m);
+char *msg_trigger_encode(const struct msg_trigger *m);
+char *msg_metrics_encode(const struct msg_metrics *m);
+char *msg_heartbeat_encode(const struct msg_heartbeat *m);
+
+#endif

@@ -1,0 +1,472 @@
+/* msg: round trips, the original system's formats, and malformed input. */
+#define _POSIX_C_SOURCE 200809L
+#include "msg.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void test_register_roundtrip(void **state)
+{
+    (void)state;
+    struct msg_register in = {0}, out;
+    snprintf(in.node_id, sizeof in.node_id, "driver-1");
+    snprintf(in.node_ip, sizeof in.node_ip, "127.0.0.1");
+    snprintf(in.hostname, sizeof in.hostname, "host-a");
+    snprintf(in.version, sizeof in.version, "0.1.0");
+    in.pid = 4242;
+    in.timestamp = 1732425600.123;
+    char *s = msg_register_encode(&in);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "\"node_IP\":\"127.0.0.1\""));
+    assert_non_null(strstr(s, "\"message_type\":\"DRIVER_NODE_REGISTER\""));
+    char err[256];
+    assert_int_equal(msg_register_decode(s, strlen(s), &out, err, sizeof err), 0);
+    assert_string_equal(out.node_id, "driver-1");
+    assert_string_equal(out.node_ip, "127.0.0.1");
+    assert_string_equal(out.hostname, "host-a");
+    assert_int_equal(out.pid, 4242);
+    assert_false(out.unregister);
+    assert_true(out.timestamp > 1732425600.12 && out.timestamp < 1732425600.13);
+    free(s);
+    in.unregister = 1;
+    s = msg_register_encode(&in);
+    assert_int_equal(msg_register_decode(s, strlen(s), &out, err, sizeof err), 0);
+    assert_true(out.unregister);
+    free(s);
+}
+
+static void test_config_roundtrip(void **state)
+{
+    (void)state;
+    struct msg_test_config in = {0}, out;
+    snprintf(in.test_id, sizeof in.test_id, "t-1");
+    in.test_type = TEST_TSUNAMI;
+    in.test_message_delay = 0.02;
+    in.message_count_per_driver = 500;
+    in.target_url = strdup("http://127.0.0.1:8081/ping");
+    snprintf(in.method, sizeof in.method, "POST");
+    in.n_headers = 1;
+    in.headers = calloc(1, sizeof *in.headers);
+    in.headers[0].name = strdup("X-Test");
+    in.headers[0].value = strdup("yes");
+    in.body = strdup("{\"a\":1}");
+    in.body_len = strlen(in.body);
+    in.concurrency = 32;
+    in.target_throughput = 250.5;
+    in.timeout_ms = 2000;
+    in.n_drivers = 2;
+    in.drivers = calloc(2, ID_MAX);
+    snprintf(in.drivers[0], ID_MAX, "d1");
+    snprintf(in.drivers[1], ID_MAX, "d2");
+    in.report_interval_ms = 500;
+    in.http2 = 1;
+    char *s = msg_test_config_encode(&in);
+    assert_non_null(s);
+    char err[256];
+    assert_int_equal(msg_test_config_decode(s, strlen(s), &out, err, sizeof err), 0);
+    assert_string_equal(out.test_id, "t-1");
+    assert_int_equal(out.test_type, TEST_TSUNAMI);
+    assert_true(out.test_message_delay == 0.02);
+    assert_int_equal(out.message_count_per_driver, 500);
+    assert_string_equal(out.target_url, "http://127.0.0.1:8081/ping");
+    assert_string_equal(out.method, "POST");
+    assert_int_equal(out.n_headers, 1);
+    assert_string_equal(out.headers[0].name, "X-Test");
+    assert_string_equal(out.headers[0].value, "yes");
+    assert_string_equal(out.body, "{\"a\":1}");
+    assert_int_equal(out.concurrency, 32);
+    assert_true(out.target_throughput == 250.5);
+    assert_int_equal(out.timeout_ms, 2000);
+    assert_int_equal(out.n_drivers, 2);
+    assert_true(msg_test_config_includes(&out, "d2"));
+    assert_false(msg_test_config_includes(&out, "d3"));
+    assert_int_equal(out.report_interval_ms, 500);
+    assert_true(out.http2);
+    struct msg_test_config cp;
+    assert_int_equal(msg_test_config_copy(&cp, &out), 0);
+    assert_string_equal(cp.headers[0].value, "yes");
+    assert_string_equal(cp.drivers[1], "d2");
+    msg_test_config_free(&cp);
+    msg_test_config_free(&out);
+    msg_test_config_free(&in);
+    free(s);
+}
+
+static void test_trigger_heartbeat_roundtrip(void **state)
+{
+    (void)state;
+    char err[256];
+    struct msg_trigger t = {0}, to;
+    snprintf(t.test_id, sizeof t.test_id, "t-9");
+    t.start_at_ms = 1732425600123LL;
+    char *s = msg_trigger_encode(&t);
+    assert_int_equal(msg_trigger_decode(s, strlen(s), &to, err, sizeof err), 0);
+    assert_string_equal(to.test_id, "t-9");
+    assert_false(to.abort);
+    assert_int_equal(to.start_at_ms, 1732425600123LL);
+    free(s);
+    t.abort = 1;
+    t.start_at_ms = 0;
+    s = msg_trigger_encode(&t);
+    assert_non_null(strstr(s, "\"trigger\":\"ABORT\""));
+    assert_int_equal(msg_trigger_decode(s, strlen(s), &to, err, sizeof err), 0);
+    assert_true(to.abort);
+    free(s);
+
+    struct msg_heartbeat h = {0}, ho;
+    snprintf(h.node_id, sizeof h.node_id, "d1");
+    h.timestamp = 1732425600.5;
+    h.state = NODE_STATE_RUNNING;
+    snprintf(h.test_id, sizeof h.test_id, "t-9");
+    h.requests_sent = 12345;
+    s = msg_heartbeat_encode(&h);
+    assert_int_equal(msg_heartbeat_decode(s, strlen(s), &ho, err, sizeof err), 0);
+    assert_string_equal(ho.node_id, "d1");
+    assert_true(ho.timestamp == 1732425600.5);
+    assert_int_equal(ho.state, NODE_STATE_RUNNING);
+    assert_string_equal(ho.test_id, "t-9");
+    assert_int_equal(ho.requests_sent, 12345);
+    free(s);
+}
+
+static void test_metrics_roundtrip(void **state)
+{
+    (void)state;
+    struct msg_metrics m = {0}, o;
+    snprintf(m.node_id, sizeof m.node_id, "d1");
+    snprintf(m.test_id, sizeof m.test_id, "t-1");
+    snprintf(m.report_id, sizeof m.report_id, "r-1");
+    m.lat = (struct msg_latency){.mean = 20.5,
+                                 .median = 20.1,
+                                 .min = 19.9,
+                                 .max = 48.0,
+                                 .mode = 20.1,
+                                 .p90 = 21.0,
+                                 .p95 = 22.0,
+                                 .p99 = 30.0,
+                                 .p999 = 47.5};
+    m.has_ext = 1;
+    m.seq = 7;
+    m.final = 1;
+    m.requests_sent = 1000;
+    m.responses_received = 990;
+    m.errors = 10;
+    m.err_timeout = 4;
+    m.err_5xx = 6;
+    m.status[0] = (struct msg_status_count){200, 984};
+    m.status[1] = (struct msg_status_count){500, 6};
+    m.n_status = 2;
+    m.elapsed_ms = 5000;
+    m.late = 3;
+    m.first_send_ms = 1732425600000LL;
+    m.histogram = strdup("AQ==");
+    m.has_service = 1;
+    m.service = m.lat;
+    snprintf(m.failure, sizeof m.failure, "none");
+    char *s = msg_metrics_encode(&m);
+    assert_non_null(s);
+    char err[256];
+    assert_int_equal(msg_metrics_decode(s, strlen(s), &o, err, sizeof err), 0);
+    assert_true(o.has_ext);
+    assert_true(o.final);
+    assert_int_equal(o.seq, 7);
+    assert_true(o.lat.p999 == 47.5);
+    assert_true(o.lat.median == 20.1);
+    assert_int_equal(o.requests_sent, 1000);
+    assert_int_equal(o.responses_received, 990);
+    assert_int_equal(o.err_timeout, 4);
+    assert_int_equal(o.err_5xx, 6);
+    assert_int_equal(o.n_status, 2);
+    assert_int_equal(o.status[1].code, 500);
+    assert_int_equal(o.status[1].count, 6);
+    assert_int_equal(o.late, 3);
+    assert_int_equal(o.first_send_ms, 1732425600000LL);
+    assert_string_equal(o.histogram, "AQ==");
+    assert_true(o.has_service);
+    assert_string_equal(o.failure, "none");
+    msg_metrics_free(&o);
+    msg_metrics_free(&m);
+    free(s);
+}
+
+/* The formats exactly as the original system sent them. */
+static void test_original_samples(void **state)
+{
+    (void)state;
+    char err[256];
+    struct msg_register r;
+    const char *reg = "{\"node_id\": \"a1b2\", \"node_IP\": \"10.0.0.5\", "
+                      "\"message_type\": \"DRIVER_NODE_REGISTER\"}";
+    assert_int_equal(msg_register_decode(reg, strlen(reg), &r, err, sizeof err), 0);
+    assert_string_equal(r.node_ip, "10.0.0.5");
+    const char *reg_lower = "{\"node_id\": \"a1b2\", \"node_ip\": \"10.0.0.6\", "
+                            "\"message_type\": \"DRIVER_NODE_REGISTER\"}";
+    assert_int_equal(msg_register_decode(reg_lower, strlen(reg_lower), &r, err, sizeof err), 0);
+    assert_string_equal(r.node_ip, "10.0.0.6");
+
+    struct msg_test_config c;
+    const char *cfg = "{\"test_id\": \"1712345678901\", \"test_type\": \"TSUNAMI\", "
+                      "\"test_message_delay\": \"0.5\", \"message_count_per_driver\": \"100\"}";
+    assert_int_equal(msg_test_config_decode(cfg, strlen(cfg), &c, err, sizeof err), 0);
+    assert_int_equal(c.test_type, TEST_TSUNAMI);
+    assert_true(c.test_message_delay == 0.5);
+    assert_int_equal(c.message_count_per_driver, 100);
+    assert_null(c.target_url);
+    assert_null(c.drivers);
+    assert_int_equal(c.concurrency, 0);
+    msg_test_config_free(&c);
+    const char *cfg2 = "{\"test_id\": 42, \"test_type\": \"AVALANCHE\", "
+                       "\"test_message_delay\": 0, \"message_count_per_driver\": 10}";
+    assert_int_equal(msg_test_config_decode(cfg2, strlen(cfg2), &c, err, sizeof err), 0);
+    assert_string_equal(c.test_id, "42");
+    msg_test_config_free(&c);
+
+    struct msg_trigger t;
+    const char *trg = "{\"test_id\": \"1712345678901\", \"trigger\": \"YES\"}";
+    assert_int_equal(msg_trigger_decode(trg, strlen(trg), &t, err, sizeof err), 0);
+    assert_int_equal(t.start_at_ms, 0);
+
+    struct msg_metrics m;
+    const char *met = "{\"node_id\": \"a1b2\", \"test_id\": \"1712345678901\", "
+                      "\"report_id\": \"r77\", \"metrics\": {\"mean_latency\": \"12.5\", "
+                      "\"median_latency\": 11, \"min_latency\": 3.2, \"max_latency\": 99}}";
+    assert_int_equal(msg_metrics_decode(met, strlen(met), &m, err, sizeof err), 0);
+    assert_false(m.has_ext);
+    assert_true(m.final);
+    assert_true(m.lat.mean == 12.5);
+    assert_null(m.histogram);
+    msg_metrics_free(&m);
+
+    struct msg_heartbeat h;
+    const char *hb = "{\"node_id\": \"a1b2\", \"heartbeat\": \"YES\", "
+                     "\"timestamp\": 1712345678.123}";
+    assert_int_equal(msg_heartbeat_decode(hb, strlen(hb), &h, err, sizeof err), 0);
+    assert_int_equal(h.state, NODE_STATE_NONE);
+    const char *hb2 = "{\"node_id\": \"a1b2\", \"heartbeat\": \"YES\", "
+                      "\"timestamp\": \"1712345678.123\"}";
+    assert_int_equal(msg_heartbeat_decode(hb2, strlen(hb2), &h, err, sizeof err), 0);
+}
+
+enum kind { K_REG, K_CFG, K_TRG, K_MET, K_HB };
+
+static int decode(enum kind k, const char *s, size_t n, char *err, size_t errlen)
+{
+    switch (k) {
+    case K_REG: {
+        struct msg_register m;
+        return msg_register_decode(s, n, &m, err, errlen);
+    }
+    case K_CFG: {
+        struct msg_test_config m;
+        int rc = msg_test_config_decode(s, n, &m, err, errlen);
+        msg_test_config_free(&m);
+        return rc;
+    }
+    case K_TRG: {
+        struct msg_trigger m;
+        return msg_trigger_decode(s, n, &m, err, errlen);
+    }
+    case K_MET: {
+        struct msg_metrics m;
+        int rc = msg_metrics_decode(s, n, &m, err, errlen);
+        msg_metrics_free(&m);
+        return rc;
+    }
+    case K_HB: {
+        struct msg_heartbeat m;
+        return msg_heartbeat_decode(s, n, &m, err, errlen);
+    }
+    }
+    return 0;
+}
+
+#define CFG(extra)                                                                                 \
+    "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":0.1,"                    \
+    "\"message_count_per_driver\":10" extra "}"
+
+static void test_malformed_rejected(void **state)
+{
+    (void)state;
+    static const struct {
+        enum kind k;
+        const char *s;
+        const char *why; /* a word the reason must contain */
+    } cases[] = {
+        {K_CFG, "not json at all", "JSON"},
+        {K_CFG, "[1,2,3]", "object"},
+        {K_CFG, "", "empty"},
+        {K_CFG, "{\"test_id\":\"t1\"", "JSON"},
+        {K_CFG, "{} trailing", "trailing"},
+        {K_CFG,
+         "{\"test_type\":\"TSUNAMI\",\"test_message_delay\":1,"
+         "\"message_count_per_driver\":1}",
+         "test_id"},
+        {K_CFG, "{\"test_id\":\"t1\",\"test_message_delay\":1,\"message_count_per_driver\":1}",
+         "test_type"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"BLIZZARD\",\"test_message_delay\":1,"
+         "\"message_count_per_driver\":1}",
+         "unknown"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":7,\"test_message_delay\":1,"
+         "\"message_count_per_driver\":1}",
+         "string"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":1,"
+         "\"message_count_per_driver\":-5}",
+         "range"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":1,"
+         "\"message_count_per_driver\":1e15}",
+         "range"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":1,"
+         "\"message_count_per_driver\":2.5}",
+         "whole"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":\"fast\","
+         "\"message_count_per_driver\":1}",
+         "number"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":\"nan\","
+         "\"message_count_per_driver\":1}",
+         "finite"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":1e999,"
+         "\"message_count_per_driver\":1}",
+         "finite"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":-1,"
+         "\"message_count_per_driver\":1}",
+         "range"},
+        {K_CFG,
+         "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":true,"
+         "\"message_count_per_driver\":1}",
+         "number"},
+        {K_CFG,
+         "{\"test_id\":\"bad id!\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":1,"
+         "\"message_count_per_driver\":1}",
+         "id"},
+        {K_CFG, CFG(",\"target_url\":\"ftp://x\""), "URL"},
+        {K_CFG, CFG(",\"method\":\"BREW\""), "method"},
+        {K_CFG, CFG(",\"headers\":[\"a\"]"), "headers"},
+        {K_CFG, CFG(",\"headers\":{\"X\":\"a\\r\\nInjected: 1\"}"), "line break"},
+        {K_CFG, CFG(",\"concurrency\":0"), "range"},
+        {K_CFG, CFG(",\"drivers\":\"d1\""), "array"},
+        {K_CFG, CFG(",\"drivers\":[1,2]"), "node id"},
+        {K_CFG, CFG(",\"timeout_ms\":-3"), "range"},
+        {K_CFG, CFG(",\"http2\":\"yes\""), "true or false"},
+        {K_REG, "{\"node_id\":\"d\",\"message_type\":\"DRIVER_NODE_REGISTER\"}", "node_IP"},
+        {K_REG, "{\"node_id\":\"d\",\"node_IP\":\"x\",\"message_type\":\"HELLO\"}", "unknown"},
+        {K_REG, "{\"node_id\":[],\"node_IP\":\"x\",\"message_type\":\"DRIVER_NODE_REGISTER\"}",
+         "string"},
+        {K_TRG, "{\"test_id\":\"t\",\"trigger\":\"MAYBE\"}", "unknown"},
+        {K_TRG, "{\"test_id\":\"t\"}", "trigger"},
+        {K_TRG, "{\"test_id\":\"t\",\"trigger\":\"YES\",\"start_at\":-1}", "range"},
+        {K_HB, "{\"node_id\":\"d\",\"heartbeat\":\"YES\"}", "timestamp"},
+        {K_HB, "{\"node_id\":\"d\",\"heartbeat\":\"NO\",\"timestamp\":1}", "unknown"},
+        {K_HB, "{\"node_id\":\"d\",\"heartbeat\":\"YES\",\"timestamp\":1,\"state\":\"ZOMBIE\"}",
+         "unknown"},
+        {K_MET, "{\"node_id\":\"d\",\"test_id\":\"t\",\"report_id\":\"r\"}", "metrics"},
+        {K_MET,
+         "{\"node_id\":\"d\",\"test_id\":\"t\",\"report_id\":\"r\",\"metrics\":"
+         "{\"mean_latency\":1,\"median_latency\":1,\"min_latency\":1}}",
+         "max_latency"},
+        {K_MET,
+         "{\"node_id\":\"d\",\"test_id\":\"t\",\"report_id\":\"r\",\"metrics\":"
+         "{\"mean_latency\":1,\"median_latency\":1,\"min_latency\":5,\"max_latency\":2}}",
+         "min_latency"},
+        {K_MET,
+         "{\"node_id\":\"d\",\"test_id\":\"t\",\"report_id\":\"r\",\"metrics\":"
+         "{\"mean_latency\":1,\"median_latency\":1,\"min_latency\":1,\"max_latency\":2},"
+         "\"seq\":1,\"status_codes\":{\"abc\":1}}",
+         "status"},
+        {K_MET,
+         "{\"node_id\":\"d\",\"test_id\":\"t\",\"report_id\":\"r\",\"metrics\":"
+         "{\"mean_latency\":1,\"median_latency\":1,\"min_latency\":1,\"max_latency\":2},"
+         "\"seq\":1,\"requests_sent\":5,\"responses_received\":9}",
+         "exceeds"},
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        err[0] = '\0';
+        int rc = decode(cases[i].k, cases[i].s, strlen(cases[i].s), err, sizeof err);
+        if (rc != -1)
+            fail_msg("case %zu accepted: %s", i, cases[i].s);
+        if (!strstr(err, cases[i].why))
+            fail_msg("case %zu: reason '%s' does not mention '%s'", i, err, cases[i].why);
+    }
+    assert_true(sizeof cases / sizeof cases[0] >= 25);
+}
+
+static void test_huge_and_deep(void **state)
+{
+    (void)state;
+    char err[256];
+    /* A 1 MB string value. */
+    size_t n = 1024 * 1024;
+    char *big = malloc(n + 200);
+    int off = snprintf(big, 200,
+                       "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\","
+                       "\"test_message_delay\":1,\"message_count_per_driver\":1,"
+                       "\"body\":\"");
+    memset(big + off, 'x', n);
+    memcpy(big + off + n, "\"}", 3);
+    assert_int_equal(decode(K_CFG, big, strlen(big), err, sizeof err), -1);
+    assert_non_null(strstr(err, "limit"));
+    /* Just under the message cap, but a body over its own cap. */
+    size_t body = MSG_BODY_MAX + 10;
+    off = snprintf(big, 200,
+                   "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\","
+                   "\"test_message_delay\":1,\"message_count_per_driver\":1,"
+                   "\"body\":\"");
+    memset(big + off, 'y', body);
+    memcpy(big + off + body, "\"}", 3);
+    assert_int_equal(decode(K_CFG, big, strlen(big), err, sizeof err), -1);
+    assert_non_null(strstr(err, "body"));
+    free(big);
+    /* 100,000 levels of nesting. */
+    size_t depth = 100000;
+    char *deep = malloc(depth * 2 + 1);
+    memset(deep, '[', depth);
+    memset(deep + depth, ']', depth);
+    deep[depth * 2] = '\0';
+    assert_int_equal(decode(K_HB, deep, depth * 2, err, sizeof err), -1);
+    /* A deep object in a field. */
+    char *deep2 = malloc(depth * 6 + 100);
+    size_t p = (size_t)sprintf(deep2, "{\"node_id\":");
+    for (size_t i = 0; i < 900; i++)
+        p += (size_t)sprintf(deep2 + p, "{\"a\":");
+    p += (size_t)sprintf(deep2 + p, "1");
+    for (size_t i = 0; i < 900; i++)
+        deep2[p++] = '}';
+    p += (size_t)sprintf(deep2 + p, ",\"heartbeat\":\"YES\",\"timestamp\":1}");
+    assert_int_equal(decode(K_HB, deep2, p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "node_id"));
+    free(deep);
+    free(deep2);
+    /* Embedded NUL bytes are not JSON. */
+    const char nul[] = "{\"node_id\":\"d\0\",\"heartbeat\":\"YES\",\"timestamp\":1}";
+    assert_int_equal(decode(K_HB, nul, sizeof nul - 1, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_register_roundtrip),
+        cmocka_unit_test(test_config_roundtrip),
+        cmocka_unit_test(test_trigger_heartbeat_roundtrip),
+        cmocka_unit_test(test_metrics_roundtrip),
+        cmocka_unit_test(test_original_samples),
+        cmocka_unit_test(test_malformed_rejected),
+        cmocka_unit_test(test_huge_and_deep),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
