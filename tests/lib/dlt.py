@@ -204,11 +204,40 @@ class Cluster:
         return p
 
     def target(self, *extra):
+        """target-server on a free port; p.url is its base URL."""
         port = free_port()
         p = self.start("target-server", [binary("target-server"), "--listen",
                                          f"127.0.0.1:{port}", *extra], ready="ready ")
         p.url = f"http://127.0.0.1:{port}"
         p.port = port
+        return p
+
+    def driver(self, *extra, target=None, db=None, name="load-driver", timeout=20):
+        """A load-driver on self.kafka. It prints 'ready node_id=ID' once
+        registered; p.node_id holds ID. target: its --target URL."""
+        argv = [binary("load-driver"), "--kafka", self.kafka]
+        if target:
+            argv += ["--target", target]
+        if db is None:
+            db = os.path.join(ARTIFACTS, f"driver-{os.getpid()}-{time.time_ns()}.db")
+        argv += ["--db", db, *extra]
+        p = self.start(name, argv, ready="ready ", timeout=timeout)
+        p.node_id = p.wait_line("ready ").split("node_id=")[1].split()[0]
+        p.db = db
+        return p
+
+    def orchestrator(self, *extra, db=None, timeout=20):
+        """load-orchestrator on self.kafka and a free port; p.url is its base
+        URL. It prints 'ready listen=HOST:PORT' once it serves."""
+        port = free_port()
+        if db is None:
+            db = os.path.join(ARTIFACTS, f"orchestrator-{os.getpid()}-{time.time_ns()}.db")
+        argv = [binary("load-orchestrator"), "--kafka", self.kafka, "--listen",
+                f"127.0.0.1:{port}", "--db", db, *extra]
+        p = self.start("load-orchestrator", argv, ready="ready ", timeout=timeout)
+        p.url = f"http://127.0.0.1:{port}"
+        p.port = port
+        p.db = db
         return p
 
 
