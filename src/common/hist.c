@@ -129,6 +129,33 @@ void hist_merge(struct hist *dst, const struct hist *src)
     dst->sum = hist_sat_add(dst->sum, src->sum);
 }
 
+int hist_subtract(struct hist *dst, const struct hist *src)
+{
+    if (src->total > dst->total || src->sum > dst->sum)
+        return -EINVAL;
+    for (int i = 0; i < COUNTS_LEN; i++)
+        if (src->counts[i] > dst->counts[i])
+            return -EINVAL;
+    int first = -1, last = -1;
+    for (int i = 0; i < COUNTS_LEN; i++) {
+        dst->counts[i] -= src->counts[i];
+        if (dst->counts[i]) {
+            if (first < 0)
+                first = i;
+            last = i;
+        }
+    }
+    dst->total -= src->total;
+    dst->sum -= src->sum;
+    if (dst->total == 0) {
+        dst->min = dst->max = dst->sum = 0;
+    } else {
+        dst->min = hist_value_at(first);
+        dst->max = hist_highest_at(last);
+    }
+    return 0;
+}
+
 void hist_copy(struct hist *dst, const struct hist *src)
 {
     memcpy(dst, src, sizeof *dst);

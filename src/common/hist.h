@@ -33,6 +33,12 @@ void hist_record_n(struct hist *h, int64_t value_us, int64_t n);
 
 /* Add every sample of src into dst. Can't fail. */
 void hist_merge(struct hist *dst, const struct hist *src);
+/* Remove src's samples from dst, where src is an earlier snapshot of the
+ * same cumulative histogram: dst then holds just the samples recorded since.
+ * count, sum and percentiles are exact; min and max become the edges of the
+ * lowest and highest non-empty buckets. Returns 0, or -EINVAL when src is not
+ * contained in dst (some bucket would go negative); dst is then unchanged. */
+int hist_subtract(struct hist *dst, const struct hist *src);
 /* Make dst an exact copy of src. Can't fail. */
 void hist_copy(struct hist *dst, const struct hist *src);
 

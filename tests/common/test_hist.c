@@ -128,6 +128,43 @@ static void test_merge_equals_single(void **state)
     hist_destroy(all);
 }
 
+static void test_subtract_window(void **state)
+{
+    (void)state;
+    struct hist *cum, *snap, *win;
+    assert_int_equal(hist_create(&cum), 0);
+    assert_int_equal(hist_create(&snap), 0);
+    assert_int_equal(hist_create(&win), 0);
+    for (int i = 0; i < 5000; i++)
+        hist_record(cum, 1000 + i % 100);
+    hist_copy(snap, cum);
+    for (int i = 0; i < 3000; i++) {
+        hist_record(cum, 50000 + i);
+        hist_record(win, 50000 + i);
+    }
+    struct hist *d;
+    assert_int_equal(hist_create(&d), 0);
+    hist_copy(d, cum);
+    assert_int_equal(hist_subtract(d, snap), 0);
+    assert_int_equal(hist_count(d), 3000);
+    assert_true(hist_mean(d) == hist_mean(win));
+    for (double p = 1; p < 100; p += 1)
+        assert_int_equal(hist_percentile(d, p), hist_percentile(win, p));
+    assert_true(hist_min(d) <= 50000 && hist_min(d) > 50000 - hist_bucket_width(50000));
+    assert_true(hist_max(d) >= 52999 && hist_max(d) < 52999 + hist_bucket_width(52999));
+    /* A snapshot not contained in dst is refused and dst is untouched. */
+    assert_int_equal(hist_subtract(snap, cum), -EINVAL);
+    assert_int_equal(hist_count(snap), 5000);
+    hist_copy(d, cum);
+    assert_int_equal(hist_subtract(d, cum), 0);
+    assert_int_equal(hist_count(d), 0);
+    assert_int_equal(hist_max(d), 0);
+    hist_destroy(cum);
+    hist_destroy(snap);
+    hist_destroy(win);
+    hist_destroy(d);
+}
+
 static void test_encode_roundtrip(void **state)
 {
     (void)state;
@@ -230,11 +267,9 @@ static void test_mode_and_clamp(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_percentiles_match_sorted),
-        cmocka_unit_test(test_merge_equals_single),
-        cmocka_unit_test(test_encode_roundtrip),
-        cmocka_unit_test(test_decode_rejects_garbage),
-        cmocka_unit_test(test_mode_and_clamp),
+        cmocka_unit_test(test_percentiles_match_sorted), cmocka_unit_test(test_merge_equals_single),
+        cmocka_unit_test(test_subtract_window),          cmocka_unit_test(test_encode_roundtrip),
+        cmocka_unit_test(test_decode_rejects_garbage),   cmocka_unit_test(test_mode_and_clamp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
