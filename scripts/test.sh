@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh machine and pass every test: installs the Debian packages,
 # builds with warnings as errors, runs ctest, then does the same again with
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# AddressSanitizer + UndefinedBehaviorSanitizer, and runs each libFuzzer
+# target for a short time.
 #
 #   scripts/test.sh            both builds (what CI runs)
 #   scripts/test.sh --quick    the normal build only
@@ -37,5 +38,11 @@ if [ "$quick" = 0 ]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:exitcode=87}
   export DLT_NO_INSTALL=1
   run_suite build-asan -DDLT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+fi
+if [ "$quick" = 0 ]; then
+  echo "== fuzz the decoders and option parsers (clang + libFuzzer): build-fuzz/" >&2
+  export DLT_NO_INSTALL=1
+  CC=clang scripts/setup.sh build-fuzz -DDLT_FUZZ=ON
+  (cd build-fuzz && ctest --output-on-failure --timeout 600)
 fi
 echo "== all tests passed" >&2
