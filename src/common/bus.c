@@ -161,8 +161,13 @@ struct bus_logger {
 static void bus_rk_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     struct bus_logger *lg = rd_kafka_opaque(rk);
+    int lv = bus_level(level);
+    /* A refused or dropped connection is what a broker restart looks like;
+     * librdkafka reconnects by itself, so it is a warning, not an error. */
+    if (lv == LOGL_ERROR && strcmp(fac, "FAIL") == 0)
+        lv = LOGL_WARN;
     if (lg && lg->cb)
-        bus_log(lg->cb, lg->opaque, bus_level(level), "kafka %s: %s", fac, buf);
+        bus_log(lg->cb, lg->opaque, lv, "kafka %s: %s", fac, buf);
 }
 
 static void bus_rk_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
@@ -538,17 +543,14 @@ int bus_consumer_create_broadcast(const struct bus_conf *c, const char *const *t
     char gid[200];
     snprintf(gid, sizeof gid, "dlt-broadcast-%s-%d-%lld", c->client_id, (int)getpid(),
              (long long)clock_wall_us());
-    const char *fixed[] = {"group.id",
-                           gid,
-                           "enable.auto.commit",
-                           "false",
-                           "enable.auto.offset.store",
-                           "false",
-                           "fetch.wait.max.ms",
-                           "50",
-                           "topic.metadata.refresh.interval.ms",
-                           "10000",
-                           NULL};
+    const char *fixed[] = {"group.id", gid, "enable.auto.commit", "false",
+                           "enable.auto.offset.store", "false", "fetch.wait.max.ms", "50",
+                           "topic.metadata.refresh.interval.ms", "10000",
+                           /* Past the log end means the log was reset (a
+                            * restarted load-broker): everything in it is
+                            * new. Callers drop anything older than their
+                            * own start by its timestamp. */
+                           "auto.offset.reset", "earliest", NULL};
     struct bus_consumer *bc = bus_consumer_new(c, fixed, 0, err, errlen);
     if (!bc)
         return -1;
