@@ -1,0 +1,655 @@
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include "clock.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define ENG_EVENTS 128
+#define ENG_USER_AGENT "dlt-load-driver/" DLT_VERSION
+
+struct eng_thread;
+
+/* One slot: an easy handle, reused for request after request. */
+struct eng_req {
+    CURL *easy;
+    struct eng_thread *t;
+    int64_t due_us;
+    int64_t sent_us;
+    int busy;
+    struct eng_req *next_free;
+};
+
+struct eng_thread {
+    struct engine *e;
+    int k;
+    pthread_t tid;
+    int created;
+    CURLM *multi;
+    int epfd, tfd, efd;
+    struct eng_req *reqs; /* inflight_max slots */
+    struct eng_req *free_list;
+    int64_t n_made; /* slots with an easy handle so far */
+    int64_t count, inflight_max, inflight;
+    int64_t next_j;           /* local index of the next request to send */
+    int64_t curl_deadline_us; /* -1: libcurl wants no timeout */
+    int64_t armed_us;         /* what the timerfd is set to; -1 none */
+    int64_t bytes;            /* body bytes since the last publish */
+    atomic_llong sent;
+    atomic_int finished;
+    pthread_mutex_t mu; /* guards st, lat and svc */
+    struct engine_stats st;
+    struct hist *lat, *svc;
+};
+
+struct engine {
+    struct engine_conf conf; /* pointers below are owned copies */
+    char *url;
+    char *method;
+    char *body;
+    struct curl_slist *headers;
+    int n;
+    struct eng_thread *th;
+    atomic_int abort;
+    int started;
+    int64_t start_us;
+};
+
+/* ---- libcurl callbacks -------------------------------------------------- */
+
+/* Count the body and drop it: memory stays bounded whatever the target sends. */
+static size_t eng_write(char *ptr, size_t size, size_t nmemb, void *userp)
+{
+    (void)ptr;
+    struct eng_thread *t = userp;
+    size_t n = size * nmemb;
+    t->bytes += (int64_t)n;
+    return n;
+}
+
+static int eng_epoll_set(struct eng_thread *t, int fd, uint32_t events, int known)
+{
+    struct epoll_event ev = {.events = events, .data.fd = fd};
+    int rc = epoll_ctl(t->epfd, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    if (rc < 0 && errno == (known ? ENOENT : EEXIST))
+        rc = epoll_ctl(t->epfd, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+    return rc;
+}
+
+static int eng_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    struct eng_thread *t = userp;
+    if (what == CURL_POLL_REMOVE) {
+        if (socketp) {
+            epoll_ctl(t->epfd, EPOLL_CTL_DEL, s, NULL);
+            curl_multi_assign(t->multi, s, NULL);
+        }
+        return 0;
+    }
+    uint32_t ev = 0;
+    if (what & CURL_POLL_IN)
+        ev |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev |= EPOLLOUT;
+    if (eng_epoll_set(t, s, ev, socketp != NULL) == 0 && !socketp)
+        curl_multi_assign(t->multi, s, t); /* any non-NULL marks "in the set" */
+    return 0;
+}
+
+static int eng_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct eng_thread *t = userp;
+    /* 0 means "at once": make it due whatever the caller's idea of now. */
+    if (timeout_ms < 0)
+        t->curl_deadline_us = -1;
+    else if (timeout_ms == 0)
+        t->curl_deadline_us = 0;
+    else
+        t->curl_deadline_us = clock_mono_us() + (int64_t)timeout_ms * 1000;
+    return 0;
+}
+
+/* ---- slots ------------------------------------------------------------------ */
+
+static int eng_easy_setup(struct eng_thread *t, struct eng_req *r)
+{
+    struct engine *e = t->e;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return -1;
+    const char *m = e->method;
+    int ok = curl_easy_setopt(h, CURLOPT_URL, e->url) == CURLE_OK;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* skips the proxy environment lookup */
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, eng_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)e->conf.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, ENG_USER_AGENT);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    if (e->headers)
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->headers);
+    if (strcmp(m, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        if (e->body || strcmp(m, "POST") == 0) {
+            /* The body stays owned by the engine; libcurl only points at it. */
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, e->body ? e->body : "");
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)e->conf.body_len);
+        }
+        if (strcmp(m, "POST") != 0 && (e->body || strcmp(m, "GET") != 0))
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
+    }
+    if (e->conf.http2) {
+        int tls = strncasecmp(e->url, "https://", 8) == 0;
+        curl_easy_setopt(
+            h, CURLOPT_HTTP_VERSION,
+            (long)(tls ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
+        curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    }
+    if (!ok) {
+        curl_easy_cleanup(h);
+        return -1;
+    }
+    r->easy = h;
+    r->t = t;
+    return 0;
+}
+
+/* A free slot with an easy handle, or NULL (all busy, or no memory). */
+static struct eng_req *eng_slot_get(struct eng_thread *t)
+{
+    struct eng_req *r = t->free_list;
+    if (r) {
+        t->free_list = r->next_free;
+        return r;
+    }
+    if (t->n_made >= t->inflight_max)
+        return NULL;
+    r = &t->reqs[t->n_made];
+    if (eng_easy_setup(t, r) < 0)
+        return NULL;
+    t->n_made++;
+    return r;
+}
+
+static void eng_slot_put(struct eng_thread *t, struct eng_req *r)
+{
+    r->busy = 0;
+    r->next_free = t->free_list;
+    t->free_list = r;
+}
+
+/* ---- the loop --------------------------------------------------------------- */
+
+/* Record the requests libcurl has finished, at time now. Returns how many. */
+static int eng_collect(struct eng_thread *t, int64_t now)
+{
+    int done = 0;
+    int open_loop = t->e->conf.open_loop;
+    int locked = 0;
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(t->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURL *easy = m->easy_handle;
+        CURLcode res = m->data.result;
+        char *priv = NULL;
+        long status = 0;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+        struct eng_req *r = (struct eng_req *)(void *)priv;
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_multi_remove_handle(t->multi, easy);
+        if (!locked) {
+            pthread_mutex_lock(&t->mu);
+            locked = 1;
+        }
+        struct engine_stats *st = &t->st;
+        enum plan_kind kind = plan_classify((int)res, status);
+        st->completed++;
+        st->last_done_us = now;
+        if (kind != PLAN_OK)
+            st->kinds[kind]++;
+        if (res == CURLE_OK && status > 0) {
+            st->responses++;
+            if (status >= 100 && status < ENGINE_STATUS_MAX)
+                st->status[status]++;
+            hist_record(t->lat, now - (open_loop ? r->due_us : r->sent_us));
+            hist_record(t->svc, now - r->sent_us);
+        }
+        t->inflight--;
+        done++;
+        if (r)
+            eng_slot_put(t, r);
+    }
+    if (locked) {
+        t->st.bytes += t->bytes;
+        t->bytes = 0;
+        pthread_mutex_unlock(&t->mu);
+    }
+    return done;
+}
+
+/* Next due time of this thread's schedule (paced), or the start (unpaced). */
+static int64_t eng_next_due(const struct eng_thread *t)
+{
+    const struct engine *e = t->e;
+    if (e->conf.gap_us > 0)
+        return plan_due_us(e->start_us, e->conf.gap_us, plan_index(t->k, e->n, t->next_j));
+    return e->start_us;
+}
+
+/* Send every request that is due and has a slot. */
+static void eng_fill(struct eng_thread *t, int64_t now)
+{
+    int64_t nsent = 0, late = 0, failed = 0;
+    int paced = t->e->conf.gap_us > 0;
+    while (t->next_j < t->count && t->inflight < t->inflight_max) {
+        int64_t due = eng_next_due(t);
+        if (due > now)
+            break;
+        if (!paced)
+            due = now;
+        struct eng_req *r = eng_slot_get(t);
+        t->next_j++;
+        nsent++;
+        if (now - due > PLAN_LATE_US)
+            late++;
+        if (!r) {
+            failed++; /* no easy handle: counted as a failed request */
+            continue;
+        }
+        r->due_us = due;
+        r->sent_us = now;
+        if (curl_multi_add_handle(t->multi, r->easy) != CURLM_OK) {
+            eng_slot_put(t, r);
+            failed++;
+            continue;
+        }
+        r->busy = 1;
+        t->inflight++;
+    }
+    if (nsent == 0)
+        return;
+    pthread_mutex_lock(&t->mu);
+    if (t->st.first_send_us == 0)
+        t->st.first_send_us = now;
+    t->st.sent += nsent;
+    t->st.late += late;
+    if (failed) {
+        t->st.kinds[PLAN_ERR_OTHER] += failed;
+        t->st.completed += failed;
+        t->st.last_done_us = now;
+    }
+    pthread_mutex_unlock(&t->mu);
+    atomic_store_explicit(&t->sent, t->st.sent, memory_order_relaxed);
+}
+
+static void eng_arm(struct eng_thread *t, int64_t at_us)
+{
+    if (t->armed_us == at_us)
+        return;
+    struct itimerspec its = {0};
+    its.it_value.tv_sec = at_us / 1000000;
+    its.it_value.tv_nsec = (at_us % 1000000) * 1000;
+    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+        its.it_value.tv_nsec = 1; /* all zero would disarm it */
+    timerfd_settime(t->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    t->armed_us = at_us;
+}
+
+/* Run libcurl's timers when due. Returns 1 when it ran them. */
+static int eng_kick(struct eng_thread *t, int64_t now)
+{
+    if (t->curl_deadline_us >= 0 && now >= t->curl_deadline_us) {
+        int running = 0;
+        t->curl_deadline_us = -1;
+        curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        return 1;
+    }
+    return 0;
+}
+
+static void *eng_main(void *arg)
+{
+    struct eng_thread *t = arg;
+    struct engine *e = t->e;
+    struct epoll_event evs[ENG_EVENTS];
+    int64_t now = clock_mono_us();
+    for (;;) {
+        eng_kick(t, now);
+        eng_collect(t, now);
+        if (atomic_load_explicit(&e->abort, memory_order_relaxed))
+            break;
+        eng_fill(t, now);
+        /* Start what was just added now rather than one more loop later. On
+         * loopback a response may even be complete by the time this returns:
+         * collect it before waiting. */
+        if (eng_kick(t, now)) {
+            now = clock_mono_us();
+            if (eng_collect(t, now) > 0)
+                continue;
+        }
+        if (t->next_j >= t->count && t->inflight == 0)
+            break;
+        int timeout = -1;
+        if (t->curl_deadline_us >= 0) {
+            int64_t d = t->curl_deadline_us - now;
+            timeout = d <= 0 ? 0 : (int)((d + 999) / 1000);
+        }
+        if (t->next_j < t->count && t->inflight < t->inflight_max) {
+            int64_t due = eng_next_due(t);
+            if (due > now)
+                eng_arm(t, due);
+            else
+                timeout = 0;
+        }
+        int n = epoll_wait(t->epfd, evs, ENG_EVENTS, timeout);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == t->tfd || fd == t->efd) {
+                uint64_t v;
+                ssize_t rd = read(fd, &v, sizeof v);
+                (void)rd;
+                if (fd == t->tfd)
+                    t->armed_us = -1;
+                continue;
+            }
+            int flags = 0;
+            if (evs[i].events & EPOLLIN)
+                flags |= CURL_CSELECT_IN;
+            if (evs[i].events & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+            if (evs[i].events & (EPOLLERR | EPOLLHUP))
+                flags |= CURL_CSELECT_ERR;
+            int running = 0;
+            curl_multi_socket_action(t->multi, fd, flags, &running);
+        }
+        now = clock_mono_us();
+    }
+    /* Aborted: give up on what is still in flight. */
+    int64_t abandoned = 0;
+    for (int64_t i = 0; i < t->n_made; i++) {
+        struct eng_req *r = &t->reqs[i];
+        if (r->busy) {
+            curl_multi_remove_handle(t->multi, r->easy);
+            eng_slot_put(t, r);
+            abandoned++;
+        }
+    }
+    t->inflight = 0;
+    pthread_mutex_lock(&t->mu);
+    t->st.abandoned += abandoned;
+    t->st.bytes += t->bytes;
+    t->bytes = 0;
+    pthread_mutex_unlock(&t->mu);
+    atomic_store_explicit(&t->finished, 1, memory_order_release);
+    return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+static char *eng_strdup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static int eng_thread_init(struct engine *e, struct eng_thread *t, int k, char *err, size_t errlen)
+{
+    const struct engine_conf *c = &e->conf;
+    t->e = e;
+    t->k = k;
+    t->epfd = t->tfd = t->efd = -1;
+    t->curl_deadline_us = -1;
+    t->armed_us = -1;
+    t->count = plan_share(c->count, e->n, k);
+    t->inflight_max = plan_share(c->inflight, e->n, k);
+    atomic_init(&t->sent, 0);
+    atomic_init(&t->finished, 0);
+    pthread_mutex_init(&t->mu, NULL);
+    t->reqs = calloc((size_t)t->inflight_max, sizeof *t->reqs);
+    if (!t->reqs || hist_create(&t->lat) || hist_create(&t->svc)) {
+        snprintf(err, errlen, "out of memory for %lld request slots", (long long)t->inflight_max);
+        return -1;
+    }
+    t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    t->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (t->epfd < 0 || t->tfd < 0 || t->efd < 0 || eng_epoll_set(t, t->tfd, EPOLLIN, 0) < 0 ||
+        eng_epoll_set(t, t->efd, EPOLLIN, 0) < 0) {
+        snprintf(err, errlen, "engine thread %d: epoll/timerfd/eventfd: %s", k, strerror(errno));
+        return -1;
+    }
+    t->multi = curl_multi_init();
+    if (!t->multi) {
+        snprintf(err, errlen, "engine thread %d: curl_multi_init failed", k);
+        return -1;
+    }
+    curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION, eng_socket_cb);
+    curl_multi_setopt(t->multi, CURLMOPT_SOCKETDATA, t);
+    curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION, eng_timer_cb);
+    curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
+    /* Below the number of concurrent handles, connections get re-opened. */
+    curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, (long)(t->inflight_max + 4));
+    return 0;
+}
+
+static void eng_thread_free(struct eng_thread *t)
+{
+    for (int64_t i = 0; i < t->n_made; i++) {
+        if (t->reqs[i].busy && t->multi)
+            curl_multi_remove_handle(t->multi, t->reqs[i].easy);
+        curl_easy_cleanup(t->reqs[i].easy);
+    }
+    if (t->multi)
+        curl_multi_cleanup(t->multi);
+    if (t->epfd >= 0)
+        close(t->epfd);
+    if (t->tfd >= 0)
+        close(t->tfd);
+    if (t->efd >= 0)
+        close(t->efd);
+    free(t->reqs);
+    hist_destroy(t->lat);
+    hist_destroy(t->svc);
+    pthread_mutex_destroy(&t->mu);
+}
+
+int engine_create(const struct engine_conf *c, struct engine **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!c->url || c->count < 1 || c->inflight < 1 || c->timeout_ms < 1 || c->gap_us < 0) {
+        snprintf(err, errlen, "engine: incomplete configuration");
+        return -1;
+    }
+    struct engine *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    e->conf = *c;
+    const char *m = c->method && *c->method ? c->method : c->body ? "POST" : "GET";
+    e->url = strdup(c->url);
+    e->method = strdup(m);
+    if (c->body)
+        e->body = eng_strdup(c->body, c->body_len);
+    int oom = !e->url || !e->method || (c->body && !e->body);
+    int has_expect = 0;
+    for (int i = 0; !oom && i < c->n_headers; i++) {
+        struct curl_slist *nl = curl_slist_append(e->headers, c->header_lines[i]);
+        if (!nl)
+            oom = 1;
+        else
+            e->headers = nl;
+        if (strncasecmp(c->header_lines[i], "Expect:", 7) == 0)
+            has_expect = 1;
+    }
+    /* libcurl would wait for "100 Continue" before sending a body over 1 KiB. */
+    if (!oom && e->body && !has_expect) {
+        struct curl_slist *nl = curl_slist_append(e->headers, "Expect:");
+        if (!nl)
+            oom = 1;
+        else
+            e->headers = nl;
+    }
+    e->conf.url = e->url;
+    e->conf.method = e->method;
+    e->conf.body = e->body;
+    e->conf.header_lines = NULL;
+    e->conf.n_headers = 0;
+    atomic_init(&e->abort, 0);
+    if (oom) {
+        snprintf(err, errlen, "out of memory");
+        engine_destroy(e);
+        return -1;
+    }
+    int threads = c->threads > ENGINE_THREADS_MAX ? ENGINE_THREADS_MAX : c->threads;
+    e->n = plan_threads(threads, c->count, c->inflight);
+    e->th = calloc((size_t)e->n, sizeof *e->th);
+    if (!e->th) {
+        snprintf(err, errlen, "out of memory");
+        engine_destroy(e);
+        return -1;
+    }
+    for (int k = 0; k < e->n; k++) {
+        if (eng_thread_init(e, &e->th[k], k, err, errlen) < 0) {
+            e->n = k + 1; /* free what was set up, this one included */
+            engine_destroy(e);
+            return -1;
+        }
+    }
+    *out = e;
+    return 0;
+}
+
+int engine_start(struct engine *e, int64_t start_mono_us, char *err, size_t errlen)
+{
+    if (e->started) {
+        snprintf(err, errlen, "engine already started");
+        return -1;
+    }
+    e->started = 1;
+    e->start_us = start_mono_us;
+    for (int k = 0; k < e->n; k++) {
+        int rc = pthread_create(&e->th[k].tid, NULL, eng_main, &e->th[k]);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot start engine thread %d: %s", k, strerror(rc));
+            engine_abort(e);
+            for (int j = 0; j < k; j++) {
+                pthread_join(e->th[j].tid, NULL);
+                e->th[j].created = 0;
+            }
+            /* Threads that never ran count as finished. */
+            for (int j = 0; j < e->n; j++)
+                atomic_store(&e->th[j].finished, 1);
+            return -1;
+        }
+        e->th[k].created = 1;
+    }
+    return 0;
+}
+
+void engine_abort(struct engine *e)
+{
+    if (!e)
+        return;
+    atomic_store(&e->abort, 1);
+    for (int k = 0; k < e->n; k++) {
+        uint64_t one = 1;
+        ssize_t w = write(e->th[k].efd, &one, sizeof one);
+        (void)w;
+    }
+}
+
+int engine_done(struct engine *e)
+{
+    if (!e->started)
+        return 1;
+    for (int k = 0; k < e->n; k++)
+        if (!atomic_load_explicit(&e->th[k].finished, memory_order_acquire))
+            return 0;
+    return 1;
+}
+
+int engine_threads(const struct engine *e)
+{
+    return e->n;
+}
+
+int64_t engine_sent(struct engine *e)
+{
+    int64_t n = 0;
+    for (int k = 0; k < e->n; k++)
+        n += atomic_load_explicit(&e->th[k].sent, memory_order_relaxed);
+    return n;
+}
+
+void engine_snapshot(struct engine *e, struct engine_stats *st, struct hist *lat, struct hist *svc)
+{
+    memset(st, 0, sizeof *st);
+    hist_reset(lat);
+    hist_reset(svc);
+    for (int k = 0; k < e->n; k++) {
+        struct eng_thread *t = &e->th[k];
+        pthread_mutex_lock(&t->mu);
+        const struct engine_stats *s = &t->st;
+        st->sent += s->sent;
+        st->completed += s->completed;
+        st->responses += s->responses;
+        for (int i = 0; i < PLAN_KINDS; i++)
+            st->kinds[i] += s->kinds[i];
+        for (int i = 100; i < ENGINE_STATUS_MAX; i++)
+            st->status[i] += s->status[i];
+        st->late += s->late;
+        st->abandoned += s->abandoned;
+        st->bytes += s->bytes;
+        if (s->first_send_us && (!st->first_send_us || s->first_send_us < st->first_send_us))
+            st->first_send_us = s->first_send_us;
+        if (s->last_done_us > st->last_done_us)
+            st->last_done_us = s->last_done_us;
+        hist_merge(lat, t->lat);
+        hist_merge(svc, t->svc);
+        pthread_mutex_unlock(&t->mu);
+    }
+}
+
+void engine_destroy(struct engine *e)
+{
+    if (!e)
+        return;
+    if (e->th) {
+        engine_abort(e);
+        for (int k = 0; k < e->n; k++)
+            if (e->th[k].created)
+                pthread_join(e->th[k].tid, NULL);
+        for (int k = 0; k < e->n; k++)
+            eng_thread_free(&e->th[k]);
+        free(e->th);
+    }
+    curl_slist_free_all(e->headers);
+    free(e->url);
+    free(e->method);
+    free(e->body);
+    free(e);
+}

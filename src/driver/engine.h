@@ -1,0 +1,95 @@
+/* engine: sends one test's HTTP requests with libcurl's multi interface.
+ *
+ * Each engine thread runs one event loop (curl_multi_socket_action over
+ * epoll, a timerfd for the schedule's due times, an eventfd to be woken for
+ * an abort) with its own multi handle, so keep-alive connections are reused
+ * and no thread is ever created per request. Thread k of n takes requests
+ * i = k, k + n, ... of the test, so the combined schedule keeps its gaps.
+ *
+ * - Closed loop (unpaced, or AVALANCHE): up to `inflight` requests in
+ *   flight; latency is timed from the send.
+ * - Open loop (TSUNAMI): request i is due at start + i * gap whatever the
+ *   responses do; latency is timed from the due time (coordinated omission
+ *   corrected). A request held back by the in-flight bound goes out as soon
+ *   as a slot frees, and counts as late when more than 1 ms past due.
+ * Service time, from the actual send, is kept for every request.
+ *
+ * Results go into per-thread histograms and counters behind a per-thread
+ * mutex taken once per batch of completions; engine_snapshot merges them. */
+#ifndef DLT_DRIVER_ENGINE_H
+#define DLT_DRIVER_ENGINE_H
+
+#include "hist.h"
+#include "plan.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENGINE_THREADS_MAX 64
+#define ENGINE_STATUS_MAX 1000 /* status codes 100..999 are counted */
+
+/* What to run. Strings are copied by engine_create. */
+struct engine_conf {
+    const char *url;
+    const char *method;              /* "" or NULL: GET, or POST when a body is given */
+    const char *const *header_lines; /* "Name: value", n_headers of them */
+    int n_headers;
+    const char *body; /* NULL: none */
+    size_t body_len;
+    int64_t count;    /* requests to send */
+    int64_t inflight; /* at most this many in flight */
+    double gap_us;    /* 0: unpaced; else request i is due at start + i*gap */
+    int open_loop;    /* 1: latency from the due time; 0: from the send */
+    int64_t timeout_ms;
+    int http2;
+    int threads; /* engine threads; plan_threads decides how many are used */
+};
+
+/* Cumulative counters of a run. */
+struct engine_stats {
+    int64_t sent;
+    int64_t completed; /* with a response or a failure */
+    int64_t responses; /* with an HTTP status */
+    int64_t kinds[PLAN_KINDS];
+    int64_t status[ENGINE_STATUS_MAX]; /* by code; [0..99] unused */
+    int64_t late;
+    int64_t abandoned;     /* in flight when the run was aborted */
+    int64_t first_send_us; /* monotonic; 0: nothing sent yet */
+    int64_t last_done_us;  /* monotonic time of the last completion; 0 none */
+    int64_t bytes;         /* response body bytes received */
+};
+
+struct engine;
+
+/* Prepare a run: one multi handle, epoll set and timers per thread. Nothing
+ * is sent yet. Returns 0, or -1 with err (then *out is NULL). */
+int engine_create(const struct engine_conf *c, struct engine **out, char *err, size_t errlen);
+
+/* Start the threads; the first request is due at start_mono_us
+ * (clock_mono_us time base; may be in the future). Returns 0, or -1 with
+ * err (threads already started are stopped). Call at most once. */
+int engine_start(struct engine *e, int64_t start_mono_us, char *err, size_t errlen);
+
+/* Ask every thread to stop: no new sends, requests in flight are abandoned.
+ * Returns at once; engine_done tells when they have stopped. Thread-safe. */
+void engine_abort(struct engine *e);
+
+/* 1 once every thread has finished (all requests done, or aborted), or
+ * when the engine never started. */
+int engine_done(struct engine *e);
+
+/* Threads the engine runs (after plan_threads). */
+int engine_threads(const struct engine *e);
+
+/* Requests sent so far; cheap, for heartbeats. */
+int64_t engine_sent(struct engine *e);
+
+/* Merge every thread's counters and histograms: *st, lat (latency) and svc
+ * (service time) are overwritten. Holds each thread's lock only while
+ * merging that thread. Can't fail. */
+void engine_snapshot(struct engine *e, struct engine_stats *st, struct hist *lat, struct hist *svc);
+
+/* Abort if running, join the threads and free everything. Accepts NULL. */
+void engine_destroy(struct engine *e);
+
+#endif

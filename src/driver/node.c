@@ -1,0 +1,748 @@
+#define _GNU_SOURCE
+#include "node.h"
+
+#include "clock.h"
+#include "dstore.h"
+#include "engine.h"
+#include "hist.h"
+#include "log.h"
+#include "msg.h"
+#include "opts.h"
+#include "plan.h"
+#include "report.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NODE_URL_MAX (MSG_URL_MAX + 1)
+#define NODE_CONNECT_TIMEOUT_MS 5000
+#define NODE_PENDING_TRIGGER_US (10 * 1000000LL) /* a trigger may beat its config */
+#define NODE_START_AHEAD_MAX_MS (10 * 60 * 1000LL)
+#define NODE_FLUSH_MS 10000
+
+struct node {
+    struct node_opts *o;
+    struct bus_producer *prod;
+    struct bus_consumer *cons;
+    struct dstore *db;
+    char target_host[256];
+    int64_t born_wall_ms; /* messages older than this are ignored */
+    enum node_state state;
+    int64_t next_hb_us;
+    struct hist *lat, *svc; /* scratch for snapshots */
+
+    /* The current test (READY or RUNNING). */
+    struct msg_test_config cfg;
+    char url[NODE_URL_MAX];
+    struct engine *eng;
+    int64_t report_us;
+    int64_t seq;
+    int64_t start_mono_us;
+    int64_t start_wall_ms;
+    int64_t anchor_mono_us, anchor_wall_us; /* for converting times */
+    int64_t next_report_us;
+    const char *stop_reason; /* set when aborted */
+
+    /* A trigger that arrived before its config. */
+    struct msg_trigger pending;
+    int64_t pending_until_us;
+};
+
+/* ---- sending ---------------------------------------------------------------- */
+
+static void node_send(struct node *n, const char *topic, const char *json)
+{
+    char err[512];
+    if (!json) {
+        log_error("out of memory encoding a %s message; not sent", topic);
+        return;
+    }
+    if (!n->prod)
+        return;
+    if (bus_produce(n->prod, topic, n->o->node_id, json, strlen(json), err, sizeof err) < 0)
+        log_error("%s", err);
+}
+
+static void node_heartbeat(struct node *n)
+{
+    struct msg_heartbeat hb = {0};
+    snprintf(hb.node_id, sizeof hb.node_id, "%s", n->o->node_id);
+    hb.timestamp = (double)clock_wall_ms() / 1000.0;
+    hb.state = n->state;
+    if (n->state != NODE_STATE_IDLE)
+        snprintf(hb.test_id, sizeof hb.test_id, "%s", n->cfg.test_id);
+    hb.requests_sent = n->eng ? engine_sent(n->eng) : 0;
+    char *json = msg_heartbeat_encode(&hb);
+    node_send(n, TOPIC_HEARTBEAT, json);
+    free(json);
+    n->next_hb_us = clock_mono_us() + n->o->heartbeat_us;
+}
+
+static void node_set_state(struct node *n, enum node_state s)
+{
+    if (n->state == s)
+        return;
+    log_info("state %s -> %s%s%s", node_state_name(n->state), node_state_name(s),
+             s != NODE_STATE_IDLE ? " test " : "", s != NODE_STATE_IDLE ? n->cfg.test_id : "");
+    n->state = s;
+    node_heartbeat(n);
+}
+
+static void node_register(struct node *n, int unregister)
+{
+    struct msg_register r = {0};
+    snprintf(r.node_id, sizeof r.node_id, "%s", n->o->node_id);
+    snprintf(r.node_ip, sizeof r.node_ip, "%s", n->o->node_ip);
+    r.unregister = unregister;
+    if (gethostname(r.hostname, sizeof r.hostname - 1) != 0)
+        r.hostname[0] = '\0';
+    r.pid = (int64_t)getpid();
+    snprintf(r.version, sizeof r.version, "%s", DLT_VERSION);
+    r.timestamp = (double)clock_wall_ms() / 1000.0;
+    char *json = msg_register_encode(&r);
+    node_send(n, TOPIC_REGISTER, json);
+    free(json);
+}
+
+/* Send (and for a final report, store) one metrics report. */
+static void node_publish(struct node *n, const struct report_in *in, const char *test_type,
+                         const char *url)
+{
+    struct msg_metrics m;
+    if (report_build(in, &m) < 0) {
+        log_error("out of memory building the metrics report of test %s", in->test_id);
+        return;
+    }
+    char *json = msg_metrics_encode(&m);
+    node_send(n, TOPIC_METRICS, json);
+    if (in->final && json && n->db) {
+        char err[512];
+        struct dstore_test t = {.test_type = test_type,
+                                .target_url = url,
+                                .started_ms = n->eng ? n->start_wall_ms : 0,
+                                .ended_ms = clock_wall_ms()};
+        if (dstore_save(n->db, &t, &m, json, err, sizeof err) < 0)
+            log_error("cannot store the final report of test %s: %s", in->test_id, err);
+    }
+    free(json);
+    msg_metrics_free(&m);
+}
+
+/* A test this driver will not run: a final report with zero counts. */
+static void node_refuse(struct node *n, const char *test_id, const char *type, const char *url,
+                        const char *reason)
+{
+    log_warn("test %s refused: %s", test_id, reason);
+    hist_reset(n->lat);
+    hist_reset(n->svc);
+    struct report_in in = {.node_id = n->o->node_id,
+                           .test_id = test_id,
+                           .seq = 0,
+                           .final = 1,
+                           .lat = n->lat,
+                           .svc = n->svc,
+                           .failure = reason};
+    struct engine *keep = n->eng;
+    n->eng = NULL; /* no start time for a refusal */
+    node_publish(n, &in, type, url);
+    n->eng = keep;
+}
+
+/* ---- the current test ------------------------------------------------------- */
+
+static void node_clear_test(struct node *n)
+{
+    engine_destroy(n->eng);
+    n->eng = NULL;
+    msg_test_config_free(&n->cfg);
+    n->url[0] = '\0';
+    n->seq = 0;
+    n->stop_reason = NULL;
+}
+
+static int64_t node_epoch_ms(const struct node *n, int64_t mono_us)
+{
+    return (n->anchor_wall_us + (mono_us - n->anchor_mono_us)) / 1000;
+}
+
+static void node_report(struct node *n, int final)
+{
+    struct engine_stats st;
+    engine_snapshot(n->eng, &st, n->lat, n->svc);
+    int64_t now = clock_mono_us();
+    int64_t end = final && st.last_done_us ? st.last_done_us : now;
+    struct report_in in = {
+        .node_id = n->o->node_id,
+        .test_id = n->cfg.test_id,
+        .seq = n->seq++,
+        .final = final,
+        .st = &st,
+        .lat = n->lat,
+        .svc = n->svc,
+        .elapsed_ms = end > n->start_mono_us ? (end - n->start_mono_us) / 1000 : 0,
+        .first_send_ms = st.first_send_us ? node_epoch_ms(n, st.first_send_us) : 0,
+        .failure = final ? n->stop_reason : NULL};
+    node_publish(n, &in, test_type_name(n->cfg.test_type), n->url);
+    if (final) {
+        char lat[32], p99[32];
+        opt_format_duration(hist_percentile(n->lat, 50), lat, sizeof lat);
+        opt_format_duration(hist_percentile(n->lat, 99), p99, sizeof p99);
+        log_info("test %s %s: sent %lld, completed %lld, errors %lld (connect %lld, timeout "
+                 "%lld, 4xx %lld, 5xx %lld, other %lld), late %lld, abandoned %lld, p50 %s, p99 "
+                 "%s, %lld ms",
+                 n->cfg.test_id, n->stop_reason ? "stopped" : "done", (long long)st.sent,
+                 (long long)st.completed,
+                 (long long)(st.kinds[PLAN_ERR_CONNECT] + st.kinds[PLAN_ERR_TIMEOUT] +
+                             st.kinds[PLAN_ERR_4XX] + st.kinds[PLAN_ERR_5XX] +
+                             st.kinds[PLAN_ERR_OTHER]),
+                 (long long)st.kinds[PLAN_ERR_CONNECT], (long long)st.kinds[PLAN_ERR_TIMEOUT],
+                 (long long)st.kinds[PLAN_ERR_4XX], (long long)st.kinds[PLAN_ERR_5XX],
+                 (long long)st.kinds[PLAN_ERR_OTHER], (long long)st.late, (long long)st.abandoned,
+                 lat, p99, (long long)in.elapsed_ms);
+    }
+}
+
+/* Translate a validated config into an engine run. */
+static int node_prepare_engine(const struct node_opts *o, const struct msg_test_config *c,
+                               const char *url, struct engine **out, char *err, size_t errlen)
+{
+    char **lines = NULL;
+    int rc = -1;
+    if (c->n_headers > 0) {
+        lines = calloc((size_t)c->n_headers, sizeof *lines);
+        if (!lines) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (int i = 0; i < c->n_headers; i++) {
+            size_t len = strlen(c->headers[i].name) + strlen(c->headers[i].value) + 3;
+            lines[i] = malloc(len);
+            if (!lines[i]) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
+            }
+            /* An empty value is sent as "Name;" so libcurl sends it, not drops it. */
+            if (c->headers[i].value[0])
+                snprintf(lines[i], len, "%s: %s", c->headers[i].name, c->headers[i].value);
+            else
+                snprintf(lines[i], len, "%s;", c->headers[i].name);
+        }
+    }
+    int tsunami = c->test_type == TEST_TSUNAMI;
+    int64_t inflight = c->concurrency > 0 ? c->concurrency
+                       : tsunami          ? o->max_inflight
+                                          : MSG_DEFAULT_CONCURRENCY;
+    struct engine_conf ec = {
+        .url = url,
+        .method = c->method,
+        .header_lines = (const char *const *)lines,
+        .n_headers = c->n_headers,
+        .body = c->body,
+        .body_len = c->body_len,
+        .count = c->message_count_per_driver,
+        .inflight = inflight,
+        .gap_us = plan_gap_us(tsunami, c->test_message_delay, c->target_throughput),
+        .open_loop = tsunami,
+        .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : MSG_DEFAULT_TIMEOUT_MS,
+        .http2 = c->http2,
+        .threads = o->threads};
+    rc = engine_create(&ec, out, err, errlen);
+out:
+    for (int i = 0; lines && i < c->n_headers; i++)
+        free(lines[i]);
+    free(lines);
+    return rc;
+}
+
+/* Check the target and build the engine. Returns 0, or -1 with the reason
+ * for refusing in err. */
+static int node_check_and_prepare(struct node_opts *o, const char *target_host,
+                                  const struct msg_test_config *c, char *url, struct engine **eng,
+                                  char *err, size_t errlen)
+{
+    snprintf(url, NODE_URL_MAX, "%s", c->target_url ? c->target_url : o->target);
+    char host[256], perr[300];
+    if (plan_url_host(url, host, sizeof host, perr, sizeof perr) < 0) {
+        snprintf(err, errlen, "bad target: %s", perr);
+        return -1;
+    }
+    int allowed = o->n_allow > 0 ? plan_host_allowed(host, o->allow, o->n_allow, 0)
+                                 : plan_host_allowed(host, &target_host, 1, 1);
+    if (!allowed) {
+        snprintf(err, errlen, "target host '%s' is not allowed (see --allow-target)", host);
+        return -1;
+    }
+    char eerr[300];
+    if (node_prepare_engine(o, c, url, eng, eerr, sizeof eerr) < 0) {
+        snprintf(err, errlen, "cannot prepare: %s", eerr);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- message handling ------------------------------------------------------- */
+
+/* For a config that does not decode: its test_id, when it has a valid one
+ * and the config (as far as it can be read) names this node. */
+static int node_bad_config_id(const struct bus_record *rec, const char *node_id, char *id)
+{
+    if (rec->len > MSG_MAX_BYTES)
+        return 0;
+    cJSON *o = cJSON_ParseWithLength(rec->payload, rec->len);
+    int ok = 0;
+    const cJSON *t = o ? cJSON_GetObjectItemCaseSensitive(o, "test_id") : NULL;
+    if (cJSON_IsString(t) && id_valid(t->valuestring)) {
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(o, "drivers");
+        ok = 1;
+        if (cJSON_IsArray(d)) {
+            ok = 0;
+            const cJSON *it;
+            cJSON_ArrayForEach(it, d) if (cJSON_IsString(it) &&
+                                          strcmp(it->valuestring, node_id) == 0) ok = 1;
+        }
+        if (ok)
+            snprintf(id, ID_MAX, "%s", t->valuestring);
+    }
+    cJSON_Delete(o);
+    return ok;
+}
+
+static void node_start(struct node *n, const struct msg_trigger *tr);
+
+static void node_on_config(struct node *n, const struct bus_record *rec)
+{
+    char err[512];
+    struct msg_test_config c;
+    if (msg_test_config_decode(rec->payload, rec->len, &c, err, sizeof err) < 0) {
+        char id[ID_MAX];
+        log_warn("test_config skipped: %s", err);
+        if (node_bad_config_id(rec, n->o->node_id, id) && n->state != NODE_STATE_RUNNING) {
+            char reason[MSG_TEXT_MAX];
+            snprintf(reason, sizeof reason, "bad config: %.200s", err);
+            node_refuse(n, id, NULL, NULL, reason);
+        }
+        return;
+    }
+    if (!msg_test_config_includes(&c, n->o->node_id)) {
+        log_debug("test_config %s does not name this node; ignored", c.test_id);
+        msg_test_config_free(&c);
+        return;
+    }
+    if (n->state != NODE_STATE_IDLE && strcmp(c.test_id, n->cfg.test_id) == 0) {
+        log_info("test_config %s again; already %s", c.test_id, node_state_name(n->state));
+        msg_test_config_free(&c);
+        return;
+    }
+    if (n->state == NODE_STATE_RUNNING) {
+        char reason[MSG_TEXT_MAX];
+        snprintf(reason, sizeof reason, "busy: running test %s", n->cfg.test_id);
+        node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url, reason);
+        msg_test_config_free(&c);
+        return;
+    }
+    if (n->state == NODE_STATE_READY) {
+        /* The orchestrator runs one test at a time: a new config means the
+         * prepared one will never be triggered. */
+        log_warn("test %s replaces test %s, which was never triggered", c.test_id, n->cfg.test_id);
+        node_clear_test(n);
+        n->state = NODE_STATE_IDLE;
+    }
+    char url[NODE_URL_MAX];
+    struct engine *eng = NULL;
+    const char *thost = n->target_host;
+    if (node_check_and_prepare(n->o, thost, &c, url, &eng, err, sizeof err) < 0) {
+        node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url ? c.target_url : url,
+                    err);
+        msg_test_config_free(&c);
+        if (n->state != NODE_STATE_IDLE)
+            node_set_state(n, NODE_STATE_IDLE);
+        return;
+    }
+    n->cfg = c; /* ownership of c's strings passes to n->cfg */
+    snprintf(n->url, sizeof n->url, "%s", url);
+    n->eng = eng;
+    n->report_us = (c.report_interval_ms > 0 ? c.report_interval_ms : MSG_DEFAULT_REPORT_MS) * 1000;
+    n->seq = 0;
+    n->stop_reason = NULL;
+    log_info("test %s: %s of %lld requests to %s, %d engine thread(s); ready", c.test_id,
+             test_type_name(c.test_type), (long long)c.message_count_per_driver, n->url,
+             engine_threads(eng));
+    node_set_state(n, NODE_STATE_READY);
+    if (n->pending_until_us > clock_mono_us() && strcmp(n->pending.test_id, c.test_id) == 0) {
+        n->pending_until_us = 0;
+        log_info("test %s: applying the trigger that arrived before its config", c.test_id);
+        node_start(n, &n->pending);
+    }
+}
+
+static void node_start(struct node *n, const struct msg_trigger *tr)
+{
+    char err[512];
+    int64_t now_wall = clock_wall_ms();
+    if (tr->start_at_ms > now_wall + NODE_START_AHEAD_MAX_MS) {
+        node_refuse(n, n->cfg.test_id, test_type_name(n->cfg.test_type), n->url,
+                    "start_at is more than 10 minutes ahead of this driver's clock");
+        node_clear_test(n);
+        node_set_state(n, NODE_STATE_IDLE);
+        return;
+    }
+    n->anchor_mono_us = clock_mono_us();
+    n->anchor_wall_us = clock_wall_us();
+    n->start_mono_us =
+        plan_start_mono(tr->start_at_ms, n->anchor_wall_us / 1000, n->anchor_mono_us);
+    n->start_wall_ms = node_epoch_ms(n, n->start_mono_us);
+    if (engine_start(n->eng, n->start_mono_us, err, sizeof err) < 0) {
+        node_refuse(n, n->cfg.test_id, test_type_name(n->cfg.test_type), n->url, err);
+        node_clear_test(n);
+        node_set_state(n, NODE_STATE_IDLE);
+        return;
+    }
+    n->next_report_us = n->start_mono_us + n->report_us;
+    log_info("test %s: starts in %lld ms", n->cfg.test_id,
+             (long long)((n->start_mono_us - n->anchor_mono_us) / 1000));
+    node_set_state(n, NODE_STATE_RUNNING);
+}
+
+static void node_on_trigger(struct node *n, const struct bus_record *rec)
+{
+    char err[512];
+    struct msg_trigger tr;
+    if (msg_trigger_decode(rec->payload, rec->len, &tr, err, sizeof err) < 0) {
+        log_warn("trigger skipped: %s", err);
+        return;
+    }
+    int ours = n->state != NODE_STATE_IDLE && strcmp(tr.test_id, n->cfg.test_id) == 0;
+    if (tr.abort) {
+        if (!ours) {
+            log_debug("ABORT for test %s, which this driver is not running; ignored", tr.test_id);
+            if (strcmp(n->pending.test_id, tr.test_id) == 0)
+                n->pending_until_us = 0;
+        } else if (n->state == NODE_STATE_RUNNING) {
+            log_info("test %s: ABORT", tr.test_id);
+            n->stop_reason = "aborted";
+            engine_abort(n->eng);
+        } else {
+            node_refuse(n, n->cfg.test_id, test_type_name(n->cfg.test_type), n->url,
+                        "aborted before start");
+            node_clear_test(n);
+            node_set_state(n, NODE_STATE_IDLE);
+        }
+        return;
+    }
+    if (ours && n->state == NODE_STATE_READY) {
+        node_start(n, &tr);
+    } else if (ours) {
+        log_info("trigger for test %s again; already running", tr.test_id);
+    } else {
+        /* Topics are not ordered with each other: the config may come next. */
+        log_info("trigger for test %s, which is not configured here; kept for %lld s in case "
+                 "its config follows",
+                 tr.test_id, (long long)(NODE_PENDING_TRIGGER_US / 1000000));
+        n->pending = tr;
+        n->pending_until_us = clock_mono_us() + NODE_PENDING_TRIGGER_US;
+    }
+}
+
+static void node_dispatch(struct node *n, const struct bus_record *rec)
+{
+    if (rec->timestamp_ms > 0 && rec->timestamp_ms < n->born_wall_ms) {
+        log_debug("%s message from before this driver started; ignored", rec->topic);
+        return;
+    }
+    if (strcmp(rec->topic, TOPIC_TEST_CONFIG) == 0)
+        node_on_config(n, rec);
+    else if (strcmp(rec->topic, TOPIC_TRIGGER) == 0)
+        node_on_trigger(n, rec);
+}
+
+/* ---- run ---------------------------------------------------------------------- */
+
+static int node_stop_requested(const sigset_t *stop)
+{
+    struct timespec zero = {0, 0};
+    int sig = sigtimedwait(stop, NULL, &zero);
+    if (sig > 0) {
+        log_info("%s received, stopping", sig == SIGINT ? "SIGINT" : strsignal(sig));
+        return 1;
+    }
+    return 0;
+}
+
+/* Sleep up to ms, waking for a stop signal. Returns 1 when one came. */
+static int node_sleep(const sigset_t *stop, int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    int sig = sigtimedwait(stop, NULL, &ts);
+    if (sig > 0) {
+        log_info("%s received, stopping", sig == SIGINT ? "SIGINT" : strsignal(sig));
+        return 1;
+    }
+    return 0;
+}
+
+void node_default_ip(const char *brokers, char *buf, size_t buflen)
+{
+    snprintf(buf, buflen, "127.0.0.1");
+    char first[512], host[256], err[128];
+    int port = 0;
+    snprintf(first, sizeof first, "%s", brokers ? brokers : "");
+    char *comma = strchr(first, ',');
+    if (comma)
+        *comma = '\0';
+    /* librdkafka accepts "PLAINTEXT://host:port" too. */
+    char *hp = strstr(first, "://") ? strstr(first, "://") + 3 : first;
+    if (opt_parse_hostport(hp, host, sizeof host, &port, err, sizeof err) < 0 || port == 0)
+        return;
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *res = NULL;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    if (getaddrinfo(host, ps, &hints, &res) != 0 || !res)
+        return;
+    /* A UDP connect sends nothing; it only picks the route and source. */
+    int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        char ip[INET6_ADDRSTRLEN];
+        if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+            getnameinfo((struct sockaddr *)&ss, sl, ip, sizeof ip, NULL, 0, NI_NUMERICHOST) == 0)
+            snprintf(buf, buflen, "%s", ip);
+    }
+    if (fd >= 0)
+        close(fd);
+    freeaddrinfo(res);
+}
+
+static int node_init(struct node *n, struct node_opts *o)
+{
+    memset(n, 0, sizeof *n);
+    n->o = o;
+    n->state = NODE_STATE_IDLE;
+    n->born_wall_ms = clock_wall_ms();
+    char err[512];
+    if (plan_url_host(o->target, n->target_host, sizeof n->target_host, err, sizeof err) < 0) {
+        log_error("--target: %s", err);
+        return -1;
+    }
+    if (hist_create(&n->lat) || hist_create(&n->svc)) {
+        log_error("out of memory");
+        return -1;
+    }
+    if (o->db && dstore_open(o->db, &n->db, err, sizeof err) < 0) {
+        log_error("--db %s: %s", o->db, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void node_fini(struct node *n)
+{
+    node_clear_test(n);
+    bus_consumer_destroy(n->cons);
+    bus_producer_destroy(n->prod);
+    dstore_close(n->db);
+    hist_destroy(n->lat);
+    hist_destroy(n->svc);
+}
+
+/* Stop the current test, if any, and send its final report. */
+static void node_end_test(struct node *n, const char *why)
+{
+    if (n->state == NODE_STATE_RUNNING) {
+        if (!n->stop_reason)
+            n->stop_reason = why;
+        engine_abort(n->eng);
+        while (!engine_done(n->eng))
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+        node_report(n, 1);
+    } else if (n->state == NODE_STATE_READY) {
+        node_refuse(n, n->cfg.test_id, test_type_name(n->cfg.test_type), n->url, why);
+    }
+    node_clear_test(n);
+    node_set_state(n, NODE_STATE_IDLE);
+}
+
+int node_run(struct node_opts *o, const sigset_t *stop)
+{
+    struct node n;
+    char err[512];
+    int rc = 1;
+    if (!o->node_ip[0])
+        node_default_ip(o->bus->brokers, o->node_ip, sizeof o->node_ip);
+    if (node_init(&n, o) < 0)
+        goto out;
+    log_info("node %s (%s), kafka %s, target %s, orchestrator %s, %d engine thread(s)", o->node_id,
+             o->node_ip, o->bus->brokers, o->target, o->orchestrator ? o->orchestrator : "(none)",
+             o->threads);
+    if (bus_producer_create(o->bus, &n.prod, err, sizeof err) < 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    /* Register only once the broadcast consumers are in place, so that no
+     * config sent after registration can be missed. Kafka may not be up yet:
+     * keep trying until it is, or until told to stop. */
+    static const char *const topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER};
+    for (int attempt = 0;; attempt++) {
+        if (bus_consumer_create_broadcast(o->bus, topics, 2, NODE_CONNECT_TIMEOUT_MS, &n.cons, err,
+                                          sizeof err) == 0)
+            break;
+        if (attempt == 0 || attempt % 10 == 0)
+            log_warn("%s; retrying", err);
+        if (node_sleep(stop, 1000)) {
+            rc = 0;
+            goto out;
+        }
+    }
+    node_register(&n, 0);
+    while (bus_producer_flush(n.prod, 1000) < 0) {
+        if (node_stop_requested(stop)) {
+            rc = 0;
+            goto out;
+        }
+        log_warn("register not yet delivered to kafka at %s; waiting", o->bus->brokers);
+    }
+    if (bus_producer_failed(n.prod) > 0)
+        log_error("register message could not be delivered; continuing");
+    printf("ready node_id=%s\n", o->node_id);
+    fflush(stdout);
+    node_heartbeat(&n);
+
+    struct bus_record rec = {0};
+    for (;;) {
+        int64_t now = clock_mono_us();
+        if (n.state == NODE_STATE_RUNNING) {
+            if (engine_done(n.eng)) {
+                node_report(&n, 1);
+                node_clear_test(&n);
+                node_set_state(&n, NODE_STATE_IDLE);
+            } else if (now >= n.next_report_us) {
+                node_report(&n, 0);
+                n.next_report_us += n.report_us;
+                if (n.next_report_us <= now)
+                    n.next_report_us = now + n.report_us;
+            }
+        }
+        if (now >= n.next_hb_us)
+            node_heartbeat(&n);
+        int64_t wait_us = n.next_hb_us - now;
+        if (n.state == NODE_STATE_RUNNING) {
+            /* Notice the end of the run within 10 ms. */
+            if (wait_us > 10000)
+                wait_us = 10000;
+            if (n.next_report_us - now < wait_us)
+                wait_us = n.next_report_us - now;
+        } else if (wait_us > 100000) {
+            wait_us = 100000;
+        }
+        int wait_ms = wait_us <= 0 ? 0 : (int)((wait_us + 999) / 1000);
+        int got = bus_consumer_poll(n.cons, wait_ms, &rec, err, sizeof err);
+        if (got == 1)
+            node_dispatch(&n, &rec);
+        else if (got < 0)
+            log_debug("%s", err);
+        bus_record_release(&rec);
+        bus_producer_poll(n.prod, 0);
+        if (node_stop_requested(stop))
+            break;
+    }
+    node_end_test(&n, "driver shutting down");
+    node_register(&n, 1);
+    if (bus_producer_flush(n.prod, NODE_FLUSH_MS) < 0)
+        log_error("%d message(s) still undelivered after %d ms", bus_producer_outq(n.prod),
+                  NODE_FLUSH_MS);
+    rc = bus_producer_failed(n.prod) > 0 ? 1 : 0;
+    if (rc)
+        log_error("%lld message(s) could not be delivered to kafka",
+                  (long long)bus_producer_failed(n.prod));
+out:
+    node_fini(&n);
+    return rc;
+}
+
+int node_bench(struct node_opts *o, const char *config_json, const sigset_t *stop)
+{
+    struct node n;
+    char err[512];
+    o->db = NULL;
+    if (node_init(&n, o) < 0) {
+        node_fini(&n);
+        return 1;
+    }
+    cJSON *j = cJSON_Parse(config_json);
+    struct msg_test_config c;
+    if (!j || msg_test_config_from_json(j, 0, &c, err, sizeof err) < 0) {
+        log_error("--bench: %s", j ? err : "not valid JSON");
+        cJSON_Delete(j);
+        node_fini(&n);
+        return 2;
+    }
+    cJSON_Delete(j);
+    if (!c.test_id[0])
+        id_new("bench-", c.test_id, sizeof c.test_id);
+    int rc = 1;
+    if (node_check_and_prepare(o, n.target_host, &c, n.url, &n.eng, err, sizeof err) < 0) {
+        log_error("test refused: %s", err);
+        msg_test_config_free(&c);
+        node_fini(&n);
+        return 1;
+    }
+    n.cfg = c;
+    n.state = NODE_STATE_READY;
+    struct msg_trigger tr = {0};
+    snprintf(tr.test_id, sizeof tr.test_id, "%s", c.test_id);
+    n.anchor_mono_us = clock_mono_us();
+    n.anchor_wall_us = clock_wall_us();
+    n.start_mono_us = n.anchor_mono_us;
+    n.start_wall_ms = n.anchor_wall_us / 1000;
+    if (engine_start(n.eng, n.start_mono_us, err, sizeof err) < 0) {
+        log_error("%s", err);
+        node_fini(&n);
+        return 1;
+    }
+    while (!engine_done(n.eng)) {
+        if (node_sleep(stop, 10)) {
+            n.stop_reason = "aborted";
+            engine_abort(n.eng);
+        }
+    }
+    struct engine_stats st;
+    engine_snapshot(n.eng, &st, n.lat, n.svc);
+    int64_t end = st.last_done_us ? st.last_done_us : clock_mono_us();
+    struct report_in in = {.node_id = o->node_id,
+                           .test_id = c.test_id,
+                           .seq = 0,
+                           .final = 1,
+                           .st = &st,
+                           .lat = n.lat,
+                           .svc = n.svc,
+                           .elapsed_ms = (end - n.start_mono_us) / 1000,
+                           .first_send_ms =
+                               st.first_send_us ? node_epoch_ms(&n, st.first_send_us) : 0,
+                           .failure = n.stop_reason};
+    struct msg_metrics m;
+    if (report_build(&in, &m) == 0) {
+        char *json = msg_metrics_encode(&m);
+        if (json) {
+            printf("%s\n", json);
+            fflush(stdout);
+            rc = 0;
+        }
+        free(json);
+        msg_metrics_free(&m);
+    }
+    double secs = (double)(end - n.start_mono_us) / 1e6;
+    log_info("bench: %lld requests in %.3f s = %.0f requests/s, %lld errors, %d thread(s)",
+             (long long)st.completed, secs, secs > 0 ? (double)st.completed / secs : 0.0,
+             (long long)(st.completed - st.status[200]), engine_threads(n.eng));
+    node_fini(&n);
+    return rc;
+}

@@ -1,0 +1,73 @@
+#define _POSIX_C_SOURCE 200809L
+#include "report.h"
+
+#include "ids.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void report_latency(const struct hist *h, struct msg_latency *l)
+{
+    memset(l, 0, sizeof *l);
+    if (!h || hist_count(h) == 0)
+        return;
+    l->mean = hist_mean(h) / 1000.0;
+    l->median = (double)hist_percentile(h, 50) / 1000.0;
+    l->min = (double)hist_min(h) / 1000.0;
+    l->max = (double)hist_max(h) / 1000.0;
+    l->mode = (double)hist_mode(h) / 1000.0;
+    l->p90 = (double)hist_percentile(h, 90) / 1000.0;
+    l->p95 = (double)hist_percentile(h, 95) / 1000.0;
+    l->p99 = (double)hist_percentile(h, 99) / 1000.0;
+    l->p999 = (double)hist_percentile(h, 99.9) / 1000.0;
+}
+
+int report_build(const struct report_in *in, struct msg_metrics *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->node_id, sizeof out->node_id, "%s", in->node_id);
+    snprintf(out->test_id, sizeof out->test_id, "%s", in->test_id);
+    if (id_new("r-", out->report_id, sizeof out->report_id) < 0)
+        return -1;
+    report_latency(in->lat, &out->lat);
+    out->has_ext = 1;
+    out->seq = in->seq;
+    out->final = in->final;
+    const struct engine_stats *st = in->st;
+    if (st) {
+        out->requests_sent = st->sent;
+        out->responses_received = st->completed;
+        out->err_connect = st->kinds[PLAN_ERR_CONNECT];
+        out->err_timeout = st->kinds[PLAN_ERR_TIMEOUT];
+        out->err_4xx = st->kinds[PLAN_ERR_4XX];
+        out->err_5xx = st->kinds[PLAN_ERR_5XX];
+        out->err_other = st->kinds[PLAN_ERR_OTHER];
+        out->errors =
+            out->err_connect + out->err_timeout + out->err_4xx + out->err_5xx + out->err_other;
+        for (int code = 100; code < ENGINE_STATUS_MAX && out->n_status < MSG_STATUS_MAX; code++) {
+            if (st->status[code] > 0) {
+                out->status[out->n_status].code = code;
+                out->status[out->n_status].count = st->status[code];
+                out->n_status++;
+            }
+        }
+        out->late = st->late;
+    }
+    out->elapsed_ms = in->elapsed_ms > 0 ? in->elapsed_ms : 0;
+    out->first_send_ms = in->first_send_ms;
+    if (in->failure)
+        snprintf(out->failure, sizeof out->failure, "%s", in->failure);
+    if (in->lat && hist_encode(in->lat, &out->histogram) < 0)
+        goto oom;
+    if (in->svc) {
+        out->has_service = 1;
+        report_latency(in->svc, &out->service);
+        if (hist_encode(in->svc, &out->service_histogram) < 0)
+            goto oom;
+    }
+    return 0;
+oom:
+    msg_metrics_free(out);
+    memset(out, 0, sizeof *out);
+    return -1;
+}

@@ -1,0 +1,38 @@
+/* report: turns an engine snapshot into a metrics message (msg.h).
+ *
+ * Latencies go out in milliseconds, computed from the histograms: the four
+ * original fields (mean, median, min, max) plus mode, p90, p95, p99 and
+ * p99.9; the encoded histograms travel along so the orchestrator can merge
+ * drivers exactly. */
+#ifndef DLT_DRIVER_REPORT_H
+#define DLT_DRIVER_REPORT_H
+
+#include "engine.h"
+#include "hist.h"
+#include "msg.h"
+
+#include <stdint.h>
+
+struct report_in {
+    const char *node_id;
+    const char *test_id;
+    int64_t seq;
+    int final;
+    const struct engine_stats *st; /* NULL: every count is zero */
+    const struct hist *lat;        /* latency (due or send to completion) */
+    const struct hist *svc;        /* service time (send to completion) */
+    int64_t elapsed_ms;
+    int64_t first_send_ms; /* epoch ms; 0 when nothing was sent */
+    const char *failure;   /* NULL or "": none */
+};
+
+/* Fill l from h (µs in, ms out). An empty histogram gives all zeros.
+ * Can't fail. */
+void report_latency(const struct hist *h, struct msg_latency *l);
+
+/* Build the metrics message for in, with a new report_id. out is
+ * overwritten; free it with msg_metrics_free. Returns 0, or -1 when out of
+ * memory (out then holds nothing to free). */
+int report_build(const struct report_in *in, struct msg_metrics *out);
+
+#endif
