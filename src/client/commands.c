@@ -1,0 +1,958 @@
+#define _POSIX_C_SOURCE 200809L
+#include "commands.h"
+
+#include "http.h"
+#include "ids.h"
+#include "interactive.h"
+#include "jget.h"
+#include "msg.h"
+#include "opts.h"
+#include "report.h"
+#include "startcfg.h"
+#include "stats.h"
+#include "threshold.h"
+#include "view.h"
+#include "watch.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CL_MAX_THRESHOLDS 32
+#define CL_DEFAULT_HTTP_TIMEOUT_MS 10000
+
+struct cl_global {
+    const char *url;
+    const char *token;
+    long timeout_ms;
+    int json;
+};
+
+/* Option codes shared by every command's option table. */
+enum {
+    OPT_URL = 256,
+    OPT_TOKEN,
+    OPT_JSON,
+    OPT_HTTP_TIMEOUT,
+    OPT_WAIT,
+    OPT_THRESHOLD,
+    OPT_WAIT_TIMEOUT,
+    OPT_FORMAT,
+    OPT_OUTPUT,
+    OPT_LIMIT,
+    OPT_START_FLAG /* start's test_config flags: the flag name is looked up */
+};
+
+#define CL_GLOBAL_LONGOPTS                                                                         \
+    {"orchestrator", required_argument, NULL, OPT_URL},                                            \
+        {"api-token", required_argument, NULL, OPT_TOKEN}, {"json", no_argument, NULL, OPT_JSON},  \
+        {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},                               \
+        {"help", no_argument, NULL, 'h'},                                                          \
+    {                                                                                              \
+        "version", no_argument, NULL, 'V'                                                          \
+    }
+
+static const char cl_global_help[] =
+    "Global options (before or after the command):\n"
+    "  --orchestrator URL   the orchestrator's base URL (env DLT_ORCHESTRATOR,\n"
+    "                       default " CLIENT_DEFAULT_URL ")\n"
+    "  --api-token TOKEN    sent as 'Authorization: Bearer TOKEN' (env DLT_API_TOKEN,\n"
+    "                       default none)\n"
+    "  --json               machine output: the API's JSON documents\n"
+    "  --timeout DURATION   limit for each call to the orchestrator (default 10s; a\n"
+    "                       bare number is seconds). Before the command only: after\n"
+    "                       'start', --timeout is the test's request timeout.\n"
+    "  --http-timeout DURATION  the same, anywhere on the line\n"
+    "  -h, --help           show help and exit ('load-client COMMAND --help')\n"
+    "  -V, --version        show the version and exit\n";
+
+static void cl_usage_main(FILE *out)
+{
+    fprintf(out,
+            "Usage: " CLIENT_PROG " [GLOBAL OPTIONS] [COMMAND [ARGS]]\n"
+            "\n"
+            "Starts, follows, stops and judges load tests through the orchestrator's\n"
+            "REST API. With no command it asks, as the original client did, for the test\n"
+            "type, the messages per driver and (Tsunami) the delay, and starts the test.\n"
+            "\n"
+            "Commands:\n"
+            "  start [OPTIONS]      start a test; --wait follows it and prints a summary\n"
+            "  status ID            a test's state and figures\n"
+            "  list                 the tests, newest first\n"
+            "  drivers              the driver nodes the orchestrator knows\n"
+            "  stop ID              stop a running test\n"
+            "  report ID --format json|csv|html [--output FILE]\n"
+            "                       a test's report\n"
+            "  help [COMMAND]       show help\n"
+            "\n"
+            "%s"
+            "\n"
+            "Exit status: 0 success; 1 a threshold was breached, the test ended FAILED,\n"
+            "PARTIAL or ABORTED, or the orchestrator could not be reached or answered an\n"
+            "error; 2 bad usage or input.\n",
+            cl_global_help);
+}
+
+static void cl_usage_start(FILE *out)
+{
+    fprintf(out,
+            "Usage: " CLIENT_PROG " start [OPTIONS]\n"
+            "\n"
+            "Start a test on the drivers the orchestrator knows (POST /api/tests) and print\n"
+            "its id. With --wait, follow it to its end (a progress bar on a terminal, a line\n"
+            "per second otherwise), print a summary table per driver and for all drivers,\n"
+            "and judge the thresholds.\n"
+            "\n"
+            "Test options:\n"
+            "  --type TYPE          avalanche (closed loop) or tsunami (open loop)\n"
+            "                       (default avalanche)\n"
+            "  --count N            requests per driver, 1..1000000000 (default %d)\n"
+            "  --delay DURATION     tsunami: time between requests (a bare number is\n"
+            "                       seconds; 10ms, 0.5s...); sent as test_message_delay\n"
+            "                       in seconds (default none: needed unless --rate)\n"
+            "  --url URL            target URL (default: each driver's --target)\n"
+            "  --method METHOD      GET POST PUT DELETE PATCH HEAD OPTIONS (default GET,\n"
+            "                       POST with a body)\n"
+            "  --header 'Name: value'  a request header; repeatable (default none)\n"
+            "  --body STRING        request body (default none)\n"
+            "  --body-file PATH     request body from a file, at most 256 KiB\n"
+            "  --concurrency N      requests in flight per driver (default 64)\n"
+            "  --rate X             requests/s per driver; 0 = unbounded (default 0)\n"
+            "  --timeout DURATION   per-request timeout (a bare number is ms; default 10s)\n"
+            "  --drivers ID,ID...   run on exactly these node ids (default every alive\n"
+            "                       driver)\n"
+            "  --min-drivers N      wait until N drivers are alive (default 1)\n"
+            "  --report-interval DURATION  drivers' metrics period, 100ms..60s (a bare\n"
+            "                       number is ms; default 1s)\n"
+            "  --http2              ask for HTTP/2 (default off)\n"
+            "\n"
+            "Following:\n"
+            "  --wait               follow the test to its end, print the summary; exit 1\n"
+            "                       unless it COMPLETED and every threshold held\n"
+            "  --threshold EXPR     a condition on the aggregate, judged at the end;\n"
+            "                       repeatable; needs --wait. EXPR is METRIC OP VALUE:\n"
+            "                       METRIC min mean median|p50 mode p90 p95 p99 p999 max\n"
+            "                       (VALUE a duration: us, ms, s; bare = ms), errors (a\n"
+            "                       count, or a %% of sent), error_rate (fraction or %%),\n"
+            "                       rps, sent, received; OP < <= > >=.\n"
+            "                       e.g. 'p99<200ms' 'errors<1%%' 'rps>1000'\n"
+            "  --wait-timeout DURATION  give up following after this long (a bare number\n"
+            "                       is seconds; default none)\n"
+            "\n"
+            "Ctrl-C while following asks the orchestrator to stop the test; a second\n"
+            "Ctrl-C leaves it running.\n"
+            "\n"
+            "%s",
+            STARTCFG_DEFAULT_COUNT, cl_global_help);
+}
+
+static void cl_usage_status(FILE *out)
+{
+    fprintf(out,
+            "Usage: " CLIENT_PROG " status ID [--threshold EXPR]...\n"
+            "\n"
+            "Show a test's state, config and figures per driver and for all drivers\n"
+            "(GET /api/tests/ID). Exit status 1 when the test ended FAILED, PARTIAL or\n"
+            "ABORTED, or a --threshold (see 'start --help') does not hold on the figures\n"
+            "so far.\n"
+            "\n"
+            "%s",
+            cl_global_help);
+}
+
+static void cl_usage_list(FILE *out)
+{
+    fprintf(out,
+            "Usage: " CLIENT_PROG " list [--limit N]\n"
+            "\n"
+            "List the tests, newest first (GET /api/tests).\n"
+            "\n"
+            "  --limit N            at most N tests, 1..10000 (default 100)\n"
+            "\n"
+            "%s",
+            cl_global_help);
+}
+
+static void cl_usage_drivers(FILE *out)
+{
+    fprintf(out,
+            "Usage: " CLIENT_PROG " drivers\n"
+            "\n"
+            "List the driver nodes the orchestrator knows, with their liveness, state,\n"
+            "heartbeat age and current test (GET /api/drivers).\n"
+            "\n"
+            "%s",
+            cl_global_help);
+}
+
+static void cl_usage_stop(FILE *out)
+{
+    fprintf(out,
+            "Usage: " CLIENT_PROG " stop ID\n"
+            "\n"
+            "Stop a running test (POST /api/tests/ID/stop): the drivers stop sending and\n"
+            "send their final reports; the test ends ABORTED.\n"
+            "\n"
+            "%s",
+            cl_global_help);
+}
+
+static void cl_usage_report(FILE *out)
+{
+    fprintf(out,
+            "Usage: " CLIENT_PROG " report ID [--format json|csv|html] [--output FILE]\n"
+            "\n"
+            "Write a test's report (from GET /api/tests/ID and its /timeseries).\n"
+            "\n"
+            "  --format FORMAT      json: the test object and its time series in one\n"
+            "                       document; csv: one row per time-series point, for\n"
+            "                       all drivers and each driver; html: one self-contained\n"
+            "                       page with charts (default: from the --output name's\n"
+            "                       extension, else json)\n"
+            "  --output FILE        write to FILE (default standard output)\n"
+            "  --threshold EXPR     judge the test as 'status' does; verdicts go to\n"
+            "                       stderr (repeatable)\n"
+            "\n"
+            "CSV columns: " REPORT_CSV_COLUMNS "\n"
+            "\n"
+            "%s",
+            cl_global_help);
+}
+
+/* One line on stderr; returns 2. */
+__attribute__((format(printf, 2, 3))) static int cl_usage_error(const char *cmd, const char *fmt,
+                                                                ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, CLIENT_PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    if (cmd)
+        fprintf(stderr, " (try '" CLIENT_PROG " %s --help')\n", cmd);
+    else
+        fprintf(stderr, " (try '" CLIENT_PROG " --help')\n");
+    va_end(ap);
+    return 2;
+}
+
+/* One line on stderr; returns 1. */
+__attribute__((format(printf, 1, 2))) static int cl_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, CLIENT_PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static int cl_parse_http_timeout(const char *v, const char *flag, const char *cmd,
+                                 struct cl_global *g)
+{
+    char why[200];
+    int64_t us;
+    if (opt_parse_duration_us(v, 1000000, 3600LL * 1000000, &us, why, sizeof why) < 0)
+        return cl_usage_error(cmd, "%s: %s", flag, why);
+    if (us < 1000)
+        return cl_usage_error(cmd, "%s: must be at least 1ms", flag);
+    g->timeout_ms = (long)(us / 1000);
+    return 0;
+}
+
+/* Handle a global option met in any table. Returns 0 when handled, 2 after
+ * a usage error, -1 when c is not a global option. */
+static int cl_global_opt(int c, const char *arg, const char *cmd, struct cl_global *g)
+{
+    switch (c) {
+    case OPT_URL:
+        g->url = arg;
+        return 0;
+    case OPT_TOKEN:
+        g->token = arg;
+        return 0;
+    case OPT_JSON:
+        g->json = 1;
+        return 0;
+    case OPT_HTTP_TIMEOUT:
+        return cl_parse_http_timeout(arg, "--http-timeout", cmd, g);
+    default:
+        return -1;
+    }
+}
+
+static int cl_connect(const struct cl_global *g, struct http_client **h)
+{
+    char err[512];
+    if (http_create(g->url, g->token, g->timeout_ms, h, err, sizeof err) < 0)
+        return cl_usage_error(NULL, "--orchestrator: %s", err);
+    return 0;
+}
+
+static int cl_print_json(const cJSON *doc)
+{
+    char *text = cJSON_Print(doc);
+    if (!text)
+        return cl_fail("out of memory");
+    puts(text);
+    cJSON_free(text);
+    fflush(stdout);
+    return 0;
+}
+
+static int cl_check_id(const char *cmd, const char *id)
+{
+    if (!id_valid(id))
+        return cl_usage_error(cmd, "'%.64s' is not a test id", id);
+    return 0;
+}
+
+/* ---- thresholds ------------------------------------------------------------ */
+
+struct cl_thresholds {
+    struct threshold t[CL_MAX_THRESHOLDS];
+    int n;
+};
+
+static int cl_add_threshold(struct cl_thresholds *th, const char *cmd, const char *arg)
+{
+    char err[300];
+    if (th->n >= CL_MAX_THRESHOLDS)
+        return cl_usage_error(cmd, "--threshold: at most %d thresholds", CL_MAX_THRESHOLDS);
+    if (threshold_parse(arg, &th->t[th->n], err, sizeof err) < 0)
+        return cl_usage_error(cmd, "--threshold: %s", err);
+    th->n++;
+    return 0;
+}
+
+/* Judge the thresholds on the test's aggregate. Returns how many failed. */
+static int cl_judge(const cJSON *test, const struct cl_thresholds *th, FILE *out)
+{
+    struct stats s;
+    stats_from_json(jget_obj(test, "aggregate"), &s);
+    int failed = 0;
+    for (int i = 0; i < th->n; i++) {
+        char line[300];
+        threshold_verdict(&th->t[i], &s, line, sizeof line);
+        if (out)
+            fprintf(out, "threshold %s\n", line);
+        failed += !threshold_holds(&th->t[i], &s);
+    }
+    return failed;
+}
+
+/* {"test": <test>, "thresholds": [...], "passed": bool}; borrows test.
+ * NULL when out of memory. */
+static cJSON *cl_judged_json(const cJSON *test, const struct cl_thresholds *th, int passed)
+{
+    cJSON *doc = cJSON_CreateObject();
+    if (!doc)
+        return NULL;
+    int ok = cJSON_AddItemReferenceToObject(doc, "test", (cJSON *)test);
+    cJSON *arr = ok ? cJSON_AddArrayToObject(doc, "thresholds") : NULL;
+    ok = arr != NULL;
+    struct stats s;
+    stats_from_json(jget_obj(test, "aggregate"), &s);
+    for (int i = 0; ok && i < th->n; i++) {
+        const struct threshold *t = &th->t[i];
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(arr, o);
+        if (!ok) {
+            cJSON_Delete(o);
+            break;
+        }
+        ok = cJSON_AddStringToObject(o, "threshold", t->text) &&
+             cJSON_AddStringToObject(o, "metric", t->name) &&
+             cJSON_AddStringToObject(o, "op", threshold_op_text(t->op)) &&
+             cJSON_AddNumberToObject(o, "value", t->value) &&
+             cJSON_AddNumberToObject(o, "actual", threshold_actual(t, &s)) &&
+             cJSON_AddBoolToObject(o, "passed", threshold_holds(t, &s));
+    }
+    ok = ok && cJSON_AddBoolToObject(doc, "passed", passed);
+    if (!ok) {
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* The exit status for a judged test, with its one line on stderr. */
+static int cl_verdict_status(const cJSON *test, int breached, int nthr)
+{
+    const char *state = jget_str(test, "state", "?");
+    const char *id = jget_str(test, "test_id", "?");
+    if (stats_state_failed(state)) {
+        const char *reason = jget_str(test, "reason", "");
+        return cl_fail("test %s ended %s%s%s", id, state, *reason ? ": " : "", reason);
+    }
+    if (breached)
+        return cl_fail("test %s: %d of %d threshold%s breached", id, breached, nthr,
+                       nthr == 1 ? "" : "s");
+    return 0;
+}
+
+/* ---- interactive --------------------------------------------------------- */
+
+static int cl_cmd_interactive(const struct cl_global *g)
+{
+    int tty = isatty(STDIN_FILENO);
+    struct interactive_answers a;
+    char err[300];
+    if (interactive_ask(stdin, tty ? stdout : NULL, tty, &a, err, sizeof err) < 0) {
+        fprintf(stderr, CLIENT_PROG ": %s\n", err);
+        return 2;
+    }
+    struct http_client *h = NULL;
+    int rc = cl_connect(g, &h);
+    if (rc)
+        return rc;
+    cJSON *body = cJSON_CreateObject();
+    if (!body || !cJSON_AddStringToObject(body, "test_type", test_type_name(a.type)) ||
+        !cJSON_AddNumberToObject(body, "test_message_delay", a.delay_s) ||
+        !cJSON_AddNumberToObject(body, "message_count_per_driver", (double)a.count)) {
+        cJSON_Delete(body);
+        http_destroy(h);
+        return cl_fail("out of memory");
+    }
+    cJSON *ans = NULL;
+    char herr[600];
+    if (http_json(h, "POST", "/startLoadTest", body, &ans, NULL, herr, sizeof herr) < 0) {
+        rc = cl_fail("%s", herr);
+    } else if (g->json) {
+        rc = cl_print_json(ans);
+    } else {
+        const char *msg = jget_str(ans, "message", NULL);
+        const char *id = jget_str(ans, "test_id", NULL);
+        if (msg)
+            printf("%s\n", msg);
+        else if (id)
+            printf("Load test started with Test ID: %s\n", id);
+        else
+            rc = cl_fail("the orchestrator's answer names no test id");
+    }
+    cJSON_Delete(ans);
+    cJSON_Delete(body);
+    http_destroy(h);
+    return rc;
+}
+
+/* ---- start ----------------------------------------------------------------- */
+
+static volatile sig_atomic_t cl_interrupts;
+
+static void cl_on_sigint(int sig)
+{
+    (void)sig;
+    if (cl_interrupts < 100)
+        cl_interrupts++;
+}
+
+static int cl_start_follow(struct http_client *h, const struct cl_global *g, const char *id,
+                           int64_t wait_ms, const struct cl_thresholds *th)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cl_on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old);
+    struct watch_opts wo = {.out = g->json ? NULL : stdout,
+                            .tty = isatty(STDOUT_FILENO),
+                            .max_ms = wait_ms,
+                            .interrupts = &cl_interrupts};
+    cJSON *final = NULL;
+    char err[700];
+    int wrc = watch_test(h, id, &wo, &final, err, sizeof err);
+    sigaction(SIGINT, &old, NULL);
+    if (wrc < 0)
+        return cl_fail("%s", err);
+    int rc;
+    if (g->json) {
+        int breached = cl_judge(final, th, NULL);
+        int passed = !breached && !stats_state_failed(jget_str(final, "state", ""));
+        cJSON *doc = cl_judged_json(final, th, passed);
+        rc = doc ? cl_print_json(doc) : cl_fail("out of memory");
+        cJSON_Delete(doc);
+        if (rc == 0)
+            rc = cl_verdict_status(final, breached, th->n);
+    } else {
+        putchar('\n');
+        if (view_summary(final, stdout) < 0) {
+            cJSON_Delete(final);
+            return cl_fail("cannot write the summary");
+        }
+        int breached = cl_judge(final, th, stdout);
+        fflush(stdout);
+        rc = cl_verdict_status(final, breached, th->n);
+    }
+    cJSON_Delete(final);
+    return rc;
+}
+
+static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
+{
+    static const struct option longopts[] = {
+        {"type", required_argument, NULL, OPT_START_FLAG},
+        {"count", required_argument, NULL, OPT_START_FLAG},
+        {"delay", required_argument, NULL, OPT_START_FLAG},
+        {"url", required_argument, NULL, OPT_START_FLAG},
+        {"method", required_argument, NULL, OPT_START_FLAG},
+        {"header", required_argument, NULL, OPT_START_FLAG},
+        {"body", required_argument, NULL, OPT_START_FLAG},
+        {"body-file", required_argument, NULL, OPT_START_FLAG},
+        {"concurrency", required_argument, NULL, OPT_START_FLAG},
+        {"rate", required_argument, NULL, OPT_START_FLAG},
+        {"timeout", required_argument, NULL, OPT_START_FLAG},
+        {"drivers", required_argument, NULL, OPT_START_FLAG},
+        {"min-drivers", required_argument, NULL, OPT_START_FLAG},
+        {"report-interval", required_argument, NULL, OPT_START_FLAG},
+        {"http2", no_argument, NULL, OPT_START_FLAG},
+        {"wait", no_argument, NULL, OPT_WAIT},
+        {"threshold", required_argument, NULL, OPT_THRESHOLD},
+        {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+        CL_GLOBAL_LONGOPTS,
+        {NULL, 0, NULL, 0}};
+    struct startcfg sc;
+    startcfg_init(&sc);
+    struct cl_thresholds th = {.n = 0};
+    int wait = 0, rc = 0;
+    int64_t wait_ms = 0;
+    char err[600];
+    int c, li = 0;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hV", longopts, &li)) != -1) {
+        int grc = cl_global_opt(c, optarg, "start", g);
+        if (grc >= 0) {
+            rc = grc;
+        } else if (c == OPT_START_FLAG) {
+            if (startcfg_set(&sc, longopts[li].name, optarg, err, sizeof err) < 0)
+                rc = cl_usage_error("start", "%s", err);
+        } else if (c == OPT_WAIT) {
+            wait = 1;
+        } else if (c == OPT_THRESHOLD) {
+            rc = cl_add_threshold(&th, "start", optarg);
+        } else if (c == OPT_WAIT_TIMEOUT) {
+            int64_t us;
+            if (opt_parse_duration_us(optarg, 1000000, 30LL * 86400 * 1000000, &us, err,
+                                      sizeof err) < 0)
+                rc = cl_usage_error("start", "--wait-timeout: %s", err);
+            wait_ms = us / 1000;
+        } else if (c == 'h') {
+            cl_usage_start(stdout);
+            startcfg_close(&sc);
+            return 0;
+        } else if (c == 'V') {
+            printf(CLIENT_PROG " %s\n", DLT_VERSION);
+            startcfg_close(&sc);
+            return 0;
+        } else if (c == ':') {
+            rc = cl_usage_error("start", "option %s needs a value", argv[optind - 1]);
+        } else {
+            rc = cl_usage_error("start", "unknown option '%s'", argv[optind - 1]);
+        }
+        if (rc) {
+            startcfg_close(&sc);
+            return rc;
+        }
+    }
+    if (optind < argc)
+        rc = cl_usage_error("start", "unexpected argument '%.64s' (start takes only options)",
+                            argv[optind]);
+    else if (th.n > 0 && !wait)
+        rc = cl_usage_error("start", "--threshold is judged on the finished test: add --wait");
+    else if (wait_ms > 0 && !wait)
+        rc = cl_usage_error("start", "--wait-timeout needs --wait");
+    cJSON *body = NULL;
+    if (!rc && startcfg_finish(&sc, &body, err, sizeof err) < 0)
+        rc = cl_usage_error("start", "%s", err);
+    startcfg_close(&sc);
+    struct http_client *h = NULL;
+    if (!rc)
+        rc = cl_connect(g, &h);
+    if (rc) {
+        cJSON_Delete(body);
+        return rc;
+    }
+    cJSON *ans = NULL;
+    if (http_json(h, "POST", "/api/tests", body, &ans, NULL, err, sizeof err) < 0) {
+        rc = cl_fail("%s", err);
+        goto out;
+    }
+    const char *id = jget_str(ans, "test_id", "");
+    if (!id_valid(id)) {
+        rc = cl_fail("the orchestrator's answer to POST /api/tests has no valid test_id");
+        goto out;
+    }
+    if (!wait) {
+        if (g->json)
+            rc = cl_print_json(ans);
+        else
+            printf("Load test started with Test ID: %s\n", id);
+        goto out;
+    }
+    if (!g->json) {
+        printf("Load test started with Test ID: %s\n", id);
+        fflush(stdout);
+    }
+    rc = cl_start_follow(h, g, id, wait_ms, &th);
+out:
+    cJSON_Delete(ans);
+    cJSON_Delete(body);
+    http_destroy(h);
+    return rc;
+}
+
+/* ---- status, list, drivers, stop ----------------------------------------- */
+
+/* Parse a command that takes globals, optional thresholds and positional
+ * arguments (nargs of them). Returns 0, or the exit status to return. */
+static int cl_parse_simple(int argc, char **argv, const char *cmd, int nargs, int thresholds,
+                           void (*usage)(FILE *), struct cl_global *g, struct cl_thresholds *th,
+                           int64_t *limit, const char **args)
+{
+    static const struct option longopts[] = {{"threshold", required_argument, NULL, OPT_THRESHOLD},
+                                             {"limit", required_argument, NULL, OPT_LIMIT},
+                                             {"timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
+                                             CL_GLOBAL_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    int c, grc, rc = 0;
+    char err[300];
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+        if (c == OPT_HTTP_TIMEOUT)
+            rc = cl_parse_http_timeout(optarg, "--timeout", cmd, g);
+        else if ((grc = cl_global_opt(c, optarg, cmd, g)) >= 0)
+            rc = grc;
+        else if (c == OPT_THRESHOLD && thresholds)
+            rc = cl_add_threshold(th, cmd, optarg);
+        else if (c == OPT_LIMIT && limit) {
+            if (opt_parse_int64(optarg, 1, 10000, limit, err, sizeof err) < 0)
+                rc = cl_usage_error(cmd, "--limit: %s", err);
+        } else if (c == 'h') {
+            usage(stdout);
+            return -1;
+        } else if (c == 'V') {
+            printf(CLIENT_PROG " %s\n", DLT_VERSION);
+            return -1;
+        } else if (c == ':')
+            rc = cl_usage_error(cmd, "option %s needs a value", argv[optind - 1]);
+        else
+            rc = cl_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        if (rc)
+            return rc;
+    }
+    int have = argc - optind;
+    if (have < nargs)
+        return cl_usage_error(cmd, "%s needs a test ID", cmd);
+    if (have > nargs)
+        return cl_usage_error(cmd, "unexpected argument '%.64s'", argv[optind + nargs]);
+    for (int i = 0; i < nargs; i++)
+        args[i] = argv[optind + i];
+    return 0;
+}
+
+static int cl_cmd_status(int argc, char **argv, struct cl_global *g)
+{
+    struct cl_thresholds th = {.n = 0};
+    const char *id = NULL;
+    int rc = cl_parse_simple(argc, argv, "status", 1, 1, cl_usage_status, g, &th, NULL, &id);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if ((rc = cl_check_id("status", id)) != 0)
+        return rc;
+    struct http_client *h = NULL;
+    if ((rc = cl_connect(g, &h)) != 0)
+        return rc;
+    char path[128], err[600];
+    snprintf(path, sizeof path, "/api/tests/%s", id);
+    cJSON *test = NULL;
+    if (http_json(h, "GET", path, NULL, &test, NULL, err, sizeof err) < 0) {
+        http_destroy(h);
+        return cl_fail("%s", err);
+    }
+    int breached = 0;
+    if (g->json) {
+        if (th.n > 0) {
+            breached = cl_judge(test, &th, NULL);
+            cJSON *doc = cl_judged_json(
+                test, &th, !breached && !stats_state_failed(jget_str(test, "state", "")));
+            rc = doc ? cl_print_json(doc) : cl_fail("out of memory");
+            cJSON_Delete(doc);
+        } else {
+            rc = cl_print_json(test);
+        }
+    } else {
+        rc = view_status(test, stdout) < 0 ? cl_fail("cannot write the status") : 0;
+        breached = cl_judge(test, &th, stdout);
+        fflush(stdout);
+    }
+    if (rc == 0)
+        rc = cl_verdict_status(test, breached, th.n);
+    cJSON_Delete(test);
+    http_destroy(h);
+    return rc;
+}
+
+static int cl_cmd_get_view(int argc, char **argv, struct cl_global *g, const char *cmd)
+{
+    int is_list = strcmp(cmd, "list") == 0;
+    int64_t limit = 100;
+    int rc = cl_parse_simple(argc, argv, cmd, 0, 0, is_list ? cl_usage_list : cl_usage_drivers, g,
+                             NULL, is_list ? &limit : NULL, NULL);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    struct http_client *h = NULL;
+    if ((rc = cl_connect(g, &h)) != 0)
+        return rc;
+    char path[64], err[600];
+    if (is_list)
+        snprintf(path, sizeof path, "/api/tests?limit=%lld", (long long)limit);
+    else
+        snprintf(path, sizeof path, "/api/drivers");
+    cJSON *doc = NULL;
+    if (http_json(h, "GET", path, NULL, &doc, NULL, err, sizeof err) < 0) {
+        http_destroy(h);
+        return cl_fail("%s", err);
+    }
+    if (g->json)
+        rc = cl_print_json(doc);
+    else if ((is_list ? view_list(doc, stdout) : view_drivers(doc, stdout)) < 0)
+        rc = cl_fail("cannot write the table");
+    cJSON_Delete(doc);
+    http_destroy(h);
+    return rc;
+}
+
+static int cl_cmd_stop(int argc, char **argv, struct cl_global *g)
+{
+    const char *id = NULL;
+    int rc = cl_parse_simple(argc, argv, "stop", 1, 0, cl_usage_stop, g, NULL, NULL, &id);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if ((rc = cl_check_id("stop", id)) != 0)
+        return rc;
+    struct http_client *h = NULL;
+    if ((rc = cl_connect(g, &h)) != 0)
+        return rc;
+    char path[160], err[600];
+    snprintf(path, sizeof path, "/api/tests/%s/stop", id);
+    cJSON *test = NULL;
+    if (http_json(h, "POST", path, NULL, &test, NULL, err, sizeof err) < 0) {
+        http_destroy(h);
+        return cl_fail("%s", err);
+    }
+    if (g->json)
+        rc = cl_print_json(test);
+    else
+        printf("Stop sent to test %s (state %s)\n", id, jget_str(test, "state", "?"));
+    cJSON_Delete(test);
+    http_destroy(h);
+    return rc;
+}
+
+/* ---- report -------------------------------------------------------------- */
+
+static int cl_cmd_report(int argc, char **argv, struct cl_global *g)
+{
+    static const struct option longopts[] = {{"format", required_argument, NULL, OPT_FORMAT},
+                                             {"output", required_argument, NULL, OPT_OUTPUT},
+                                             {"threshold", required_argument, NULL, OPT_THRESHOLD},
+                                             {"timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
+                                             CL_GLOBAL_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    struct cl_thresholds th = {.n = 0};
+    enum report_format fmt = REPORT_JSON;
+    int have_fmt = 0, c, grc, rc = 0;
+    const char *output = NULL;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hVo:f:", longopts, NULL)) != -1) {
+        if (c == OPT_HTTP_TIMEOUT)
+            rc = cl_parse_http_timeout(optarg, "--timeout", "report", g);
+        else if ((grc = cl_global_opt(c, optarg, "report", g)) >= 0)
+            rc = grc;
+        else if (c == OPT_FORMAT || c == 'f') {
+            if (report_format_parse(optarg, &fmt) < 0)
+                rc = cl_usage_error("report",
+                                    "--format: unknown format '%.32s' (json, csv or html)", optarg);
+            have_fmt = 1;
+        } else if (c == OPT_OUTPUT || c == 'o')
+            output = optarg;
+        else if (c == OPT_THRESHOLD)
+            rc = cl_add_threshold(&th, "report", optarg);
+        else if (c == 'h') {
+            cl_usage_report(stdout);
+            return 0;
+        } else if (c == 'V') {
+            printf(CLIENT_PROG " %s\n", DLT_VERSION);
+            return 0;
+        } else if (c == ':')
+            rc = cl_usage_error("report", "option %s needs a value", argv[optind - 1]);
+        else
+            rc = cl_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+        if (rc)
+            return rc;
+    }
+    if (argc - optind < 1)
+        return cl_usage_error("report", "report needs a test ID");
+    if (argc - optind > 1)
+        return cl_usage_error("report", "unexpected argument '%.64s'", argv[optind + 1]);
+    const char *id = argv[optind];
+    if ((rc = cl_check_id("report", id)) != 0)
+        return rc;
+    if (output && !*output)
+        return cl_usage_error("report", "--output: empty file name");
+    if (output && !have_fmt) {
+        const char *dot = strrchr(output, '.');
+        if (dot && report_format_parse(dot + 1, &fmt) == 0)
+            have_fmt = 1;
+    }
+    /* Open the output first, so that a bad path fails before any call. The
+     * report goes to a temporary file renamed into place when complete. */
+    char tmp[4096] = "";
+    FILE *out = stdout;
+    if (output) {
+        if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", output, (long)getpid()) >= (int)sizeof tmp)
+            return cl_usage_error("report", "--output: file name too long");
+        out = fopen(tmp, "w");
+        if (!out)
+            return cl_usage_error("report", "--output: cannot write '%.200s': %s", output,
+                                  strerror(errno));
+    }
+    struct http_client *h = NULL;
+    cJSON *test = NULL, *ts = NULL;
+    char path[160], err[600];
+    if ((rc = cl_connect(g, &h)) != 0)
+        goto out;
+    snprintf(path, sizeof path, "/api/tests/%s", id);
+    if (http_json(h, "GET", path, NULL, &test, NULL, err, sizeof err) < 0) {
+        rc = cl_fail("%s", err);
+        goto out;
+    }
+    snprintf(path, sizeof path, "/api/tests/%s/timeseries", id);
+    if (http_json(h, "GET", path, NULL, &ts, NULL, err, sizeof err) < 0) {
+        rc = cl_fail("%s", err);
+        goto out;
+    }
+    if (report_write(fmt, test, ts, out) < 0 || fflush(out) != 0) {
+        rc = cl_fail("cannot write the report%s%s: %s", output ? " to " : "", output ? output : "",
+                     strerror(errno));
+        goto out;
+    }
+    if (output) {
+        int bad = fclose(out) != 0;
+        out = NULL;
+        if (bad || rename(tmp, output) != 0) {
+            rc = cl_fail("cannot write '%.200s': %s", output, strerror(errno));
+            goto out;
+        }
+        tmp[0] = '\0';
+        if (!g->json)
+            printf("Report of test %s written to %s\n", id, output);
+    }
+    if (th.n > 0) {
+        int breached = cl_judge(test, &th, stderr);
+        rc = cl_verdict_status(test, breached, th.n);
+    } else if (stats_state_failed(jget_str(test, "state", ""))) {
+        rc = 0; /* a report of a failed test is still a report */
+    }
+out:
+    if (out && out != stdout)
+        fclose(out);
+    if (tmp[0])
+        unlink(tmp);
+    cJSON_Delete(test);
+    cJSON_Delete(ts);
+    http_destroy(h);
+    return rc;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static int cl_help(const char *cmd)
+{
+    if (!cmd)
+        cl_usage_main(stdout);
+    else if (strcmp(cmd, "start") == 0)
+        cl_usage_start(stdout);
+    else if (strcmp(cmd, "status") == 0)
+        cl_usage_status(stdout);
+    else if (strcmp(cmd, "list") == 0)
+        cl_usage_list(stdout);
+    else if (strcmp(cmd, "drivers") == 0)
+        cl_usage_drivers(stdout);
+    else if (strcmp(cmd, "stop") == 0)
+        cl_usage_stop(stdout);
+    else if (strcmp(cmd, "report") == 0)
+        cl_usage_report(stdout);
+    else
+        return cl_usage_error(NULL, "unknown command '%.64s'", cmd);
+    return 0;
+}
+
+int commands_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
+                                             CL_GLOBAL_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    struct cl_global g = {.url = CLIENT_DEFAULT_URL, .timeout_ms = CL_DEFAULT_HTTP_TIMEOUT_MS};
+    const char *env = getenv("DLT_ORCHESTRATOR");
+    if (env && *env)
+        g.url = env;
+    env = getenv("DLT_API_TOKEN");
+    if (env && *env)
+        g.token = env;
+    int c, rc, li = 0;
+    opterr = 0;
+    /* '+': stop at the command; its own options are parsed by the command. */
+    while ((c = getopt_long(argc, argv, "+:hV", longopts, &li)) != -1) {
+        if (c == OPT_HTTP_TIMEOUT) {
+            const char *flag = li == 0 ? "--timeout" : "--http-timeout";
+            if ((rc = cl_parse_http_timeout(optarg, flag, NULL, &g)) != 0)
+                return rc;
+        } else if ((rc = cl_global_opt(c, optarg, NULL, &g)) >= 0) {
+            if (rc)
+                return rc;
+        } else if (c == 'h') {
+            cl_usage_main(stdout);
+            return 0;
+        } else if (c == 'V') {
+            printf(CLIENT_PROG " %s\n", DLT_VERSION);
+            return 0;
+        } else if (c == ':') {
+            return cl_usage_error(NULL, "option %s needs a value", argv[optind - 1]);
+        } else {
+            return cl_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cl_cmd_interactive(&g);
+    const char *cmd = argv[optind];
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    if (strcmp(cmd, "start") == 0)
+        return cl_cmd_start(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "status") == 0)
+        return cl_cmd_status(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "list") == 0 || strcmp(cmd, "drivers") == 0)
+        return cl_cmd_get_view(sub_argc, sub_argv, &g, cmd);
+    if (strcmp(cmd, "stop") == 0)
+        return cl_cmd_stop(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "report") == 0)
+        return cl_cmd_report(sub_argc, sub_argv, &g);
+    if (strcmp(cmd, "help") == 0) {
+        if (sub_argc > 2)
+            return cl_usage_error(NULL, "help takes at most one command");
+        return cl_help(sub_argc == 2 ? sub_argv[1] : NULL);
+    }
+    return cl_usage_error(NULL,
+                          "unknown command '%.64s' (start, status, list, drivers, stop, "
+                          "report or help)",
+                          cmd);
+}

@@ -1,0 +1,378 @@
+#define _POSIX_C_SOURCE 200809L
+#include "startcfg.h"
+
+#include "opts.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void startcfg_init(struct startcfg *c)
+{
+    memset(c, 0, sizeof *c);
+    c->type = TEST_AVALANCHE;
+    c->count = STARTCFG_DEFAULT_COUNT;
+}
+
+void startcfg_close(struct startcfg *c)
+{
+    free(c->url);
+    free(c->body);
+    for (int i = 0; i < c->n_headers; i++) {
+        free(c->headers[i].name);
+        free(c->headers[i].value);
+    }
+    free(c->drivers);
+    startcfg_init(c);
+}
+
+static char *sc_strndup(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static int sc_fail(char *err, size_t errlen, const char *flag, const char *why)
+{
+    snprintf(err, errlen, "--%s: %s", flag, why);
+    return -1;
+}
+
+static int sc_header(struct startcfg *c, const char *v, char *err, size_t errlen)
+{
+    const char *colon = strchr(v, ':');
+    if (!colon || colon == v)
+        return sc_fail(err, errlen, "header", "give it as 'Name: value'");
+    size_t nl = (size_t)(colon - v);
+    while (nl > 0 && isspace((unsigned char)v[nl - 1]))
+        nl--;
+    if (nl == 0 || nl > MSG_HEADER_NAME_MAX)
+        return sc_fail(err, errlen, "header", "the name must be 1..128 characters");
+    for (size_t i = 0; i < nl; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch <= ' ' || ch >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", ch)) {
+            char why[200];
+            snprintf(why, sizeof why, "'%.*s' is not a valid header name", (int)(nl > 60 ? 60 : nl),
+                     v);
+            return sc_fail(err, errlen, "header", why);
+        }
+    }
+    const char *val = colon + 1;
+    while (*val == ' ' || *val == '\t')
+        val++;
+    size_t vl = strlen(val);
+    while (vl > 0 && (val[vl - 1] == ' ' || val[vl - 1] == '\t'))
+        vl--;
+    if (vl > MSG_HEADER_VALUE_MAX)
+        return sc_fail(err, errlen, "header", "the value is over 8192 bytes");
+    for (size_t i = 0; i < vl; i++)
+        if (val[i] == '\r' || val[i] == '\n')
+            return sc_fail(err, errlen, "header", "the value holds a line break");
+    for (int i = 0; i < c->n_headers; i++) {
+        if (strlen(c->headers[i].name) == nl && strncasecmp(c->headers[i].name, v, nl) == 0) {
+            char why[200];
+            snprintf(why, sizeof why, "'%.*s' is given twice", (int)(nl > 60 ? 60 : nl), v);
+            return sc_fail(err, errlen, "header", why);
+        }
+    }
+    if (c->n_headers >= MSG_HEADERS_MAX)
+        return sc_fail(err, errlen, "header", "at most 64 headers");
+    char *n = sc_strndup(v, nl), *vv = sc_strndup(val, vl);
+    if (!n || !vv) {
+        free(n);
+        free(vv);
+        return sc_fail(err, errlen, "header", "out of memory");
+    }
+    c->headers[c->n_headers].name = n;
+    c->headers[c->n_headers].value = vv;
+    c->n_headers++;
+    return 0;
+}
+
+static int sc_set_body(struct startcfg *c, const char *flag, const char *data, size_t len,
+                       char *err, size_t errlen)
+{
+    if (len > MSG_BODY_MAX) {
+        char why[100];
+        snprintf(why, sizeof why, "the body is %zu bytes, over the limit of %d", len, MSG_BODY_MAX);
+        return sc_fail(err, errlen, flag, why);
+    }
+    if (memchr(data, '\0', len))
+        return sc_fail(err, errlen, flag, "the body holds a NUL byte (only text bodies are sent)");
+    if (c->body)
+        return sc_fail(err, errlen, flag, "give one body: --body or --body-file, once");
+    c->body = sc_strndup(data, len);
+    if (!c->body)
+        return sc_fail(err, errlen, flag, "out of memory");
+    return 0;
+}
+
+static int sc_body_file(struct startcfg *c, const char *path, char *err, size_t errlen)
+{
+    char why[300];
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, sizeof why, "cannot open '%.200s': %s", path, strerror(errno));
+        return sc_fail(err, errlen, "body-file", why);
+    }
+    size_t cap = MSG_BODY_MAX + 1;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        return sc_fail(err, errlen, "body-file", "out of memory");
+    }
+    size_t n = fread(buf, 1, cap, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        snprintf(why, sizeof why, "cannot read '%.200s'", path);
+        return sc_fail(err, errlen, "body-file", why);
+    }
+    if (n > MSG_BODY_MAX) {
+        free(buf);
+        snprintf(why, sizeof why, "'%.200s' is over the %d byte limit", path, MSG_BODY_MAX);
+        return sc_fail(err, errlen, "body-file", why);
+    }
+    int rc = sc_set_body(c, "body-file", buf, n, err, errlen);
+    free(buf);
+    return rc;
+}
+
+static int sc_drivers(struct startcfg *c, const char *v, char *err, size_t errlen)
+{
+    if (c->drivers)
+        return sc_fail(err, errlen, "drivers", "give the list once, comma-separated");
+    size_t n = 1;
+    for (const char *p = v; *p; p++)
+        n += *p == ',';
+    if (n > MSG_DRIVERS_MAX)
+        return sc_fail(err, errlen, "drivers", "at most 1024 drivers");
+    char(*ids)[ID_MAX] = calloc(n, sizeof *ids);
+    if (!ids)
+        return sc_fail(err, errlen, "drivers", "out of memory");
+    int k = 0;
+    const char *p = v;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && isspace((unsigned char)*p)) {
+            p++;
+            len--;
+        }
+        while (len > 0 && isspace((unsigned char)p[len - 1]))
+            len--;
+        char why[200];
+        if (len == 0 || len >= ID_MAX) {
+            free(ids);
+            snprintf(why, sizeof why, "'%.60s' is not a comma-separated list of node ids", v);
+            return sc_fail(err, errlen, "drivers", why);
+        }
+        memcpy(ids[k], p, len);
+        ids[k][len] = '\0';
+        if (!id_valid(ids[k])) {
+            snprintf(why, sizeof why, "'%.60s' is not a node id", ids[k]);
+            free(ids);
+            return sc_fail(err, errlen, "drivers", why);
+        }
+        for (int i = 0; i < k; i++) {
+            if (strcmp(ids[i], ids[k]) == 0) {
+                snprintf(why, sizeof why, "'%.60s' is listed twice", ids[k]);
+                free(ids);
+                return sc_fail(err, errlen, "drivers", why);
+            }
+        }
+        k++;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    c->drivers = ids;
+    c->n_drivers = k;
+    return 0;
+}
+
+int startcfg_set(struct startcfg *c, const char *flag, const char *v, char *err, size_t errlen)
+{
+    char why[200];
+    int64_t us;
+    if (strcmp(flag, "http2") == 0) {
+        c->http2 = 1;
+        return 0;
+    }
+    if (!v)
+        return sc_fail(err, errlen, flag, "needs a value");
+    if (strcmp(flag, "type") == 0) {
+        if (test_type_parse(v, &c->type) < 0) {
+            snprintf(why, sizeof why, "unknown test type '%.40s' (use avalanche or tsunami)", v);
+            return sc_fail(err, errlen, flag, why);
+        }
+    } else if (strcmp(flag, "count") == 0) {
+        if (opt_parse_int64(v, 1, MSG_COUNT_MAX, &c->count, why, sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+    } else if (strcmp(flag, "delay") == 0) {
+        if (opt_parse_duration_us(v, 1000000, (int64_t)(MSG_DELAY_MAX_S * 1e6), &us, why,
+                                  sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+        c->delay_s = (double)us / 1e6;
+        c->has_delay = 1;
+    } else if (strcmp(flag, "url") == 0) {
+        if (strncasecmp(v, "http://", 7) != 0 && strncasecmp(v, "https://", 8) != 0) {
+            snprintf(why, sizeof why, "'%.60s' is not an http:// or https:// URL", v);
+            return sc_fail(err, errlen, flag, why);
+        }
+        if (strlen(v) > MSG_URL_MAX)
+            return sc_fail(err, errlen, flag, "the URL is over 2048 characters");
+        free(c->url);
+        c->url = sc_strndup(v, strlen(v));
+        if (!c->url)
+            return sc_fail(err, errlen, flag, "out of memory");
+    } else if (strcmp(flag, "method") == 0) {
+        static const char *const methods[] = {"GET",   "POST", "PUT",    "DELETE",
+                                              "PATCH", "HEAD", "OPTIONS"};
+        int ok = 0;
+        for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+            if (strcasecmp(v, methods[i]) == 0) {
+                snprintf(c->method, sizeof c->method, "%s", methods[i]);
+                ok = 1;
+            }
+        if (!ok) {
+            snprintf(why, sizeof why,
+                     "unknown method '%.20s' (GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS)", v);
+            return sc_fail(err, errlen, flag, why);
+        }
+    } else if (strcmp(flag, "header") == 0) {
+        return sc_header(c, v, err, errlen);
+    } else if (strcmp(flag, "body") == 0) {
+        return sc_set_body(c, flag, v, strlen(v), err, errlen);
+    } else if (strcmp(flag, "body-file") == 0) {
+        return sc_body_file(c, v, err, errlen);
+    } else if (strcmp(flag, "concurrency") == 0) {
+        if (opt_parse_int64(v, 1, MSG_CONCURRENCY_MAX, &c->concurrency, why, sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+    } else if (strcmp(flag, "rate") == 0) {
+        if (opt_parse_double(v, 0, MSG_THROUGHPUT_MAX, &c->rate, why, sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+        c->has_rate = 1;
+    } else if (strcmp(flag, "timeout") == 0) {
+        if (opt_parse_duration_us(v, 1000, (int64_t)MSG_TIMEOUT_MAX_MS * 1000, &us, why,
+                                  sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+        if (us < 1000)
+            return sc_fail(err, errlen, flag, "the request timeout must be at least 1ms");
+        c->timeout_ms = (us + 500) / 1000;
+    } else if (strcmp(flag, "drivers") == 0) {
+        return sc_drivers(c, v, err, errlen);
+    } else if (strcmp(flag, "min-drivers") == 0) {
+        if (opt_parse_int64(v, 1, MSG_DRIVERS_MAX, &c->min_drivers, why, sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+    } else if (strcmp(flag, "report-interval") == 0) {
+        if (opt_parse_duration_us(v, 1000, 60000000, &us, why, sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+        if (us < 100000)
+            return sc_fail(err, errlen, flag, "the report interval must be 100ms..60s");
+        c->report_ms = (us + 500) / 1000;
+    } else {
+        return sc_fail(err, errlen, flag, "not a start option");
+    }
+    return 0;
+}
+
+int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (c->type == TEST_AVALANCHE && c->has_delay) {
+        snprintf(err, errlen,
+                 "--delay applies to --type tsunami only (an avalanche test is a "
+                 "closed loop; --rate caps it)");
+        return -1;
+    }
+    if (c->type == TEST_TSUNAMI && !c->has_delay && !c->has_rate) {
+        snprintf(err, errlen, "--type tsunami needs --delay (seconds between requests) or --rate");
+        return -1;
+    }
+    if (c->type == TEST_TSUNAMI && c->has_delay && c->has_rate) {
+        snprintf(err, errlen,
+                 "--delay and --rate say the same for tsunami (a rate X is a delay "
+                 "of 1/X): give one");
+        return -1;
+    }
+    if (c->type == TEST_TSUNAMI && c->has_rate && !c->has_delay && c->rate <= 0) {
+        snprintf(err, errlen, "--rate must be above 0 for a tsunami test without --delay");
+        return -1;
+    }
+    if (c->min_drivers > 0 && c->drivers && c->min_drivers > c->n_drivers) {
+        snprintf(err, errlen, "--min-drivers %lld is more than the %d drivers listed in --drivers",
+                 (long long)c->min_drivers, c->n_drivers);
+        return -1;
+    }
+    if (c->body && c->method[0] &&
+        (strcmp(c->method, "GET") == 0 || strcmp(c->method, "HEAD") == 0)) {
+        snprintf(err, errlen, "--method %s sends no body: drop --body/--body-file or use POST",
+                 c->method);
+        return -1;
+    }
+    cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL;
+    ok = ok && cJSON_AddStringToObject(o, "test_type", test_type_name(c->type));
+    if (c->type == TEST_AVALANCHE || c->has_delay)
+        ok = ok && cJSON_AddNumberToObject(o, "test_message_delay", c->delay_s);
+    ok = ok && cJSON_AddNumberToObject(o, "message_count_per_driver", (double)c->count);
+    if (c->url)
+        ok = ok && cJSON_AddStringToObject(o, "target_url", c->url);
+    if (c->method[0])
+        ok = ok && cJSON_AddStringToObject(o, "method", c->method);
+    if (c->n_headers > 0) {
+        cJSON *h = ok ? cJSON_AddObjectToObject(o, "headers") : NULL;
+        ok = h != NULL;
+        for (int i = 0; ok && i < c->n_headers; i++)
+            ok = cJSON_AddStringToObject(h, c->headers[i].name, c->headers[i].value) != NULL;
+    }
+    if (c->body)
+        ok = ok && cJSON_AddStringToObject(o, "body", c->body);
+    if (c->concurrency)
+        ok = ok && cJSON_AddNumberToObject(o, "concurrency", (double)c->concurrency);
+    if (c->has_rate)
+        ok = ok && cJSON_AddNumberToObject(o, "target_throughput", c->rate);
+    if (c->timeout_ms)
+        ok = ok && cJSON_AddNumberToObject(o, "timeout_ms", (double)c->timeout_ms);
+    if (c->drivers) {
+        cJSON *d = ok ? cJSON_AddArrayToObject(o, "drivers") : NULL;
+        ok = d != NULL;
+        for (int i = 0; ok && i < c->n_drivers; i++) {
+            cJSON *s = cJSON_CreateString(c->drivers[i]);
+            ok = s && cJSON_AddItemToArray(d, s);
+            if (!ok)
+                cJSON_Delete(s);
+        }
+    }
+    if (c->report_ms)
+        ok = ok && cJSON_AddNumberToObject(o, "report_interval_ms", (double)c->report_ms);
+    if (c->http2)
+        ok = ok && cJSON_AddBoolToObject(o, "http2", 1);
+    if (c->min_drivers)
+        ok = ok && cJSON_AddNumberToObject(o, "min_drivers", (double)c->min_drivers);
+    if (!ok) {
+        cJSON_Delete(o);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* The drivers' own validation, so that nothing they would refuse is sent. */
+    struct msg_test_config m;
+    char why[256];
+    if (msg_test_config_from_json(o, 0, &m, why, sizeof why) < 0) {
+        cJSON_Delete(o);
+        snprintf(err, errlen, "the test config is not valid: %s", why);
+        return -1;
+    }
+    msg_test_config_free(&m);
+    *out = o;
+    return 0;
+}

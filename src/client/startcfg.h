@@ -1,0 +1,55 @@
+/* startcfg: the body of POST /api/tests, built from the flags of `start`.
+ *
+ * Each flag's value is checked as it is set, with a message naming the flag;
+ * startcfg_finish then checks the flags against each other and runs the same
+ * validation the drivers apply (msg_test_config_from_json), so a config the
+ * drivers would refuse never leaves the client. */
+#ifndef DLT_CLIENT_STARTCFG_H
+#define DLT_CLIENT_STARTCFG_H
+
+#include "ids.h"
+#include "msg.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STARTCFG_DEFAULT_COUNT 100
+
+struct startcfg {
+    enum test_type type; /* default AVALANCHE */
+    int64_t count;       /* default STARTCFG_DEFAULT_COUNT */
+    int has_delay;
+    double delay_s;
+    char *url; /* owned; NULL: each driver's --target */
+    char method[16];
+    struct msg_header headers[MSG_HEADERS_MAX]; /* owned strings */
+    int n_headers;
+    char *body;          /* owned */
+    int64_t concurrency; /* 0: not given */
+    int has_rate;
+    double rate;
+    int64_t timeout_ms;      /* 0: not given */
+    char (*drivers)[ID_MAX]; /* owned */
+    int n_drivers;
+    int64_t min_drivers; /* 0: not given */
+    int64_t report_ms;   /* 0: not given */
+    int http2;
+};
+
+/* Start with the defaults. Can't fail. */
+void startcfg_init(struct startcfg *c);
+/* Free what c owns and reset it to the defaults. */
+void startcfg_close(struct startcfg *c);
+
+/* Set one flag from its text. flag is the long option without dashes:
+ * type, count, delay, url, method, header, body, body-file, concurrency,
+ * rate, timeout, drivers, min-drivers, report-interval, http2 (value
+ * ignored). Returns 0, or -1 with "--flag: reason" in err. */
+int startcfg_set(struct startcfg *c, const char *flag, const char *value, char *err, size_t errlen);
+
+/* Check the flags together and build the request body. Returns 0 with *out
+ * (the caller's, cJSON_Delete), or -1 with the reason in err. */
+int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,262 @@
+#define _POSIX_C_SOURCE 200809L
+#include "threshold.h"
+
+#include "opts.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+    const char *name;
+    const char *canon;
+    enum thr_metric metric;
+    enum stats_lat lat;
+} thr_names[] = {
+    {"min", "min", THR_LATENCY, LAT_MIN},
+    {"mean", "mean", THR_LATENCY, LAT_MEAN},
+    {"avg", "mean", THR_LATENCY, LAT_MEAN},
+    {"median", "median", THR_LATENCY, LAT_MEDIAN},
+    {"p50", "p50", THR_LATENCY, LAT_MEDIAN},
+    {"mode", "mode", THR_LATENCY, LAT_MODE},
+    {"p90", "p90", THR_LATENCY, LAT_P90},
+    {"p95", "p95", THR_LATENCY, LAT_P95},
+    {"p99", "p99", THR_LATENCY, LAT_P99},
+    {"p999", "p999", THR_LATENCY, LAT_P999},
+    {"p99.9", "p999", THR_LATENCY, LAT_P999},
+    {"max", "max", THR_LATENCY, LAT_MAX},
+    {"errors", "errors", THR_ERRORS, LAT_MIN},
+    {"error_rate", "error_rate", THR_ERROR_RATE, LAT_MIN},
+    {"rps", "rps", THR_RPS, LAT_MIN},
+    {"sent", "sent", THR_SENT, LAT_MIN},
+    {"received", "received", THR_RECEIVED, LAT_MIN},
+};
+
+#define THR_METRIC_LIST                                                                            \
+    "min, mean, median, p50, mode, p90, p95, p99, p999, max, errors, error_rate, rps, sent, "      \
+    "received"
+
+const char *threshold_op_text(enum thr_op op)
+{
+    switch (op) {
+    case THR_LT:
+        return "<";
+    case THR_LE:
+        return "<=";
+    case THR_GT:
+        return ">";
+    case THR_GE:
+        return ">=";
+    }
+    return "?";
+}
+
+int threshold_parse(const char *s, struct threshold *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof *t);
+    if (!s) {
+        snprintf(err, errlen, "empty threshold");
+        return -1;
+    }
+    /* Work on a copy without spaces: "p99 < 200 ms" == "p99<200ms". */
+    char buf[THRESHOLD_TEXT_MAX];
+    size_t n = 0;
+    for (const char *p = s; *p; p++) {
+        if (isspace((unsigned char)*p))
+            continue;
+        if (n + 1 >= sizeof buf) {
+            snprintf(err, errlen, "threshold '%.40s...' is too long", s);
+            return -1;
+        }
+        buf[n++] = *p;
+    }
+    buf[n] = '\0';
+    if (n == 0) {
+        snprintf(err, errlen, "empty threshold (use e.g. 'p99<200ms', 'errors<1%%')");
+        return -1;
+    }
+    snprintf(t->text, sizeof t->text, "%s", buf);
+    size_t op_at = strcspn(buf, "<>=!");
+    if (!buf[op_at]) {
+        snprintf(err, errlen,
+                 "threshold '%s' has no operator (use <, <=, > or >=, e.g. 'p99<200ms')", buf);
+        return -1;
+    }
+    char metric[32];
+    if (op_at == 0 || op_at >= sizeof metric) {
+        snprintf(err, errlen,
+                 "threshold '%s' has no metric before the operator (one of " THR_METRIC_LIST ")",
+                 buf);
+        return -1;
+    }
+    memcpy(metric, buf, op_at);
+    metric[op_at] = '\0';
+    const char *op = buf + op_at;
+    size_t op_len;
+    if (strncmp(op, "<=", 2) == 0) {
+        t->op = THR_LE;
+        op_len = 2;
+    } else if (strncmp(op, ">=", 2) == 0) {
+        t->op = THR_GE;
+        op_len = 2;
+    } else if (op[0] == '<' && op[1] != '<' && op[1] != '>') {
+        t->op = THR_LT;
+        op_len = 1;
+    } else if (op[0] == '>' && op[1] != '>' && op[1] != '<') {
+        t->op = THR_GT;
+        op_len = 1;
+    } else {
+        snprintf(err, errlen, "threshold '%s' has an unknown operator (use <, <=, > or >=)", buf);
+        return -1;
+    }
+    const char *val = op + op_len;
+    if (strpbrk(val, "<>=!")) {
+        snprintf(err, errlen, "threshold '%s' has more than one operator", buf);
+        return -1;
+    }
+    int found = 0;
+    for (size_t i = 0; i < sizeof thr_names / sizeof thr_names[0]; i++) {
+        if (strcasecmp(metric, thr_names[i].name) == 0) {
+            t->metric = thr_names[i].metric;
+            t->lat = thr_names[i].lat;
+            snprintf(t->name, sizeof t->name, "%s", thr_names[i].canon);
+            found = 1;
+            break;
+        }
+    }
+    if (!found) {
+        snprintf(err, errlen, "threshold '%s': unknown metric '%s' (one of " THR_METRIC_LIST ")",
+                 buf, metric);
+        return -1;
+    }
+    if (!*val) {
+        snprintf(err, errlen, "threshold '%s' has no value after the operator", buf);
+        return -1;
+    }
+    char why[160];
+    size_t vl = strlen(val);
+    int pct = vl > 0 && val[vl - 1] == '%';
+    char num[64];
+    if (vl >= sizeof num) {
+        snprintf(err, errlen, "threshold '%s': value too long", buf);
+        return -1;
+    }
+    memcpy(num, val, vl + 1);
+    if (pct)
+        num[vl - 1] = '\0';
+    switch (t->metric) {
+    case THR_LATENCY: {
+        int64_t us;
+        if (pct) {
+            snprintf(err, errlen, "threshold '%s': a latency takes a duration (e.g. 200ms), not %%",
+                     buf);
+            return -1;
+        }
+        if (opt_parse_duration_us(num, 1000, 3600LL * 1000000, &us, why, sizeof why) < 0) {
+            snprintf(err, errlen, "threshold '%s': %s", buf, why);
+            return -1;
+        }
+        t->value = (double)us / 1000.0;
+        break;
+    }
+    case THR_ERRORS:
+        if (opt_parse_double(num, 0, pct ? 100 : 1e15, &t->value, why, sizeof why) < 0) {
+            snprintf(err, errlen, "threshold '%s': %s", buf, why);
+            return -1;
+        }
+        t->percent = pct;
+        break;
+    case THR_ERROR_RATE:
+        if (opt_parse_double(num, 0, pct ? 100 : 1, &t->value, why, sizeof why) < 0) {
+            snprintf(err, errlen, "threshold '%s': %s (a fraction 0..1, or a percentage)", buf,
+                     why);
+            return -1;
+        }
+        if (pct)
+            t->value /= 100.0;
+        break;
+    case THR_RPS:
+    case THR_SENT:
+    case THR_RECEIVED:
+        if (pct) {
+            snprintf(err, errlen, "threshold '%s': %s takes a number, not a percentage", buf,
+                     t->name);
+            return -1;
+        }
+        if (opt_parse_double(num, 0, 1e15, &t->value, why, sizeof why) < 0) {
+            snprintf(err, errlen, "threshold '%s': %s", buf, why);
+            return -1;
+        }
+        break;
+    }
+    return 0;
+}
+
+double threshold_actual(const struct threshold *t, const struct stats *s)
+{
+    switch (t->metric) {
+    case THR_LATENCY:
+        return s->lat[t->lat];
+    case THR_ERRORS:
+        return t->percent ? stats_error_pct(s) : (double)s->errors;
+    case THR_ERROR_RATE:
+        return stats_error_pct(s) / 100.0;
+    case THR_RPS:
+        return s->rps;
+    case THR_SENT:
+        return (double)s->sent;
+    case THR_RECEIVED:
+        return (double)s->received;
+    }
+    return NAN;
+}
+
+int threshold_holds(const struct threshold *t, const struct stats *s)
+{
+    double a = threshold_actual(t, s);
+    if (isnan(a))
+        return 0;
+    switch (t->op) {
+    case THR_LT:
+        return a < t->value;
+    case THR_LE:
+        return a <= t->value;
+    case THR_GT:
+        return a > t->value;
+    case THR_GE:
+        return a >= t->value;
+    }
+    return 0;
+}
+
+void threshold_verdict(const struct threshold *t, const struct stats *s, char *buf, size_t buflen)
+{
+    double a = threshold_actual(t, s);
+    char shown[64];
+    switch (t->metric) {
+    case THR_LATENCY:
+        snprintf(shown, sizeof shown, "%.3fms", a);
+        break;
+    case THR_ERRORS:
+        if (t->percent)
+            snprintf(shown, sizeof shown, "%.3f%% (%lld of %lld)", a, (long long)s->errors,
+                     (long long)s->sent);
+        else
+            snprintf(shown, sizeof shown, "%lld", (long long)s->errors);
+        break;
+    case THR_ERROR_RATE:
+        snprintf(shown, sizeof shown, "%.5f", a);
+        break;
+    case THR_RPS:
+        snprintf(shown, sizeof shown, "%.1f", a);
+        break;
+    case THR_SENT:
+    case THR_RECEIVED:
+        snprintf(shown, sizeof shown, "%.0f", a);
+        break;
+    }
+    snprintf(buf, buflen, "%s: %s (%s = %s)", t->text, threshold_holds(t, s) ? "PASS" : "FAIL",
+             t->name, shown);
+}

@@ -1,0 +1,35 @@
+/* view: the human-readable forms of the API's answers (tables on stdout).
+ * Every function reads the documents leniently (see jget.h): a field that is
+ * missing shows as empty or 0, never as a crash. Each returns 0, or -1 when
+ * out of memory or writing failed. */
+#ifndef DLT_CLIENT_VIEW_H
+#define DLT_CLIENT_VIEW_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The summary table of a test object: a row per driver and an aggregate
+ * row, with sent, received, errors, rps, min, mean, median, mode, p90, p99
+ * and max (latencies in ms), then the final state and reason. */
+int view_summary(const cJSON *test, FILE *out);
+
+/* A test object: id, state, config, times, then the summary. */
+int view_status(const cJSON *test, FILE *out);
+
+/* GET /api/tests: a table with a row per test. */
+int view_list(const cJSON *doc, FILE *out);
+
+/* GET /api/drivers: a table with a row per driver. */
+int view_drivers(const cJSON *doc, FILE *out);
+
+/* Requests the test will send in all: message_count_per_driver times the
+ * number of participants (0 when unknown). */
+int64_t view_total_requests(const cJSON *test);
+
+/* Epoch ms as "YYYY-MM-DD HH:MM:SS" UTC; "-" for 0 or a missing value.
+ * Always NUL-terminates buf. */
+void view_format_time(int64_t epoch_ms, char *buf, size_t buflen);
+
+#endif

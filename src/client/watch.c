@@ -1,0 +1,181 @@
+#define _POSIX_C_SOURCE 200809L
+#include "watch.h"
+
+#include "jget.h"
+#include "stats.h"
+#include "view.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define WATCH_BAR_WIDTH 24
+
+static int64_t watch_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void watch_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    /* An interrupt cuts the sleep short; the loop then looks at it. */
+    nanosleep(&ts, NULL);
+}
+
+/* The figures the bar and the line show. */
+struct watch_view {
+    const char *state;
+    struct stats s;
+    int64_t done, total;
+    double pct;
+};
+
+static void watch_view_of(const cJSON *test, struct watch_view *v)
+{
+    v->state = jget_str(test, "state", "?");
+    stats_from_json(jget_obj(test, "aggregate"), &v->s);
+    v->done = stats_done(&v->s);
+    v->total = view_total_requests(test);
+    v->pct = v->total > 0 ? 100.0 * (double)v->done / (double)v->total : 0;
+    if (v->pct > 100)
+        v->pct = 100;
+}
+
+void watch_format_bar(const cJSON *test, double elapsed_s, char *buf, size_t buflen)
+{
+    struct watch_view v;
+    watch_view_of(test, &v);
+    if (strcmp(v.state, "CREATED") == 0 || strcmp(v.state, "CONFIGURED") == 0) {
+        snprintf(buf, buflen, "%-10s waiting for the drivers to get ready  %.1fs", v.state,
+                 elapsed_s);
+        return;
+    }
+    char bar[WATCH_BAR_WIDTH + 1];
+    int fill = (int)(v.pct / 100.0 * WATCH_BAR_WIDTH + 0.5);
+    for (int i = 0; i < WATCH_BAR_WIDTH; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[WATCH_BAR_WIDTH] = '\0';
+    char total[32];
+    if (v.total > 0)
+        snprintf(total, sizeof total, "%lld", (long long)v.total);
+    else
+        snprintf(total, sizeof total, "?");
+    snprintf(buf, buflen,
+             "%-10s [%s] %5.1f%%  %lld/%s  %.0f req/s  p50 %.2fms  p99 %.2fms  errors %lld  %.1fs",
+             v.state, bar, v.pct, (long long)v.done, total, v.s.rps, v.s.lat[LAT_MEDIAN],
+             v.s.lat[LAT_P99], (long long)v.s.errors, elapsed_s);
+}
+
+void watch_format_line(const cJSON *test, double elapsed_s, char *buf, size_t buflen)
+{
+    struct watch_view v;
+    watch_view_of(test, &v);
+    snprintf(buf, buflen,
+             "t=%.1fs state=%s done=%lld/%lld (%.1f%%) rps=%.1f p50=%.2fms p99=%.2fms errors=%lld",
+             elapsed_s, v.state, (long long)v.done, (long long)v.total, v.pct, v.s.rps,
+             v.s.lat[LAT_MEDIAN], v.s.lat[LAT_P99], (long long)v.s.errors);
+}
+
+int watch_test(struct http_client *h, const char *id, const struct watch_opts *o, cJSON **final,
+               char *err, size_t errlen)
+{
+    *final = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "/api/tests/%s", id);
+    char stop_path[160];
+    snprintf(stop_path, sizeof stop_path, "/api/tests/%s/stop", id);
+    const int64_t t0 = watch_now_ms();
+    int64_t last_ok = t0, last_line = t0 - 1000;
+    int stop_sent = 0, drawn = 0;
+    char last_state[32] = "";
+    char why[512] = "";
+    for (;;) {
+        int64_t now = watch_now_ms();
+        if (o->interrupts && *o->interrupts >= 2) {
+            snprintf(err, errlen, "interrupted; test %s may still be running", id);
+            goto fail;
+        }
+        if (o->interrupts && *o->interrupts >= 1 && !stop_sent) {
+            stop_sent = 1;
+            if (o->out && drawn && o->tty)
+                fputc('\n', o->out);
+            drawn = 0;
+            fprintf(stderr,
+                    "load-client: interrupted: stopping test %s (interrupt again to "
+                    "leave it running)\n",
+                    id);
+            cJSON *ans = NULL;
+            long st = 0;
+            char serr[512];
+            if (http_json(h, "POST", stop_path, NULL, &ans, &st, serr, sizeof serr) < 0 &&
+                st != 409)
+                fprintf(stderr, "load-client: %s\n", serr);
+            cJSON_Delete(ans);
+        }
+        if (o->max_ms > 0 && now - t0 > o->max_ms) {
+            snprintf(err, errlen,
+                     "test %s did not end within the --wait-timeout; it may still be "
+                     "running",
+                     id);
+            goto fail;
+        }
+        cJSON *test = NULL;
+        long status = 0;
+        if (http_json(h, "GET", path, NULL, &test, &status, why, sizeof why) < 0) {
+            /* A test that does not exist will not appear later; anything
+             * else may be a restart of the orchestrator: keep trying. */
+            if (status == 404 || status == 400 || status == 401) {
+                snprintf(err, errlen, "%s", why);
+                goto fail;
+            }
+            if (now - last_ok > WATCH_FAIL_BUDGET_MS) {
+                snprintf(err, errlen, "%s (for %ds while following test %s)", why,
+                         WATCH_FAIL_BUDGET_MS / 1000, id);
+                goto fail;
+            }
+            watch_sleep_ms(WATCH_POLL_MS);
+            continue;
+        }
+        last_ok = now;
+        const char *state = jget_str(test, "state", "");
+        int fin = stats_state_final(state);
+        double elapsed = (double)(watch_now_ms() - t0) / 1000.0;
+        if (o->out) {
+            char line[512];
+            if (o->tty) {
+                watch_format_bar(test, elapsed, line, sizeof line);
+                fprintf(o->out, "\r%s\033[K", line);
+                drawn = 1;
+                if (fin) {
+                    fputc('\n', o->out);
+                    drawn = 0;
+                }
+                fflush(o->out);
+            } else if (fin || now - last_line >= 1000 || strcmp(state, last_state) != 0) {
+                watch_format_line(test, elapsed, line, sizeof line);
+                fprintf(o->out, "%s\n", line);
+                fflush(o->out);
+                last_line = now;
+            }
+        }
+        snprintf(last_state, sizeof last_state, "%s", state);
+        if (fin) {
+            *final = test;
+            return 0;
+        }
+        cJSON_Delete(test);
+        int64_t spent = watch_now_ms() - now;
+        if (spent < WATCH_POLL_MS)
+            watch_sleep_ms(WATCH_POLL_MS - spent);
+    }
+fail:
+    if (o->out && drawn && o->tty) {
+        fputc('\n', o->out);
+        fflush(o->out);
+    }
+    return -1;
+}

@@ -1,0 +1,218 @@
+/* startcfg: every start flag, the unit conversions (--delay to seconds,
+ * --timeout and --report-interval to ms), and the checks that keep a config
+ * the drivers would refuse from being sent. */
+#define _POSIX_C_SOURCE 200809L
+#include "startcfg.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static void set_ok(struct startcfg *c, const char *flag, const char *v)
+{
+    char err[300] = "";
+    if (startcfg_set(c, flag, v, err, sizeof err) != 0)
+        fail_msg("--%s %s: %s", flag, v ? v : "", err);
+}
+
+static void set_bad(struct startcfg *c, const char *flag, const char *v, const char *why)
+{
+    char err[300] = "";
+    if (startcfg_set(c, flag, v, err, sizeof err) == 0)
+        fail_msg("--%s %s was accepted", flag, v ? v : "");
+    if (!strstr(err, why))
+        fail_msg("--%s %s: '%s' does not say '%s'", flag, v ? v : "", err, why);
+    char prefix[40];
+    snprintf(prefix, sizeof prefix, "--%s: ", flag);
+    assert_true(strncmp(err, prefix, strlen(prefix)) == 0);
+}
+
+static cJSON *finish_ok(const struct startcfg *c)
+{
+    cJSON *o = NULL;
+    char err[300] = "";
+    if (startcfg_finish(c, &o, err, sizeof err) != 0)
+        fail_msg("finish: %s", err);
+    return o;
+}
+
+static void finish_bad(const struct startcfg *c, const char *why)
+{
+    cJSON *o = NULL;
+    char err[300] = "";
+    assert_int_equal(startcfg_finish(c, &o, err, sizeof err), -1);
+    assert_null(o);
+    if (!strstr(err, why))
+        fail_msg("'%s' does not say '%s'", err, why);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct startcfg c;
+    startcfg_init(&c);
+    cJSON *o = finish_ok(&c);
+    char *s = cJSON_PrintUnformatted(o);
+    assert_string_equal(s, "{\"test_type\":\"AVALANCHE\",\"test_message_delay\":0,"
+                           "\"message_count_per_driver\":100}");
+    cJSON_free(s);
+    cJSON_Delete(o);
+    startcfg_close(&c);
+}
+
+static void test_every_flag(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_client_startcfg_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{\"k\": \"v\"}\n", 11), 11);
+    close(fd);
+
+    struct startcfg c;
+    startcfg_init(&c);
+    set_ok(&c, "type", "Tsunami");
+    set_ok(&c, "count", "2500");
+    set_ok(&c, "delay", "10ms");
+    set_ok(&c, "url", "http://127.0.0.1:8081/ping");
+    set_ok(&c, "method", "post");
+    set_ok(&c, "header", "X-Trace:  abc ");
+    set_ok(&c, "header", "Content-Type: application/json");
+    set_ok(&c, "body-file", path);
+    set_ok(&c, "concurrency", "16");
+    set_ok(&c, "timeout", "2.5s");
+    set_ok(&c, "drivers", "d-1, d-2");
+    set_ok(&c, "min-drivers", "2");
+    set_ok(&c, "report-interval", "500");
+    set_ok(&c, "http2", NULL);
+    cJSON *o = finish_ok(&c);
+    char *s = cJSON_PrintUnformatted(o);
+    assert_string_equal(
+        s, "{\"test_type\":\"TSUNAMI\",\"test_message_delay\":0.01,"
+           "\"message_count_per_driver\":2500,\"target_url\":\"http://127.0.0.1:8081/ping\","
+           "\"method\":\"POST\",\"headers\":{\"X-Trace\":\"abc\",\"Content-Type\":"
+           "\"application/json\"},\"body\":\"{\\\"k\\\": \\\"v\\\"}\\n\",\"concurrency\":16,"
+           "\"timeout_ms\":2500,\"drivers\":[\"d-1\",\"d-2\"],\"report_interval_ms\":500,"
+           "\"http2\":true,\"min_drivers\":2}");
+    cJSON_free(s);
+    cJSON_Delete(o);
+    startcfg_close(&c);
+    unlink(path);
+
+    /* --delay: a bare number is seconds; a rate alone is enough for tsunami. */
+    startcfg_init(&c);
+    set_ok(&c, "type", "tsunami");
+    set_ok(&c, "delay", "2");
+    o = finish_ok(&c);
+    assert_true(cJSON_GetObjectItem(o, "test_message_delay")->valuedouble == 2.0);
+    cJSON_Delete(o);
+    startcfg_close(&c);
+    startcfg_init(&c);
+    set_ok(&c, "type", "tsunami");
+    set_ok(&c, "rate", "250.5");
+    o = finish_ok(&c);
+    assert_null(cJSON_GetObjectItem(o, "test_message_delay"));
+    assert_true(cJSON_GetObjectItem(o, "target_throughput")->valuedouble == 250.5);
+    cJSON_Delete(o);
+    startcfg_close(&c);
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    struct startcfg c;
+    startcfg_init(&c);
+    set_bad(&c, "type", "flood", "unknown test type 'flood'");
+    set_bad(&c, "count", "0", "out of range");
+    set_bad(&c, "count", "12x", "not a whole number");
+    set_bad(&c, "delay", "-1", "negative");
+    set_bad(&c, "delay", "5 parsecs", "unknown unit");
+    set_bad(&c, "delay", "2h", "too long");
+    set_bad(&c, "url", "ftp://x", "not an http:// or https:// URL");
+    set_bad(&c, "method", "TRACE", "unknown method");
+    set_bad(&c, "header", "NoColon", "'Name: value'");
+    set_bad(&c, "header", ": v", "'Name: value'");
+    set_bad(&c, "header", "Bad Name: v", "not a valid header name");
+    set_ok(&c, "header", "X-A: 1");
+    set_bad(&c, "header", "x-a: 2", "given twice");
+    set_bad(&c, "body-file", "/nonexistent/body", "cannot open");
+    set_bad(&c, "concurrency", "0", "out of range");
+    set_bad(&c, "concurrency", "100001", "out of range");
+    set_bad(&c, "rate", "-5", "out of range");
+    set_bad(&c, "rate", "nan", "not a finite number");
+    set_bad(&c, "timeout", "500us", "at least 1ms");
+    set_bad(&c, "timeout", "2h", "too long");
+    set_bad(&c, "drivers", "d-1,,d-2", "not a comma-separated list");
+    set_bad(&c, "drivers", "d 1", "not a node id");
+    set_bad(&c, "drivers", "d-1,d-1", "listed twice");
+    set_bad(&c, "min-drivers", "0", "out of range");
+    set_bad(&c, "report-interval", "50ms", "100ms..60s");
+    set_bad(&c, "report-interval", "2m", "too long");
+    set_bad(&c, "count", NULL, "needs a value");
+    set_ok(&c, "body", "x");
+    set_bad(&c, "body", "y", "give one body");
+    startcfg_close(&c);
+
+    char *big = malloc(MSG_BODY_MAX + 2);
+    memset(big, 'b', MSG_BODY_MAX + 1);
+    big[MSG_BODY_MAX + 1] = '\0';
+    startcfg_init(&c);
+    set_bad(&c, "body", big, "over the limit");
+    startcfg_close(&c);
+    free(big);
+}
+
+static void test_cross_checks(void **state)
+{
+    (void)state;
+    struct startcfg c;
+    startcfg_init(&c);
+    set_ok(&c, "delay", "1s");
+    finish_bad(&c, "--delay applies to --type tsunami only");
+    startcfg_close(&c);
+
+    startcfg_init(&c);
+    set_ok(&c, "type", "tsunami");
+    finish_bad(&c, "needs --delay");
+    set_ok(&c, "rate", "0");
+    finish_bad(&c, "--rate must be above 0");
+    set_ok(&c, "delay", "0.1");
+    finish_bad(&c, "give one");
+    startcfg_close(&c);
+
+    startcfg_init(&c);
+    set_ok(&c, "drivers", "d-1");
+    set_ok(&c, "min-drivers", "2");
+    finish_bad(&c, "--min-drivers 2 is more than the 1 drivers");
+    startcfg_close(&c);
+
+    startcfg_init(&c);
+    set_ok(&c, "method", "GET");
+    set_ok(&c, "body", "x");
+    finish_bad(&c, "sends no body");
+    startcfg_close(&c);
+
+    /* The drivers' own validation runs too: a URL without a host. */
+    startcfg_init(&c);
+    set_ok(&c, "url", "http://");
+    finish_bad(&c, "target_url");
+    startcfg_close(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_every_flag),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_cross_checks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,202 @@
+/* threshold: parsing of every metric, operator and unit, the errors for bad
+ * expressions, and judging against an aggregate. */
+#include "threshold.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static struct threshold parse_ok(const char *s)
+{
+    struct threshold t;
+    char err[300] = "";
+    int rc = threshold_parse(s, &t, err, sizeof err);
+    if (rc != 0)
+        fail_msg("'%s' did not parse: %s", s, err);
+    return t;
+}
+
+static void test_parse_latency(void **state)
+{
+    (void)state;
+    struct threshold t = parse_ok("p99<200ms");
+    assert_int_equal(t.metric, THR_LATENCY);
+    assert_int_equal(t.lat, LAT_P99);
+    assert_int_equal(t.op, THR_LT);
+    assert_true(t.value == 200.0);
+    assert_string_equal(t.text, "p99<200ms");
+
+    t = parse_ok(" p50 <= 1.5s ");
+    assert_int_equal(t.lat, LAT_MEDIAN);
+    assert_int_equal(t.op, THR_LE);
+    assert_true(t.value == 1500.0);
+    assert_string_equal(t.text, "p50<=1.5s");
+
+    t = parse_ok("median>=250us");
+    assert_int_equal(t.lat, LAT_MEDIAN);
+    assert_int_equal(t.op, THR_GE);
+    assert_true(t.value == 0.25);
+
+    t = parse_ok("MAX>3"); /* bare numbers are ms; names are case-insensitive */
+    assert_int_equal(t.lat, LAT_MAX);
+    assert_int_equal(t.op, THR_GT);
+    assert_true(t.value == 3.0);
+
+    static const struct {
+        const char *name;
+        enum stats_lat lat;
+    } names[] = {{"min", LAT_MIN}, {"mean", LAT_MEAN}, {"mode", LAT_MODE}, {"p90", LAT_P90},
+                 {"p95", LAT_P95}, {"p999", LAT_P999}, {"avg", LAT_MEAN},  {"p99.9", LAT_P999}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char expr[64];
+        snprintf(expr, sizeof expr, "%s<10ms", names[i].name);
+        t = parse_ok(expr);
+        assert_int_equal(t.metric, THR_LATENCY);
+        assert_int_equal(t.lat, names[i].lat);
+    }
+}
+
+static void test_parse_counts_and_rates(void **state)
+{
+    (void)state;
+    struct threshold t = parse_ok("errors<1%");
+    assert_int_equal(t.metric, THR_ERRORS);
+    assert_int_equal(t.percent, 1);
+    assert_true(t.value == 1.0);
+
+    t = parse_ok("errors<=5");
+    assert_int_equal(t.metric, THR_ERRORS);
+    assert_int_equal(t.percent, 0);
+    assert_true(t.value == 5.0);
+
+    t = parse_ok("error_rate<0.01");
+    assert_int_equal(t.metric, THR_ERROR_RATE);
+    assert_true(t.value == 0.01);
+    t = parse_ok("error_rate < 2.5%");
+    assert_true(t.value > 0.02499 && t.value < 0.02501);
+
+    t = parse_ok("rps>1000");
+    assert_int_equal(t.metric, THR_RPS);
+    assert_true(t.value == 1000.0);
+    t = parse_ok("sent>=2000");
+    assert_int_equal(t.metric, THR_SENT);
+    t = parse_ok("received>1");
+    assert_int_equal(t.metric, THR_RECEIVED);
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "   ",
+        "p99",
+        "p99<",
+        "<200ms",
+        "p98<200ms",
+        "p99<200xs",
+        "p99=200ms",
+        "p99==200ms",
+        "p99<<200",
+        "p99<>200",
+        "p99!200",
+        "p99<200ms<",
+        "p99<-5ms",
+        "errors<abc",
+        "errors<101%",
+        "error_rate<2",
+        "rps>10%",
+        "p99<10%",
+        "rps>nan",
+        "rps>inf",
+        "sent>1e400",
+        "p99<200ms extra words that make this far too long for any threshold to be "
+        "accepted by the parser at all because it is over the limit"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct threshold t;
+        char err[300] = "";
+        if (threshold_parse(bad[i], &t, err, sizeof err) == 0)
+            fail_msg("'%s' was accepted", bad[i]);
+        assert_true(strlen(err) > 0);
+        assert_null(strchr(err, '\n'));
+    }
+    struct threshold t;
+    char err[300];
+    assert_int_equal(threshold_parse(NULL, &t, err, sizeof err), -1);
+    assert_int_equal(threshold_parse("p98<1", &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unknown metric"));
+}
+
+static void test_judge(void **state)
+{
+    (void)state;
+    struct stats s;
+    memset(&s, 0, sizeof s);
+    s.sent = 1000;
+    s.received = 990;
+    s.errors = 10;
+    s.rps = 1200;
+    s.lat[LAT_P99] = 150.0;
+    s.lat[LAT_MEDIAN] = 20.0;
+
+    struct threshold t = parse_ok("p99<200ms");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("p99<150ms"); /* strict */
+    assert_false(threshold_holds(&t, &s));
+    t = parse_ok("p99<=150ms");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("p50>0.02s");
+    assert_false(threshold_holds(&t, &s));
+    t = parse_ok("p50>=0.02s");
+    assert_true(threshold_holds(&t, &s));
+
+    t = parse_ok("errors<1%"); /* exactly 1% */
+    assert_true(threshold_actual(&t, &s) == 1.0);
+    assert_false(threshold_holds(&t, &s));
+    t = parse_ok("errors<=1%");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("errors<11");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("error_rate<0.02");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("rps>1000");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("rps>2000");
+    assert_false(threshold_holds(&t, &s));
+    t = parse_ok("sent>=1000");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("received>=1000");
+    assert_false(threshold_holds(&t, &s));
+
+    char line[200];
+    t = parse_ok("p99 < 100ms");
+    threshold_verdict(&t, &s, line, sizeof line);
+    assert_string_equal(line, "p99<100ms: FAIL (p99 = 150.000ms)");
+    t = parse_ok("errors<2%");
+    threshold_verdict(&t, &s, line, sizeof line);
+    assert_string_equal(line, "errors<2%: PASS (errors = 1.000% (10 of 1000))");
+
+    /* Nothing sent: the error percentage is 0, not a division by zero. */
+    memset(&s, 0, sizeof s);
+    t = parse_ok("errors<1%");
+    assert_true(threshold_holds(&t, &s));
+    char tiny[8];
+    threshold_verdict(&t, &s, tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 7);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_latency),
+        cmocka_unit_test(test_parse_counts_and_rates),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_judge),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
