@@ -16,6 +16,9 @@
 #define BUCKETS 22
 #define COUNTS_LEN ((BUCKETS + 1) * SUB_HALF)
 #define ENC_VERSION 1
+/* Decoded histograms hold at most 2^60 samples, so merging a few thousand of
+ * them cannot overflow; counts saturate rather than wrap in any case. */
+#define HIST_COUNT_MAX ((int64_t)1 << 60)
 
 struct hist {
     int64_t total;
@@ -100,12 +103,13 @@ void hist_record_n(struct hist *h, int64_t v, int64_t n)
     if (n <= 0)
         return;
     v = hist_clamp(v);
-    h->counts[hist_index(v)] += n;
+    int i = hist_index(v);
+    h->counts[i] = hist_sat_add(h->counts[i], n);
     if (h->total == 0 || v < h->min)
         h->min = v;
     if (h->total == 0 || v > h->max)
         h->max = v;
-    h->total += n;
+    h->total = hist_sat_add(h->total, n);
     int64_t add = (v != 0 && n > INT64_MAX / v) ? INT64_MAX : v * n;
     h->sum = hist_sat_add(h->sum, add);
 }
@@ -120,12 +124,12 @@ void hist_merge(struct hist *dst, const struct hist *src)
     if (src->total == 0)
         return;
     for (int i = 0; i < COUNTS_LEN; i++)
-        dst->counts[i] += src->counts[i];
+        dst->counts[i] = hist_sat_add(dst->counts[i], src->counts[i]);
     if (dst->total == 0 || src->min < dst->min)
         dst->min = src->min;
     if (dst->total == 0 || src->max > dst->max)
         dst->max = src->max;
-    dst->total += src->total;
+    dst->total = hist_sat_add(dst->total, src->total);
     dst->sum = hist_sat_add(dst->sum, src->sum);
 }
 
@@ -187,8 +191,8 @@ int64_t hist_percentile(const struct hist *h, double p)
         return 0;
     if (!(p > 0))
         return h->min;
-    if (p > 100)
-        p = 100;
+    if (p >= 100)
+        return h->max;
     /* Nearest rank; the small slack keeps 50% of 10 at rank 5, not 6. */
     double want = p / 100.0 * (double)h->total - 1e-9;
     int64_t rank = (int64_t)want;
@@ -432,7 +436,7 @@ int hist_decode(struct hist *h, const char *text, size_t len, char *err, size_t 
             idx += (int)-v;
             continue;
         }
-        if (v == 0 || idx >= COUNTS_LEN || total > INT64_MAX - v) {
+        if (v == 0 || idx >= COUNTS_LEN || total > HIST_COUNT_MAX - v) {
             free(p);
             return hist_bad(h, err, errlen, v == 0 ? "zero run" : "bucket out of range");
         }

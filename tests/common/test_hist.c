@@ -260,6 +260,12 @@ static void test_mode_and_clamp(void **state)
     assert_int_equal(hist_count(h), 162);
     hist_reset(h);
     assert_int_equal(hist_count(h), 0);
+    /* Absurd counts: p100 is still the exact max, and counts saturate. */
+    hist_record_n(h, 20000, (int64_t)1 << 61);
+    hist_record_n(h, 20499, 3);
+    assert_int_equal(hist_percentile(h, 100), 20499);
+    hist_record_n(h, 1000, INT64_MAX);
+    assert_int_equal(hist_count(h), INT64_MAX);
     hist_destroy(h);
     hist_destroy(NULL);
 }
