@@ -1,4 +1,4 @@
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* TIOCGWINSZ */
 #include "commands.h"
 
 #include "http.h"
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define CL_MAX_THRESHOLDS 32
@@ -464,6 +465,9 @@ static int cl_start_follow(struct http_client *h, const struct cl_global *g, con
                             .tty = isatty(STDOUT_FILENO),
                             .max_ms = wait_ms,
                             .interrupts = &cl_interrupts};
+    struct winsize ws;
+    if (wo.tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+        wo.columns = ws.ws_col;
     cJSON *final = NULL;
     char err[700];
     int wrc = watch_test(h, id, &wo, &final, err, sizeof err);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#define WATCH_BAR_WIDTH 24
+#define WATCH_BAR_WIDTH 30
 
 static int64_t watch_now_ms(void)
 {
@@ -45,29 +45,46 @@ static void watch_view_of(const cJSON *test, struct watch_view *v)
         v->pct = 100;
 }
 
-void watch_format_bar(const cJSON *test, double elapsed_s, char *buf, size_t buflen)
+void watch_format_bar(const cJSON *test, double elapsed_s, int columns, char *buf, size_t buflen)
 {
     struct watch_view v;
     watch_view_of(test, &v);
     if (strcmp(v.state, "CREATED") == 0 || strcmp(v.state, "CONFIGURED") == 0) {
-        snprintf(buf, buflen, "%-10s waiting for the drivers to get ready  %.1fs", v.state,
+        snprintf(buf, buflen, "%s  waiting for the drivers to get ready  %.1fs", v.state,
                  elapsed_s);
         return;
     }
-    char bar[WATCH_BAR_WIDTH + 1];
-    int fill = (int)(v.pct / 100.0 * WATCH_BAR_WIDTH + 0.5);
-    for (int i = 0; i < WATCH_BAR_WIDTH; i++)
-        bar[i] = i < fill ? '#' : '-';
-    bar[WATCH_BAR_WIDTH] = '\0';
-    char total[32];
+    char total[32], rest[256];
     if (v.total > 0)
         snprintf(total, sizeof total, "%lld", (long long)v.total);
     else
         snprintf(total, sizeof total, "?");
-    snprintf(buf, buflen,
-             "%-10s [%s] %5.1f%%  %lld/%s  %.0f req/s  p50 %.2fms  p99 %.2fms  errors %lld  %.1fs",
-             v.state, bar, v.pct, (long long)v.done, total, v.s.rps, v.s.lat[LAT_MEDIAN],
-             v.s.lat[LAT_P99], (long long)v.s.errors, elapsed_s);
+    int rest_len = snprintf(rest, sizeof rest,
+                            "%5.1f%%  %lld/%s  %.0f req/s  p50 %.2fms  p99 %.2fms  errors %lld  "
+                            "%.1fs",
+                            v.pct, (long long)v.done, total, v.s.rps, v.s.lat[LAT_MEDIAN],
+                            v.s.lat[LAT_P99], (long long)v.s.errors, elapsed_s);
+    /* On a narrow terminal: single spaces, and no elapsed time. */
+    if (columns > 0 && columns - 1 - (int)strlen(v.state) - 4 - rest_len < 10)
+        rest_len = snprintf(rest, sizeof rest,
+                            "%.1f%% %lld/%s %.0f req/s p50 %.2fms p99 %.2fms errors %lld", v.pct,
+                            (long long)v.done, total, v.s.rps, v.s.lat[LAT_MEDIAN],
+                            v.s.lat[LAT_P99], (long long)v.s.errors);
+    /* The bar takes what the terminal leaves, within limits. */
+    int width = WATCH_BAR_WIDTH;
+    if (columns > 0) {
+        width = columns - 1 - (int)strlen(v.state) - 4 - rest_len;
+        if (width > WATCH_BAR_WIDTH)
+            width = WATCH_BAR_WIDTH;
+        if (width < 10)
+            width = 10;
+    }
+    char bar[WATCH_BAR_WIDTH + 1];
+    int fill = (int)(v.pct / 100.0 * width + 0.5);
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '-';
+    bar[width] = '\0';
+    snprintf(buf, buflen, "%s [%s] %s", v.state, bar, rest);
 }
 
 void watch_format_line(const cJSON *test, double elapsed_s, char *buf, size_t buflen)
@@ -147,7 +164,11 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
         if (o->out) {
             char line[512];
             if (o->tty) {
-                watch_format_bar(test, elapsed, line, sizeof line);
+                watch_format_bar(test, elapsed, o->columns, line, sizeof line);
+                /* A line wider than the terminal would wrap, and '\r' would
+                 * then redraw only its last part. */
+                if (o->columns > 1 && (size_t)o->columns - 1 < sizeof line)
+                    line[o->columns - 1] = '\0';
                 fprintf(o->out, "\r%s\033[K", line);
                 drawn = 1;
                 if (fin) {

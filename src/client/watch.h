@@ -21,6 +21,7 @@
 struct watch_opts {
     FILE *out;      /* progress output; NULL: none (machine output) */
     int tty;        /* 1: a bar redrawn in place; 0: a line per second */
+    int columns;    /* the terminal width: the bar is cut to fit it; 0 unknown */
     int64_t max_ms; /* give up after this long; 0: no limit */
     /* Counts SIGINTs (may be NULL): the first asks the orchestrator to stop
      * the test and the watch goes on to its end; a second gives up. */
@@ -37,8 +38,9 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
 
 /* The progress bar for a test object, without a line end:
  * "RUNNING [#####-----]  45.2%  904/2000  451 req/s  p50 1.21ms  p99 4.50ms  errors 0  2.0s".
- * Always NUL-terminates buf; can't fail. */
-void watch_format_bar(const cJSON *test, double elapsed_s, char *buf, size_t buflen);
+ * The bar is 30 characters, or narrower (down to 10) to fit columns when
+ * columns > 0. Always NUL-terminates buf; can't fail. */
+void watch_format_bar(const cJSON *test, double elapsed_s, int columns, char *buf, size_t buflen);
 
 /* The plain per-second line, without a line end:
  * "t=2.0s state=RUNNING done=904/2000 (45.2%) rps=451.3 p50=1.21ms p99=4.50ms errors=0".

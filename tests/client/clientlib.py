@@ -90,3 +90,84 @@ def chromium_dom(html_path, screenshot=None, timeout=90):
 def artifact(name):
     os.makedirs(ARTIFACTS, exist_ok=True)
     return os.path.join(ARTIFACTS, name)
+
+
+def start_system(c, drivers=2, target_args=()):
+    """On cluster c: load-broker, target-server, load-orchestrator and
+    `drivers` load-drivers aimed at the target, and wait until the
+    orchestrator lists every driver alive. Returns (target, orchestrator,
+    [drivers])."""
+    from dlt import get_json, wait_until
+    c.broker()
+    target = c.target(*target_args)
+    orch = c.orchestrator()
+    ds = [c.driver(target=target.url + "/ping", name=f"load-driver-{i + 1}")
+          for i in range(drivers)]
+    ids = {d.node_id for d in ds}
+
+    def all_alive():
+        doc = get_json(orch.url + "/api/drivers")
+        alive = {d["node_id"] for d in doc.get("drivers", []) if d.get("liveness") == "alive"}
+        return ids <= alive
+
+    wait_until(all_alive, timeout=30, what="every driver alive at the orchestrator")
+    return target, orch, ds
+
+
+def wait_test_final(orch_url, tid, timeout=60):
+    """The test object once the test is COMPLETED, PARTIAL, FAILED or ABORTED."""
+    from dlt import get_json, wait_until
+
+    def final():
+        t = get_json(f"{orch_url}/api/tests/{tid}")
+        return t if t.get("state") in ("COMPLETED", "PARTIAL", "FAILED", "ABORTED") else None
+
+    return wait_until(final, timeout=timeout, interval=0.2, what=f"test {tid} to end")
+
+
+class Tmux:
+    """A private tmux server (its own -L socket) running one command in a
+    detached session; only this server is ever killed."""
+
+    def __init__(self, name, command, width=150, height=50, env=None):
+        self.sock = f"dlt-client-{name}-{os.getpid()}-{time.time_ns()}"
+        self.session = "s"
+        argv = ["tmux", "-L", self.sock, "-f", "/dev/null", "new-session", "-d", "-s",
+                self.session, "-x", str(width), "-y", str(height)]
+        for k, v in (env or {}).items():
+            argv += ["-e", f"{k}={v}"]
+        subprocess.run([*argv, command], check=True, timeout=20)
+        subprocess.run(["tmux", "-L", self.sock, "set-option", "-t", self.session,
+                        "remain-on-exit", "on"], timeout=20)
+
+    def send(self, *keys):
+        subprocess.run(["tmux", "-L", self.sock, "send-keys", "-t", self.session, *keys],
+                       check=True, timeout=20)
+
+    def type_line(self, text):
+        self.send("-l", text)
+        self.send("Enter")
+
+    def screen(self):
+        p = subprocess.run(["tmux", "-L", self.sock, "capture-pane", "-p", "-J", "-S", "-200",
+                            "-t", self.session], capture_output=True, timeout=20)
+        return p.stdout.decode("utf-8", "replace")
+
+    def wait_for(self, text, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            s = self.screen()
+            if text in s:
+                return s
+            time.sleep(0.1)
+        raise TimeoutError(f"tmux: {text!r} not on screen in {timeout}s; screen:\n{self.screen()}")
+
+    def close(self):
+        subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True, timeout=20)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
