@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #define ENG_EVENTS 128
-#define ENG_USER_AGENT "dlt-load-driver/" DLT_VERSION
+/* Receive buffer per easy handle (libcurl allocates 16 KiB by default):
+ * small responses fit, and 1,000 connections stay within a few MB. */
+#define ENG_RECV_BUFFER 4096L
 
 struct eng_thread;
 
@@ -46,6 +48,7 @@ struct eng_thread {
     int64_t curl_deadline_us; /* -1: libcurl wants no timeout */
     int64_t armed_us;         /* what the timerfd is set to; -1 none */
     int64_t bytes;            /* body bytes since the last publish */
+    int64_t now_us;           /* the loop's latest clock reading */
     atomic_llong sent;
     atomic_int finished;
     pthread_mutex_t mu; /* guards st, lat and svc */
@@ -112,13 +115,15 @@ static int eng_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
     (void)multi;
     struct eng_thread *t = userp;
-    /* 0 means "at once": make it due whatever the caller's idea of now. */
+    /* 0 means "at once": make it due whatever the caller's idea of now.
+     * Other timeouts count from the loop's last clock reading, at most one
+     * loop turn old: libcurl copes with being woken a little early. */
     if (timeout_ms < 0)
         t->curl_deadline_us = -1;
     else if (timeout_ms == 0)
         t->curl_deadline_us = 0;
     else
-        t->curl_deadline_us = clock_mono_us() + (int64_t)timeout_ms * 1000;
+        t->curl_deadline_us = t->now_us + (int64_t)timeout_ms * 1000;
     return 0;
 }
 
@@ -138,8 +143,8 @@ static int eng_easy_setup(struct eng_thread *t, struct eng_req *r)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(h, CURLOPT_PRIVATE, r);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)e->conf.timeout_ms);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, ENG_USER_AGENT);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, ENG_RECV_BUFFER);
     if (e->headers)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->headers);
     if (strcmp(m, "HEAD") == 0) {
@@ -331,7 +336,7 @@ static void *eng_main(void *arg)
     struct eng_thread *t = arg;
     struct engine *e = t->e;
     struct epoll_event evs[ENG_EVENTS];
-    int64_t now = clock_mono_us();
+    int64_t now = t->now_us = clock_mono_us();
     for (;;) {
         eng_kick(t, now);
         eng_collect(t, now);
@@ -342,7 +347,7 @@ static void *eng_main(void *arg)
          * loopback a response may even be complete by the time this returns:
          * collect it before waiting. */
         if (eng_kick(t, now)) {
-            now = clock_mono_us();
+            now = t->now_us = clock_mono_us();
             if (eng_collect(t, now) > 0)
                 continue;
         }
@@ -361,6 +366,8 @@ static void *eng_main(void *arg)
                 timeout = 0;
         }
         int n = epoll_wait(t->epfd, evs, ENG_EVENTS, timeout);
+        /* Responses are timed from here, when their bytes became readable. */
+        now = t->now_us = clock_mono_us();
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd == t->tfd || fd == t->efd) {
@@ -381,7 +388,6 @@ static void *eng_main(void *arg)
             int running = 0;
             curl_multi_socket_action(t->multi, fd, flags, &running);
         }
-        now = clock_mono_us();
     }
     /* Aborted: give up on what is still in flight. */
     int64_t abandoned = 0;
