@@ -1,0 +1,632 @@
+#define _GNU_SOURCE /* getaddrinfo, NI_*, SOCK_NONBLOCK, eventfd */
+#include "server.h"
+
+#include "clock.h"
+#include "delay.h"
+#include "log.h"
+#include "rng.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SERVER_BACKLOG 4096
+
+/* The fixed responses, built once and shared by every request (libmicrohttpd
+ * reference-counts them). Each exists twice: as is, and with
+ * "Connection: close" for use while the server stops. */
+enum server_resp {
+    RESP_OK,
+    RESP_INJECTED,
+    RESP_NOT_FOUND,
+    RESP_PING_METHOD,
+    RESP_METRICS_METHOD,
+    RESP_TOO_LARGE,
+    RESP_BAD_FORMAT,
+    RESP_COUNT
+};
+
+enum server_route {
+    ROUTE_PING,
+    ROUTE_METRICS,
+    ROUTE_NOT_FOUND,
+    ROUTE_PING_METHOD,
+    ROUTE_METRICS_METHOD
+};
+
+/* One event loop: a libmicrohttpd daemon in external-epoll mode, its timer
+ * set, and the thread that runs both; every call into the daemon and the
+ * timers happens on that thread. libmicrohttpd 0.9.75's own internal thread
+ * is not used: when one epoll_wait returns exactly its batch size (128
+ * events) it waits again, with the full timeout, before handling them, so a
+ * closed-loop load of 128 or 256 connections stalls. Run from outside, its
+ * epoll_wait never blocks. */
+struct loop {
+    struct server *srv;
+    struct MHD_Daemon *mhd;
+    struct delay *delay; /* NULL without --delay-ms */
+    int epfd;            /* libmicrohttpd's epoll, the timer, the wake-up */
+    int wakefd;          /* eventfd: the server is stopping */
+    int64_t active;      /* requests between first call and completion */
+    int64_t left;        /* requests unfinished when the loop ended */
+    pthread_t thread;
+    int started;
+};
+
+enum { EV_MHD = 1, EV_TIMER, EV_WAKE };
+
+struct server {
+    struct server_config cfg; /* host is not kept */
+    struct loop *loops;
+    unsigned nloops;
+    struct MHD_Response *resp[RESP_COUNT][2];
+    struct metrics m;
+    atomic_int stopping; /* release-stored after deadline_us */
+    atomic_int serving;  /* daemons are up: their messages are about clients now */
+    int64_t deadline_us; /* end of the grace period */
+    int listen_fd;       /* shared by every loop's daemon; closed once, last */
+    int shut;            /* server_shutdown has run */
+    char address[NI_MAXHOST + NI_MAXSERV + 8];
+};
+
+/* One request's state, from the handler's first call to its completion. */
+struct req {
+    struct MHD_Connection *conn;
+    uint64_t body;          /* bytes of body discarded so far */
+    unsigned char route;    /* enum server_route */
+    unsigned char waiting;  /* suspended for its delay (or just resumed) */
+    unsigned char answered; /* a response was queued */
+};
+
+__attribute__((format(printf, 2, 0))) static void server_mhd_log(void *cls, const char *fmt,
+                                                                 va_list ap)
+{
+    struct server *s = cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    /* Once serving, libmicrohttpd mostly reports what clients did wrong; one
+     * line per bad request must not flood the log. */
+    log_msg(atomic_load(&s->serving) ? LOGL_DEBUG : LOGL_WARN, "libmicrohttpd: %s", line);
+}
+
+static int server_stopping(struct server *s)
+{
+    return atomic_load_explicit(&s->stopping, memory_order_relaxed) != 0;
+}
+
+static enum MHD_Result server_queue(struct server *s, struct MHD_Connection *conn, unsigned code,
+                                    enum server_resp id)
+{
+    return MHD_queue_response(conn, code, s->resp[id][server_stopping(s)]);
+}
+
+/* Answer a /ping: 200, or 500 for a fraction error_rate. */
+static enum MHD_Result server_ping_answer(struct server *s, struct MHD_Connection *conn,
+                                          struct req *r)
+{
+    int fail = s->cfg.error_rate > 0 && rng_unit(rng_next()) < s->cfg.error_rate;
+    enum MHD_Result rc = server_queue(s, conn, fail ? MHD_HTTP_INTERNAL_SERVER_ERROR : MHD_HTTP_OK,
+                                      fail ? RESP_INJECTED : RESP_OK);
+    if (rc == MHD_YES) {
+        r->answered = 1;
+        metrics_add(&s->m.responses);
+        if (fail)
+            metrics_add(&s->m.errors);
+    }
+    return rc;
+}
+
+static enum MHD_Result server_ping(struct loop *l, struct MHD_Connection *conn, struct req *r)
+{
+    struct server *s = l->srv;
+    if (r->waiting || !l->delay || server_stopping(s))
+        return server_ping_answer(s, conn, r);
+    const struct delayspec *d = &s->cfg.delay;
+    int64_t us = d->min_us == d->max_us ? d->min_us : delayspec_draw(d, rng_next());
+    if (us <= 0 || delay_add(l->delay, clock_mono_us() + us, r) != 0)
+        return server_ping_answer(s, conn, r);
+    /* The timer fires on this same thread, after this handler has
+     * returned: the suspend always comes before its resume. */
+    r->waiting = 1;
+    MHD_suspend_connection(conn);
+    return MHD_YES;
+}
+
+static enum MHD_Result server_metrics(struct server *s, struct MHD_Connection *conn)
+{
+    const char *format = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    enum metrics_format f = metrics_pick_format(format, accept);
+    if (f == METRICS_BAD_FORMAT) {
+        metrics_add(&s->m.rejected);
+        return server_queue(s, conn, MHD_HTTP_BAD_REQUEST, RESP_BAD_FORMAT);
+    }
+    struct metrics_snapshot snap;
+    server_snapshot(s, &snap);
+    char buf[METRICS_TEXT_MAX];
+    int n = f == METRICS_JSON ? metrics_json(&snap, buf, sizeof buf)
+                              : metrics_prometheus(&snap, buf, sizeof buf);
+    if (n < 0)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer((size_t)n, buf, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            f == METRICS_JSON ? "application/json"
+                                              : "text/plain; version=0.0.4; charset=utf-8");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (server_stopping(s))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result rc = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum server_route server_route_of(const char *url, const char *method)
+{
+    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    if (strcmp(url, "/ping") == 0)
+        return get || strcmp(method, MHD_HTTP_METHOD_POST) == 0 ? ROUTE_PING : ROUTE_PING_METHOD;
+    if (strcmp(url, "/metrics") == 0)
+        return get ? ROUTE_METRICS : ROUTE_METRICS_METHOD;
+    return ROUTE_NOT_FOUND;
+}
+
+/* A Content-Length already over the limit is refused before any body is
+ * read (libmicrohttpd has validated the number's syntax). */
+static int server_declared_too_large(struct server *s, struct MHD_Connection *conn)
+{
+    const char *cl =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl)
+        return 0;
+    errno = 0;
+    unsigned long long v = strtoull(cl, NULL, 10);
+    return errno == ERANGE || v > s->cfg.max_body;
+}
+
+/* libmicrohttpd calls this once when the headers are in, once per piece of
+ * body, and once more when the request is complete; a suspended request is
+ * called again after its resume. Responses are queued on the final call,
+ * never the first: a response queued on the first call goes out with
+ * "Connection: close" in libmicrohttpd 0.9.75, and keep-alive is lost. */
+static enum MHD_Result server_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    struct loop *l = cls;
+    struct server *s = l->srv;
+    struct req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->conn = conn;
+        r->route = (unsigned char)server_route_of(url, method);
+        *con_cls = r;
+        l->active++;
+        if (r->route == ROUTE_PING)
+            metrics_add(&s->m.requests);
+        if (server_declared_too_large(s, conn)) {
+            /* Here the first call is right: the connection must close, as
+             * the unread body cannot be skipped. */
+            enum MHD_Result rc = server_queue(s, conn, MHD_HTTP_CONTENT_TOO_LARGE, RESP_TOO_LARGE);
+            if (rc == MHD_YES && r->route == ROUTE_PING) {
+                r->answered = 1;
+                metrics_add(&s->m.responses);
+            } else if (rc == MHD_YES) {
+                metrics_add(&s->m.rejected);
+            }
+            return rc;
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        /* Read and discard. A chunked body that grows past the limit has no
+         * clean answer left: drop the connection. */
+        r->body += *upload_data_size;
+        *upload_data_size = 0;
+        return r->body > s->cfg.max_body ? MHD_NO : MHD_YES;
+    }
+    switch ((enum server_route)r->route) {
+    case ROUTE_PING:
+        return server_ping(l, conn, r);
+    case ROUTE_METRICS:
+        return server_metrics(s, conn);
+    case ROUTE_PING_METHOD:
+        metrics_add(&s->m.rejected);
+        return server_queue(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, RESP_PING_METHOD);
+    case ROUTE_METRICS_METHOD:
+        metrics_add(&s->m.rejected);
+        return server_queue(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, RESP_METRICS_METHOD);
+    case ROUTE_NOT_FOUND:
+    default:
+        metrics_add(&s->m.rejected);
+        return server_queue(s, conn, MHD_HTTP_NOT_FOUND, RESP_NOT_FOUND);
+    }
+}
+
+static void server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                             enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct loop *l = cls;
+    struct req *r = *con_cls;
+    if (!r)
+        return;
+    if (r->route == ROUTE_PING && !r->answered)
+        metrics_add(&l->srv->m.aborted);
+    l->active--;
+    free(r);
+    *con_cls = NULL;
+}
+
+static void server_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                               enum MHD_ConnectionNotificationCode toe)
+{
+    (void)conn;
+    (void)socket_context;
+    struct loop *l = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add_explicit(&l->srv->m.connections, 1, memory_order_relaxed);
+    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+        atomic_fetch_sub_explicit(&l->srv->m.connections, 1, memory_order_relaxed);
+}
+
+/* The timer's callback, on the loop's thread: the delay is over. */
+static void server_fire(void *opaque, void *item)
+{
+    (void)opaque;
+    struct req *r = item;
+    MHD_resume_connection(r->conn);
+}
+
+/* How long the loop may sleep: libmicrohttpd's own timeout (0 while it has
+ * buffered work), and no later than the grace deadline when stopping. */
+static int server_loop_timeout(struct loop *l, int stopping)
+{
+    MHD_UNSIGNED_LONG_LONG ms = 0;
+    long long t = MHD_get_timeout(l->mhd, &ms) == MHD_YES ? (long long)ms : -1;
+    if (stopping) {
+        long long left = (l->srv->deadline_us - clock_mono_us() + 999) / 1000;
+        if (left < 0)
+            left = 0;
+        if (t < 0 || left < t)
+            t = left;
+    }
+    return t > INT_MAX ? INT_MAX : (int)t;
+}
+
+static void *server_loop_run(void *arg)
+{
+    struct loop *l = arg;
+    struct server *s = l->srv;
+    int quiesced = 0;
+    for (;;) {
+        int stopping = atomic_load_explicit(&s->stopping, memory_order_acquire);
+        if (stopping && !quiesced) {
+            /* Accept nothing more; the listening socket stays open until
+             * every loop is done (server_shutdown closes it). Delayed
+             * requests are answered now. */
+            MHD_quiesce_daemon(l->mhd);
+            if (l->delay) {
+                size_t early = delay_fire_all(l->delay);
+                if (early)
+                    log_info("answering %zu delayed requests now", early);
+            }
+            quiesced = 1;
+            MHD_run(l->mhd);
+        }
+        if (stopping && (l->active <= 0 || clock_mono_us() >= s->deadline_us))
+            break;
+        struct epoll_event ev[4];
+        int n = epoll_wait(l->epfd, ev, 4, server_loop_timeout(l, stopping));
+        for (int i = 0; i < n; i++) {
+            if (ev[i].data.u32 == EV_TIMER) {
+                delay_run(l->delay, clock_mono_us());
+            } else if (ev[i].data.u32 == EV_WAKE) {
+                uint64_t v;
+                ssize_t got = read(l->wakefd, &v, sizeof v);
+                (void)got; /* only the wake-up matters */
+            }
+        }
+        MHD_run(l->mhd);
+    }
+    l->left = l->active;
+    /* Nothing is suspended now (all timers fired), as MHD_stop_daemon
+     * requires; it closes every connection left. */
+    MHD_stop_daemon(l->mhd);
+    l->mhd = NULL;
+    return NULL;
+}
+
+static struct MHD_Response *server_fixed(const char *body, const char *type, const char *allow,
+                                         int closing)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return NULL;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) != MHD_YES ||
+        (allow && MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow) != MHD_YES) ||
+        (closing &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+        MHD_destroy_response(resp);
+        return NULL;
+    }
+    return resp;
+}
+
+static int server_make_responses(struct server *s)
+{
+    static const struct {
+        const char *body;
+        const char *type;
+        const char *allow;
+    } fixed[RESP_COUNT] = {
+        [RESP_OK] = {"OK", "text/plain", NULL},
+        [RESP_INJECTED] = {"{\"error\": \"injected failure (--error-rate)\"}\n", "application/json",
+                           NULL},
+        [RESP_NOT_FOUND] = {"{\"error\": \"not found\"}\n", "application/json", NULL},
+        [RESP_PING_METHOD] = {"{\"error\": \"method not allowed (use GET or POST)\"}\n",
+                              "application/json", "GET, POST"},
+        [RESP_METRICS_METHOD] = {"{\"error\": \"method not allowed (use GET)\"}\n",
+                                 "application/json", "GET"},
+        [RESP_TOO_LARGE] = {"{\"error\": \"request body too large\"}\n", "application/json", NULL},
+        [RESP_BAD_FORMAT] = {"{\"error\": \"unknown format (use json or prometheus)\"}\n",
+                             "application/json", NULL},
+    };
+    for (int i = 0; i < RESP_COUNT; i++) {
+        for (int closing = 0; closing < 2; closing++) {
+            s->resp[i][closing] =
+                server_fixed(fixed[i].body, fixed[i].type, fixed[i].allow, closing);
+            if (!s->resp[i][closing])
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Bind and listen on host:port; fill s->listen_fd and s->address. */
+static int server_listen(struct server *s, const char *host, int port, char *err, size_t errlen)
+{
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int v6 = strchr(host, ':') != NULL;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc) {
+        snprintf(err, errlen, "cannot listen on %s%s%s:%d: %s", v6 ? "[" : "", host, v6 ? "]" : "",
+                 port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    int saved = 0;
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (ai->ai_family == AF_INET6)
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SERVER_BACKLOG) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s%s%s:%d: %s", v6 ? "[" : "", host, v6 ? "]" : "",
+                 port, strerror(saved));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char h[NI_MAXHOST], p[NI_MAXSERV];
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(err, errlen, "cannot read the bound address: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    int is6 = ss.ss_family == AF_INET6;
+    snprintf(s->address, sizeof s->address, "%s%s%s:%s", is6 ? "[" : "", h, is6 ? "]" : "", p);
+    s->listen_fd = fd;
+    return 0;
+}
+
+static int server_watch(int epfd, int fd, uint32_t tag)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u32 = tag;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Set up loop l (daemon, timers, epoll); its thread is started later. */
+static int server_loop_init(struct server *s, struct loop *l, unsigned conn_limit, char *err,
+                            size_t errlen)
+{
+    l->srv = s;
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->epfd < 0 || l->wakefd < 0) {
+        snprintf(err, errlen, "cannot create an event loop: %s", strerror(errno));
+        return -1;
+    }
+    if (s->cfg.delay.max_us > 0 && delay_create(server_fire, l, &l->delay, err, errlen))
+        return -1;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    /* Every loop's daemon accepts on the same listening socket; each is
+     * quiesced before it stops, so none of them closes it (server_shutdown
+     * does, once). */
+    l->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, server_handle, l, MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, s,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd, MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        s->cfg.conn_memory, MHD_OPTION_NOTIFY_COMPLETED, server_completed, l,
+        MHD_OPTION_NOTIFY_CONNECTION, server_conn_notify, l, MHD_OPTION_END);
+    if (!l->mhd) {
+        snprintf(err, errlen, "libmicrohttpd could not start on %s (see the log above)",
+                 s->address);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info || server_watch(l->epfd, info->epoll_fd, EV_MHD) ||
+        server_watch(l->epfd, l->wakefd, EV_WAKE) ||
+        (l->delay && server_watch(l->epfd, delay_fd(l->delay), EV_TIMER))) {
+        snprintf(err, errlen, "cannot set up the event loop: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int server_create(const struct server_config *cfg, struct server **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->cfg = *cfg;
+    s->cfg.host = NULL;
+    s->listen_fd = -1;
+    atomic_init(&s->stopping, 0);
+    atomic_init(&s->serving, 0);
+    metrics_init(&s->m, clock_mono_us());
+    unsigned n = cfg->threads ? cfg->threads : 1;
+    s->loops = calloc(n, sizeof *s->loops);
+    if (!s->loops || server_make_responses(s)) {
+        snprintf(err, errlen, "out of memory");
+        server_destroy(s);
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        s->loops[i].epfd = -1;
+        s->loops[i].wakefd = -1;
+    }
+    s->nloops = n;
+    if (server_listen(s, cfg->host, cfg->port, err, errlen)) {
+        server_destroy(s);
+        return -1;
+    }
+    /* Each daemon takes its share of the connection limit. */
+    unsigned share = cfg->max_connections / n ? cfg->max_connections / n : 1;
+    for (unsigned i = 0; i < n; i++) {
+        if (server_loop_init(s, &s->loops[i], share, err, errlen)) {
+            server_destroy(s);
+            return -1;
+        }
+    }
+    atomic_store(&s->serving, 1);
+    for (unsigned i = 0; i < n; i++) {
+        int rc = pthread_create(&s->loops[i].thread, NULL, server_loop_run, &s->loops[i]);
+        if (rc) {
+            snprintf(err, errlen, "cannot start an event-loop thread: %s", strerror(rc));
+            server_destroy(s);
+            return -1;
+        }
+        s->loops[i].started = 1;
+    }
+    *out = s;
+    return 0;
+}
+
+const char *server_address(const struct server *s)
+{
+    return s->address;
+}
+
+void server_snapshot(struct server *s, struct metrics_snapshot *out)
+{
+    metrics_snapshot(&s->m, clock_mono_us(), out);
+}
+
+uint64_t server_shutdown(struct server *s, int64_t grace_us)
+{
+    if (s->shut)
+        return 0;
+    s->shut = 1;
+    s->deadline_us = clock_mono_us() + grace_us;
+    atomic_store_explicit(&s->stopping, 1, memory_order_release);
+    uint64_t left = 0;
+    for (unsigned i = 0; i < s->nloops; i++) {
+        struct loop *l = &s->loops[i];
+        if (!l->started)
+            continue;
+        uint64_t one = 1;
+        ssize_t put = write(l->wakefd, &one, sizeof one);
+        (void)put; /* cannot fail: the counter is far from overflow */
+    }
+    for (unsigned i = 0; i < s->nloops; i++) {
+        struct loop *l = &s->loops[i];
+        if (!l->started)
+            continue;
+        pthread_join(l->thread, NULL);
+        l->started = 0;
+        left += l->left > 0 ? (uint64_t)l->left : 0;
+    }
+    return left;
+}
+
+void server_destroy(struct server *s)
+{
+    if (!s)
+        return;
+    server_shutdown(s, 0);
+    for (unsigned i = 0; i < s->nloops; i++) {
+        struct loop *l = &s->loops[i];
+        if (l->mhd) {
+            /* Never run (a failed start): quiesce so that it leaves the
+             * shared listening socket open, then stop. */
+            MHD_quiesce_daemon(l->mhd);
+            MHD_stop_daemon(l->mhd);
+        }
+        delay_destroy(l->delay);
+        if (l->epfd >= 0)
+            close(l->epfd);
+        if (l->wakefd >= 0)
+            close(l->wakefd);
+    }
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    for (int i = 0; i < RESP_COUNT; i++) {
+        for (int closing = 0; closing < 2; closing++) {
+            if (s->resp[i][closing])
+                MHD_destroy_response(s->resp[i][closing]);
+        }
+    }
+    free(s->loops);
+    free(s);
+}
