@@ -541,11 +541,12 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
         } else if (c == OPT_THRESHOLD) {
             rc = cl_add_threshold(&th, "start", optarg);
         } else if (c == OPT_WAIT_TIMEOUT) {
-            int64_t us;
+            int64_t us = 0;
             if (opt_parse_duration_us(optarg, 1000000, 30LL * 86400 * 1000000, &us, err,
                                       sizeof err) < 0)
                 rc = cl_usage_error("start", "--wait-timeout: %s", err);
-            wait_ms = us / 1000;
+            else
+                wait_ms = us / 1000;
         } else if (c == 'h') {
             cl_usage_start(stdout);
             startcfg_close(&sc);

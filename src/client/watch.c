@@ -39,6 +39,21 @@ static void watch_view_of(const cJSON *test, struct watch_view *v)
     v->state = jget_str(test, "state", "?");
     stats_from_json(jget_obj(test, "aggregate"), &v->s);
     v->done = stats_done(&v->s);
+    /* The drivers' own figures may be fresher than the merged aggregate
+     * while a test runs: progress shows whichever is further on. */
+    int64_t sum_done = 0, sum_err = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, jget_arr(test, "per_driver"))
+    {
+        struct stats ds;
+        stats_from_json(d, &ds);
+        sum_done += stats_done(&ds);
+        sum_err += ds.errors;
+    }
+    if (sum_done > v->done)
+        v->done = sum_done;
+    if (sum_err > v->s.errors)
+        v->s.errors = sum_err;
     v->total = view_total_requests(test);
     v->pct = v->total > 0 ? 100.0 * (double)v->done / (double)v->total : 0;
     if (v->pct > 100)
@@ -160,6 +175,15 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
         last_ok = now;
         const char *state = jget_str(test, "state", "");
         int fin = stats_state_final(state);
+        if (!fin && strcmp(state, "CREATED") != 0 && strcmp(state, "CONFIGURED") != 0 &&
+            strcmp(state, "RUNNING") != 0) {
+            /* Waiting on a state that cannot end would never return. */
+            snprintf(err, errlen,
+                     "the orchestrator's answer for test %s has no known state ('%.40s')", id,
+                     state);
+            cJSON_Delete(test);
+            goto fail;
+        }
         double elapsed = (double)(watch_now_ms() - t0) / 1000.0;
         if (o->out) {
             char line[512];

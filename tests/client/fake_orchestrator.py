@@ -5,7 +5,7 @@ paths without Kafka or drivers. Standard library only.
 A test started through POST /api/tests goes CREATED -> CONFIGURED -> RUNNING
 -> final_state on a timer, with two drivers whose figures grow while it runs.
 Modes make every answer fail in a chosen way: "500", "badjson", "slow",
-"html", "huge". Every request is recorded in .requests.
+"html", "huge", "odd" (JSON of another shape). Every request is recorded in .requests.
 """
 
 import json
@@ -188,6 +188,11 @@ class FakeOrchestrator:
                 if mode == "html":
                     return self._send(502, raw=b"<html><body>Bad gateway</body></html>",
                                       ctype="text/html")
+                if mode == "odd":  # JSON, but not of the documented shape
+                    return self._send(201 if method == "POST" else 200,
+                                      {"test_id": "t-odd", "state": 5, "per_driver": {"x": 1},
+                                       "aggregate": [1, 2], "tests": "none", "drivers": 7,
+                                       "config": [], "message": None})
                 if mode == "huge":
                     return self._send(200, raw=b" " * (70 * 1024 * 1024))
                 if method == "POST" and fake.token is not None and \

@@ -10,14 +10,17 @@ import io
 import json
 import os
 import re
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from clientlib import artifact, chromium_dom, client, expect_fail, expect_ok  # noqa: E402
-from dlt import check, log, run_test  # noqa: E402
+from dlt import binary, check, log, run_test  # noqa: E402
 from fake_orchestrator import DRIVERS, FakeOrchestrator  # noqa: E402
 
 
@@ -196,6 +199,30 @@ def check_interactive_pipe(fake):
     check(len(fake.posted("/startLoadTest")) == n, "a bad answer still started a test")
 
 
+def check_interrupt():
+    """Ctrl-C while following stops the test and still prints its summary."""
+    with FakeOrchestrator(duration=30) as fake:
+        p = subprocess.Popen([binary("load-client"), "--orchestrator", fake.url, "start",
+                              "--count", "100", "--wait"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not any(r["path"].endswith("/api/tests/t-fake-1") for r in fake.requests):
+            check(time.time() < deadline and p.poll() is None, "the client never polled")
+            time.sleep(0.05)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+        out, err = out.decode(), err.decode()
+        check(p.returncode == 1, f"exit {p.returncode}: {out}\n{err}")
+        check(any(r["method"] == "POST" and r["path"] == "/api/tests/t-fake-1/stop"
+                  for r in fake.requests), "no stop request after Ctrl-C")
+        check("State: ABORTED" in out, f"no summary after Ctrl-C:\n{out}")
+        lines = err.strip().splitlines()
+        check(len(lines) == 2 and "stopping test t-fake-1" in lines[0] and
+              "ended ABORTED" in lines[1], f"stderr after Ctrl-C: {err!r}")
+        check(not any(m in err for m in ("AddressSanitizer", "runtime error:")), err)
+
+
 def check_failed_test():
     with FakeOrchestrator(duration=0.6, final_state="FAILED",
                           reason="no driver could run the test") as fake:
@@ -220,6 +247,15 @@ def check_error_paths():
         fake.mode = "badjson"
         for argv in (["list"], ["status", "t-1"], ["start", "--wait"]):
             expect_fail(client(*argv, url=fake.url), 1, "not JSON")
+        fake.mode = "odd"
+        for argv in (["list"], ["drivers"], ["status", "t-1"], ["stop", "t-1"],
+                     ["report", "t-1", "--format", "html"], ["report", "t-1", "--format", "csv"],
+                     ["--json", "status", "t-1"]):
+            r = client(*argv, url=fake.url)
+            check(r.rc == 0 and r.err == "", f"odd answer: {r}")
+        expect_fail(client("start", "--wait", url=fake.url), 1, "no known state")
+        r = expect_ok(client(input="2\n5\n1\n", url=fake.url))
+        check(r.out == "Load test started with Test ID: t-odd\n", f"odd answer: {r}")
         fake.mode = "html"
         expect_fail(client("drivers", url=fake.url), 1, "answered 502", "Bad gateway")
         fake.mode = "huge"
@@ -286,6 +322,7 @@ def main():
         check_commands(fake, tid)
         check_reports(fake, tid)
         check_interactive_pipe(fake)
+    check_interrupt()
     check_failed_test()
     check_error_paths()
 
