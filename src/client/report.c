@@ -354,7 +354,7 @@ static const char report_css[] =
     "stroke:#c9ced8}svg .grid{stroke:#e3e6ec;stroke-width:1}svg .tick,svg .axis{fill:#59606e}"
     ".legend span{margin-right:14px;white-space:nowrap}.legend i{display:inline-block;"
     "width:12px;height:12px;margin-right:4px;vertical-align:-1px;border-radius:2px}"
-    ".muted{color:#6b7280}.empty{color:#6b7280;font-style:italic}";
+    ".wide{overflow-x:auto}.muted{color:#6b7280}.empty{color:#6b7280;font-style:italic}";
 
 static int report_html(const cJSON *test, const cJSON *ts, FILE *out)
 {
@@ -391,7 +391,8 @@ static int report_html(const cJSON *test, const cJSON *ts, FILE *out)
     fputs("<h2>Summary</h2>\n<p class=\"muted\">Latency in milliseconds", out);
     if (jget_bool(test, "approximate", 0))
         fputs("; aggregate percentiles are approximate (a driver sent no histogram)", out);
-    fputs(".</p>\n<table class=\"summary\">\n<thead><tr><th>driver</th><th>sent</th>"
+    fputs(".</p>\n<div class=\"wide\"><table "
+          "class=\"summary\">\n<thead><tr><th>driver</th><th>sent</th>"
           "<th>received</th><th>errors</th><th>rps</th>",
           out);
     for (int i = 0; i < LAT_N; i++)
@@ -403,7 +404,7 @@ static int report_html(const cJSON *test, const cJSON *ts, FILE *out)
         report_stats_row(out, jget_str(d, "node_id", "?"), d, 0);
     }
     report_stats_row(out, "all drivers", jget_obj(test, "aggregate"), 1);
-    fputs("</tbody>\n</table>\n", out);
+    fputs("</tbody>\n</table></div>\n", out);
 
     /* Charts. */
     fputs("<h2>Charts</h2>\n", out);
