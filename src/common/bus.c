@@ -417,6 +417,29 @@ int bus_producer_outq(const struct bus_producer *p)
     return rd_kafka_outq_len(p->rk);
 }
 
+int bus_producer_warm(struct bus_producer *p, const char *const *topics, int n, int timeout_ms,
+                      char *err, size_t errlen)
+{
+    for (int i = 0; i < n; i++) {
+        char name[256];
+        bus_topic_name(p->prefix, topics[i], name, sizeof name);
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, name, NULL);
+        if (!rkt)
+            return bus_fail(err, errlen, "kafka topic %s: %s", name,
+                            rd_kafka_err2str(rd_kafka_last_error()));
+        const struct rd_kafka_metadata *md = NULL;
+        /* The answer stays in the handle's metadata cache after the topic
+         * handle is gone. */
+        rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, rkt, &md, timeout_ms);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        if (e)
+            return bus_fail(err, errlen, "kafka: metadata of %s: %s", name, rd_kafka_err2str(e));
+    }
+    return 0;
+}
+
 void bus_producer_destroy(struct bus_producer *p)
 {
     if (!p)

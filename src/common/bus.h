@@ -81,6 +81,12 @@ int bus_producer_flush(struct bus_producer *p, int timeout_ms);
 /* Deliveries that failed so far / messages still waiting for delivery. */
 int64_t bus_producer_failed(const struct bus_producer *p);
 int bus_producer_outq(const struct bus_producer *p);
+/* Look up the named (logical) topics' metadata now, waiting up to
+ * timeout_ms for each, so that the first message to each goes out at once
+ * instead of waiting about a second for that lookup. Returns 0, or -1 with
+ * err (e.g. no broker reachable); the producer works either way. */
+int bus_producer_warm(struct bus_producer *p, const char *const *topics, int n, int timeout_ms,
+                      char *err, size_t errlen);
 /* Flush (up to 10 s) and free. Accepts NULL. */
 void bus_producer_destroy(struct bus_producer *p);
 
