@@ -1,0 +1,113 @@
+/* aggregate: the latest cumulative state of each participant of a test,
+ * and the cluster-wide statistics merged from them.
+ *
+ * Percentiles of the aggregate come from the merge of the participants'
+ * histograms, never from averaged percentiles. A participant that sends no
+ * histogram (an original-format driver) is represented by a histogram
+ * synthesised from the figures it did send, min and max stay exact, the
+ * mean is weighted by each driver's count, and the result is flagged
+ * approximate. Not thread-safe: the caller serializes. */
+#ifndef ORCH_AGGREGATE_H
+#define ORCH_AGGREGATE_H
+
+#include "hist.h"
+#include "msg.h"
+#include "series.h"
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#define AGG_STATUS_CODES 600 /* status counts are indexed by code, 100..599 */
+
+/* Everything in the REST API's <stats> object. Latencies in ms. */
+struct agg_stats {
+    int64_t requests_sent, responses_received, errors;
+    int64_t err_connect, err_timeout, err_4xx, err_5xx, err_other;
+    int64_t status[AGG_STATUS_CODES];
+    int64_t late, elapsed_ms;
+    double rps;
+    struct msg_latency lat;
+    int has_service;
+    struct msg_latency service;
+    int64_t updated_ms; /* epoch ms of the newest figure; 0 none */
+};
+
+/* One participant. Plain value type except for the two histograms, which
+ * agg_driver_init leaves NULL and agg_driver_close frees. */
+struct agg_driver {
+    char node_id[ID_MAX];
+    int64_t seq;      /* highest seq applied; -1 before the first report */
+    int reports;      /* reports applied */
+    int final;        /* its final report is in */
+    int has_ext;      /* it sends the extended format */
+    int hist_missing; /* it ran but its latest report had no usable histogram */
+    char failure[MSG_TEXT_MAX];
+    struct msg_latency lat, service;
+    int has_service;
+    int64_t requests_sent, responses_received, errors;
+    int64_t err_connect, err_timeout, err_4xx, err_5xx, err_other;
+    struct msg_status_count status[MSG_STATUS_MAX];
+    int n_status;
+    int64_t elapsed_ms, late, first_send_ms;
+    int64_t hb_requests_sent; /* from its heartbeats for this test */
+    int64_t updated_ms;       /* when a report or heartbeat last changed it */
+    struct hist *hist;        /* latest cumulative latency histogram; NULL none */
+    struct hist *service_hist;
+    struct series_snap snap; /* the snapshot of its latest series point */
+};
+
+/* Scratch histograms the functions below need; one set per caller. */
+struct agg_scratch {
+    struct hist *a, *b, *c, *d;
+};
+
+/* Returns 0, or -ENOMEM (then nothing is allocated). */
+int agg_scratch_init(struct agg_scratch *s);
+/* Accepts a zeroed struct. */
+void agg_scratch_close(struct agg_scratch *s);
+
+/* Can't fail. */
+void agg_driver_init(struct agg_driver *d, const char *node_id);
+/* Free the histograms. Accepts a zeroed struct. */
+void agg_driver_close(struct agg_driver *d);
+
+/* Apply one metrics report to d, which must be m's node.
+ * expected_count is the test's message_count_per_driver: an original-format
+ * report (no "seq") carries no counts, so that many requests and responses
+ * are assumed. start_at_ms (0: unknown) and now_ms place the point in time.
+ * Returns 1 when applied (*point is then the driver's new series point), 0
+ * when ignored because d already has this seq or a newer one (or its final
+ * report), or -ENOMEM. A histogram that fails to decode is left out (d is
+ * then approximate) and the reason is written to warn; otherwise warn is
+ * set to "". */
+int agg_driver_apply(struct agg_driver *d, const struct msg_metrics *m, int64_t expected_count,
+                     int64_t start_at_ms, int64_t now_ms, struct agg_scratch *s,
+                     struct series_point *point, char *warn, size_t warnlen);
+
+/* Note a heartbeat from d's node for this test. Can't fail. */
+void agg_driver_heartbeat(struct agg_driver *d, int64_t requests_sent, int64_t now_ms);
+
+/* d's own figures as <stats>. Can't fail. */
+void agg_driver_stats(const struct agg_driver *d, struct agg_stats *out);
+
+/* 1 when d ran and its latencies are known only as summary figures. */
+int agg_driver_approximate(const struct agg_driver *d);
+
+/* Merge n participants into out. Sets *approximate to 1 when some
+ * participant's latencies had to be synthesised. Can't fail. */
+void agg_merge(struct agg_driver *const *ds, int n, struct agg_scratch *s, struct agg_stats *out,
+               int *approximate);
+
+/* The merged cumulative latency histogram of n participants, synthesised
+ * parts included, into out (replacing its contents). Can't fail. */
+void agg_merge_hist(struct agg_driver *const *ds, int n, struct hist *synth, struct hist *out);
+
+/* Replace out with count samples spread over the quantiles known from l
+ * (min, median, p90, p95, p99, p999, max; zero extensions are skipped),
+ * linearly between them. Can't fail. */
+void agg_synth_hist(const struct msg_latency *l, int64_t count, struct hist *out);
+
+/* The <stats> object. The caller owns the tree; NULL when out of memory. */
+cJSON *agg_stats_to_json(const struct agg_stats *st);
+
+#endif

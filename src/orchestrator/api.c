@@ -1,0 +1,551 @@
+#define _POSIX_C_SOURCE 200809L
+#include "api.h"
+
+#include "clock.h"
+#include "log.h"
+#include "opts.h"
+#include "route.h"
+#include "web.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define API_LIST_DEFAULT 100
+#define API_LIST_MAX 10000
+#define API_SSE_WAIT_MS 1000
+#define API_SSE_PING_US (15 * 1000000LL)
+/* A declared body this many times over the limit is refused at once
+ * (the connection closes); a smaller excess is read and discarded so that
+ * the client gets its 413 instead of a reset. */
+#define API_DISCARD_FACTOR 16
+
+struct api {
+    struct MHD_Daemon *d;
+    struct ctl *ctl;
+    struct sse_hub *hub;
+    struct api_conf conf;
+    int port;
+};
+
+/* Per request, from the handler's first call to the completion callback. */
+struct api_req {
+    struct route_match rm;
+    int route_status; /* 200, 404 or 405 */
+    char *body;
+    size_t len;
+    int too_big;
+};
+
+/* ---- responses ----------------------------------------------------------- */
+
+static enum MHD_Result api_queue(struct MHD_Connection *conn, unsigned status,
+                                 struct MHD_Response *resp, const char *ctype, const char *allow)
+{
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    enum MHD_Result r = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* Send o as JSON and delete it. */
+static enum MHD_Result api_json(struct MHD_Connection *conn, unsigned status, cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s) {
+        static const char oom[] = "{\"error\":\"out of memory\"}";
+        return api_queue(
+            conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+            MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT),
+            "application/json", NULL);
+    }
+    /* Ownership of s passes to the response, which frees it with cJSON_free. */
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback(strlen(s), s, cJSON_free);
+    if (!resp)
+        cJSON_free(s);
+    return api_queue(conn, status, resp, "application/json", NULL);
+}
+
+static enum MHD_Result api_error_allow(struct MHD_Connection *conn, unsigned status,
+                                       const char *msg, const char *allow)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && !cJSON_AddStringToObject(o, "error", msg)) {
+        cJSON_Delete(o);
+        o = NULL;
+    }
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    if (!s)
+        return api_json(conn, status, NULL);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback(strlen(s), s, cJSON_free);
+    if (!resp)
+        cJSON_free(s);
+    return api_queue(conn, status, resp, "application/json", allow);
+}
+
+__attribute__((format(printf, 3, 4))) static enum MHD_Result
+api_error(struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return api_error_allow(conn, status, msg, NULL);
+}
+
+/* ---- request bodies ---------------------------------------------------------- */
+
+/* Parse a test request body into cfg and min_drivers. Returns 0, or -1 with
+ * a reason for a 400 in err. */
+static int api_parse_test(const char *body, size_t len, int original, struct msg_test_config *cfg,
+                          int64_t *min_drivers, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    *min_drivers = 1;
+    if (len == 0 || !body) {
+        snprintf(err, errlen,
+                 "empty body: send a JSON object with test_type, message_count_per_driver and "
+                 "test_message_delay (seconds)");
+        return -1;
+    }
+    if (memchr(body, '\0', len)) {
+        snprintf(err, errlen, "body is not valid JSON (it holds a NUL byte)");
+        return -1;
+    }
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (!o) {
+        snprintf(err, errlen, "body is not valid JSON (near byte %zu)",
+                 end && end >= body ? (size_t)(end - body) : (size_t)0);
+        return -1;
+    }
+    for (const char *p = end; p && p < body + len; p++) {
+        if (!isspace((unsigned char)*p)) {
+            snprintf(err, errlen, "body is not valid JSON (trailing data after the object)");
+            cJSON_Delete(o);
+            return -1;
+        }
+    }
+    int rc = -1;
+    if (!cJSON_IsObject(o)) {
+        snprintf(err, errlen, "body must be a JSON object");
+        goto out;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(o, "test_id")) {
+        snprintf(err, errlen, "\"test_id\" is chosen by the orchestrator; leave it out");
+        goto out;
+    }
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "min_drivers");
+    if (md && !cJSON_IsNull(md)) {
+        if (original) {
+            snprintf(err, errlen, "\"min_drivers\" is not part of /startLoadTest; use /api/tests");
+            goto out;
+        }
+        double v = cJSON_IsNumber(md) ? md->valuedouble : -1;
+        if (!cJSON_IsNumber(md) || v != (double)(int64_t)v || v < 1 || v > MSG_DRIVERS_MAX) {
+            snprintf(err, errlen, "\"min_drivers\" must be a whole number 1..%d", MSG_DRIVERS_MAX);
+            goto out;
+        }
+        *min_drivers = (int64_t)v;
+    }
+    if (msg_test_config_from_json(o, 0, cfg, err, errlen) < 0)
+        goto out;
+    if (cfg->drivers && cfg->n_drivers == 0) {
+        snprintf(err, errlen, "\"drivers\" is empty: leave it out to use every alive driver");
+        msg_test_config_free(cfg);
+        goto out;
+    }
+    rc = 0;
+out:
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* ---- handlers -------------------------------------------------------------------- */
+
+static enum MHD_Result api_ctl_reply(struct MHD_Connection *conn, int status, cJSON *o,
+                                     const char *err)
+{
+    if (status >= 200 && status < 300)
+        return api_json(conn, (unsigned)status, o);
+    cJSON_Delete(o);
+    return api_error(conn, (unsigned)status, "%s", err);
+}
+
+static enum MHD_Result api_create(struct api *a, struct MHD_Connection *conn, struct api_req *r,
+                                  int original)
+{
+    struct msg_test_config cfg;
+    int64_t min_drivers = 1;
+    char err[512];
+    if (api_parse_test(r->body, r->len, original, &cfg, &min_drivers, err, sizeof err) < 0)
+        return api_error(conn, MHD_HTTP_BAD_REQUEST, "%s", err);
+    cJSON *o = NULL;
+    int status = ctl_test_create(a->ctl, &cfg, min_drivers, &o, err, sizeof err);
+    msg_test_config_free(&cfg);
+    if (status != 201 || !original)
+        return api_ctl_reply(conn, status, o, err);
+    /* The original client's answer. */
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "test_id");
+    char msg[160];
+    snprintf(msg, sizeof msg, "Load test started with Test ID: %s",
+             cJSON_IsString(id) ? id->valuestring : "");
+    cJSON *ans = cJSON_CreateObject();
+    if (ans &&
+        (!cJSON_AddStringToObject(ans, "message", msg) ||
+         !cJSON_AddStringToObject(ans, "test_id", cJSON_IsString(id) ? id->valuestring : ""))) {
+        cJSON_Delete(ans);
+        ans = NULL;
+    }
+    cJSON_Delete(o);
+    return api_json(conn, MHD_HTTP_OK, ans);
+}
+
+static enum MHD_Result api_list(struct api *a, struct MHD_Connection *conn)
+{
+    int64_t limit = API_LIST_DEFAULT;
+    const char *q = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit");
+    char err[256];
+    if (q && opt_parse_int64(q, 1, API_LIST_MAX, &limit, err, sizeof err) < 0)
+        return api_error(conn, MHD_HTTP_BAD_REQUEST, "limit: %s", err);
+    cJSON *o = NULL;
+    int status = ctl_tests_list(a->ctl, (int)limit, &o, err, sizeof err);
+    return api_ctl_reply(conn, status, o, err);
+}
+
+static enum MHD_Result api_metrics(struct api *a, struct MHD_Connection *conn)
+{
+    char *text = NULL;
+    char err[256];
+    int status = ctl_prometheus(a->ctl, &text, err, sizeof err);
+    if (status != 200)
+        return api_error(conn, (unsigned)status, "%s", err);
+    /* Ownership of text passes to the response. */
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback(strlen(text), text, free);
+    if (!resp)
+        free(text);
+    return api_queue(conn, MHD_HTTP_OK, resp, "text/plain; version=0.0.4; charset=utf-8", NULL);
+}
+
+static enum MHD_Result api_file(struct MHD_Connection *conn, const char *path)
+{
+    const struct web_file *f = web_find(path);
+    if (!f)
+        return api_error(conn, MHD_HTTP_NOT_FOUND, "no such file: %s", path);
+    /* Embedded data lives as long as the program. */
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(f->size, (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    return api_queue(conn, MHD_HTTP_OK, resp, f->content_type, NULL);
+}
+
+/* ---- server-sent events ------------------------------------------------------------ */
+
+struct api_stream {
+    struct sse_client *cl;
+    int64_t last_us;
+};
+
+static ssize_t api_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct api_stream *s = cls;
+    for (;;) {
+        ssize_t n = sse_client_read(s->cl, buf, max, API_SSE_WAIT_MS);
+        int64_t now = clock_mono_us();
+        if (n < 0)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (n > 0) {
+            s->last_us = now;
+            return n;
+        }
+        if (now - s->last_us >= API_SSE_PING_US) {
+            static const char ping[] = ": ping\n\n";
+            if (max < sizeof ping - 1)
+                continue;
+            memcpy(buf, ping, sizeof ping - 1);
+            s->last_us = now;
+            return (ssize_t)(sizeof ping - 1);
+        }
+    }
+}
+
+static void api_stream_free(void *cls)
+{
+    struct api_stream *s = cls;
+    sse_client_close(s->cl);
+    free(s);
+}
+
+static enum MHD_Result api_events(struct api *a, struct MHD_Connection *conn)
+{
+    struct api_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return api_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    s->cl = sse_client_open(a->hub);
+    if (!s->cl) {
+        free(s);
+        return api_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                         "too many event streams open; try again later");
+    }
+    s->last_us = clock_mono_us();
+    sse_client_push_raw(s->cl, "retry: 2000\n\n");
+    ctl_sse_hello(a->ctl, s->cl);
+    /* Ownership of s passes to the response (api_stream_free). */
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 16 * 1024, api_stream_read, s, api_stream_free);
+    if (!resp) {
+        api_stream_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    return api_queue(conn, MHD_HTTP_OK, resp, "text/event-stream", NULL);
+}
+
+/* ---- dispatch ---------------------------------------------------------------------- */
+
+/* 1 when the request may change state: no token configured, or the right
+ * "Authorization: Bearer TOKEN". The comparison takes the same time
+ * wherever the first difference is. */
+static int api_authorized(const struct api *a, struct MHD_Connection *conn)
+{
+    if (!a->conf.token)
+        return 1;
+    const char *h =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    const char *given = h + 7;
+    size_t gl = strlen(given), tl = strlen(a->conf.token);
+    unsigned char diff = gl != tl;
+    for (size_t i = 0; i < gl; i++)
+        diff |= (unsigned char)(given[i] ^ a->conf.token[i % (tl ? tl : 1)]);
+    return diff == 0;
+}
+
+/* An answer that does not need the body, or MHD_YES + *decided = 0. */
+static enum MHD_Result api_precheck(struct api *a, struct MHD_Connection *conn, struct api_req *r,
+                                    const char *method, int *decided)
+{
+    *decided = 1;
+    if (r->route_status == 404)
+        return api_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
+    if (r->route_status == 405)
+        return api_error_allow(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed here",
+                               r->rm.allow);
+    if (strcmp(method, "POST") == 0 && !api_authorized(a, conn))
+        return api_error(conn, MHD_HTTP_UNAUTHORIZED,
+                         "missing or wrong API token (send Authorization: Bearer TOKEN)");
+    if (r->too_big)
+        return api_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "body is over the %zu byte limit",
+                         a->conf.max_body);
+    *decided = 0;
+    return MHD_YES;
+}
+
+static enum MHD_Result api_dispatch(struct api *a, struct MHD_Connection *conn, struct api_req *r,
+                                    const char *method)
+{
+    int decided = 0;
+    enum MHD_Result ret = api_precheck(a, conn, r, method, &decided);
+    if (decided)
+        return ret;
+    cJSON *o = NULL;
+    char err[512];
+    int status;
+    switch (r->rm.id) {
+    case ROUTE_START_ORIGINAL:
+        return api_create(a, conn, r, 1);
+    case ROUTE_TESTS:
+        if (strcmp(method, "POST") == 0)
+            return api_create(a, conn, r, 0);
+        return api_list(a, conn);
+    case ROUTE_TEST:
+        status = ctl_test_get(a->ctl, r->rm.arg, &o, err, sizeof err);
+        return api_ctl_reply(conn, status, o, err);
+    case ROUTE_TIMESERIES:
+        status = ctl_test_timeseries(a->ctl, r->rm.arg, &o, err, sizeof err);
+        return api_ctl_reply(conn, status, o, err);
+    case ROUTE_STOP:
+        status = ctl_test_stop(a->ctl, r->rm.arg, &o, err, sizeof err);
+        return api_ctl_reply(conn, status, o, err);
+    case ROUTE_DRIVERS:
+        status = ctl_drivers(a->ctl, &o, err, sizeof err);
+        return api_ctl_reply(conn, status, o, err);
+    case ROUTE_EVENTS:
+        return api_events(a, conn);
+    case ROUTE_METRICS:
+        return api_metrics(a, conn);
+    case ROUTE_INDEX:
+        return api_file(conn, "index.html");
+    case ROUTE_STATIC:
+        return api_file(conn, r->rm.arg);
+    case ROUTE_NONE:
+        break;
+    }
+    return api_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
+}
+
+static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct api *a = cls;
+    struct api_req *r = *con_cls;
+    if (!r) {
+        /* First call: only the headers are here. Answer on a later call. */
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        r->route_status = route_match(method, url, &r->rm);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t declared = 0;
+        if (cl && opt_parse_int64(cl, 0, INT64_MAX, &declared, NULL, 0) == 0 &&
+            (uint64_t)declared > a->conf.max_body)
+            r->too_big = 1;
+        /* Refuse before the body is sent when the client waits for
+         * "100 Continue", or when the declared body is absurdly large. */
+        const char *expect =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        int waits = expect && strcasecmp(expect, "100-continue") == 0;
+        int huge = r->too_big && (uint64_t)declared / API_DISCARD_FACTOR > a->conf.max_body;
+        if (waits || huge) {
+            int decided = 0;
+            enum MHD_Result ret = api_precheck(a, conn, r, method, &decided);
+            if (decided)
+                return ret;
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->too_big || r->route_status != 200)
+            return MHD_YES; /* read and discard */
+        if (r->len + n > a->conf.max_body) {
+            r->too_big = 1;
+            free(r->body);
+            r->body = NULL;
+            r->len = 0;
+            return MHD_YES;
+        }
+        char *nb = realloc(r->body, r->len + n + 1);
+        if (!nb)
+            return MHD_NO;
+        memcpy(nb + r->len, upload_data, n);
+        r->body = nb;
+        r->len += n;
+        r->body[r->len] = '\0';
+        return MHD_YES;
+    }
+    return api_dispatch(a, conn, r, method);
+}
+
+static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                          enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct api_req *r = *con_cls;
+    if (r) {
+        free(r->body);
+        free(r);
+        *con_cls = NULL;
+    }
+}
+
+__attribute__((format(printf, 2, 0))) static void api_mhd_log(void *cls, const char *fmt,
+                                                              va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_warn("http: %s", msg);
+}
+
+int api_start(const struct api_conf *conf, struct ctl *ctl, struct sse_hub *hub, struct api **out,
+              char *err, size_t errlen)
+{
+    *out = NULL;
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    char port[16];
+    snprintf(port, sizeof port, "%d", conf->port);
+    int gai = getaddrinfo(conf->host, port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(err, errlen, "--listen %s: %s", conf->host, gai_strerror(gai));
+        return -1;
+    }
+    struct api *a = calloc(1, sizeof *a);
+    if (!a) {
+        freeaddrinfo(ai);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    a->ctl = ctl;
+    a->hub = hub;
+    a->conf = *conf;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    a->d = MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, api_handler, a,
+                            MHD_OPTION_EXTERNAL_LOGGER, api_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                            ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, conf->max_conns,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+                            MHD_OPTION_NOTIFY_COMPLETED, api_completed, a, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!a->d) {
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use or not available?)",
+                 conf->host, conf->port);
+        free(a);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
+    a->port = info && info->port ? info->port : conf->port;
+    *out = a;
+    return 0;
+}
+
+int api_port(const struct api *a)
+{
+    return a->port;
+}
+
+void api_stop(struct api *a)
+{
+    if (!a)
+        return;
+    sse_hub_close(a->hub);
+    MHD_stop_daemon(a->d);
+    free(a);
+}

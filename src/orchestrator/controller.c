@@ -1,0 +1,1740 @@
+#define _POSIX_C_SOURCE 200809L
+#include "controller.h"
+
+#include "aggregate.h"
+#include "clock.h"
+#include "ids.h"
+#include "liveness.h"
+#include "log.h"
+#include "registry.h"
+#include "series.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CTL_BATCH 64             /* Kafka records stored per transaction */
+#define CTL_TICK_MS 100          /* ticker period */
+#define CTL_EVENT_MS 1000        /* live views are refreshed at least this often */
+#define CTL_SAVE_MS 2000         /* heartbeat times are saved this often */
+#define CTL_POINT_LAG_MS 250     /* wait for the reports of an interval before sampling it */
+#define CTL_FORGET_MIN_MS 600000 /* a dead driver is shown for at least 10 minutes */
+#define CTL_REASON_MAX 1024
+
+enum tstate {
+    TS_CREATED = 0,
+    TS_CONFIGURED,
+    TS_RUNNING,
+    TS_COMPLETED,
+    TS_PARTIAL,
+    TS_FAILED,
+    TS_ABORTED,
+    TS_COUNT
+};
+
+static const char *const tstate_names[TS_COUNT] = {"CREATED", "CONFIGURED", "RUNNING", "COMPLETED",
+                                                   "PARTIAL", "FAILED",     "ABORTED"};
+
+enum topic_ix { TP_REGISTER = 0, TP_HEARTBEAT, TP_METRICS, TP_OTHER, TP_COUNT };
+static const char *const topic_names[TP_COUNT] = {TOPIC_REGISTER, TOPIC_HEARTBEAT, TOPIC_METRICS,
+                                                  "other"};
+
+/* One participant of the active test. */
+struct part {
+    struct agg_driver agg;
+    int ready;   /* said READY (or RUNNING) for this test */
+    int refused; /* sent a final report before the trigger */
+    int dead;    /* declared dead during the test (sticky) */
+    int lost;    /* alive but not running the test, without a final report */
+    int64_t last_seen_ms;
+    int64_t not_running_since_ms;
+};
+
+/* The active test (CREATED, CONFIGURED or RUNNING), in memory. */
+struct test {
+    char id[ID_MAX];
+    enum tstate state;
+    char reason[CTL_REASON_MAX];
+    struct msg_test_config cfg; /* as sent; drivers = participants once configured */
+    int64_t min_drivers;
+    int named; /* the user named the drivers */
+    int64_t created_ms, start_at_ms, ended_ms;
+    int64_t deadline_ms; /* of the current wait */
+    int stopping;
+    struct part *parts;
+    int n_parts;
+    /* Aggregate time series: the cumulative state at the latest point. */
+    struct hist *agg_prev;
+    int have_agg_prev;
+    struct series_snap agg_snap;
+    int64_t agg_next; /* index of the next aggregate point */
+    int64_t last_event_ms;
+};
+
+struct ctl {
+    pthread_mutex_t mu;
+    struct ctl_conf conf;
+    struct ostore *db;
+    struct bus_producer *prod;
+    struct bus_consumer *cons;
+    const struct bus_conf *bconf;
+    struct sse_hub *hub;
+    struct registry *reg;
+    struct test *active;
+    struct agg_scratch s;
+    pthread_t consumer_thr, ticker_thr;
+    int threads;
+    atomic_int stop;
+    int drivers_changed;
+    int64_t last_drivers_event_ms, last_save_ms;
+    /* Counters for /metrics. */
+    int64_t msgs[TP_COUNT], rejected[TP_COUNT], dup_reports, stray_reports, db_errors;
+    /* Rate limit for logging rejected messages. */
+    int64_t badlog_window_ms;
+    int badlog_n;
+    int64_t badlog_suppressed;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+__attribute__((format(printf, 3, 4))) static int ctl_err(char *err, size_t errlen, const char *fmt,
+                                                         ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+__attribute__((format(printf, 2, 3))) static void ctl_reason(struct test *t, const char *fmt, ...)
+{
+    char add[CTL_REASON_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(add, sizeof add, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(t->reason);
+    if (n > 0 && n + 2 < sizeof t->reason) {
+        memcpy(t->reason + n, "; ", 2);
+        n += 2;
+    }
+    size_t room = sizeof t->reason - 1 - n, k = strlen(add);
+    if (k > room)
+        k = room;
+    memcpy(t->reason + n, add, k);
+    t->reason[n + k] = '\0';
+}
+
+static int64_t ctl_interval_ms(const struct test *t)
+{
+    return t->cfg.report_interval_ms > 0 ? t->cfg.report_interval_ms : MSG_DEFAULT_REPORT_MS;
+}
+
+static struct part *ctl_part(struct test *t, const char *node_id)
+{
+    for (int i = 0; i < t->n_parts; i++)
+        if (strcmp(t->parts[i].agg.node_id, node_id) == 0)
+            return &t->parts[i];
+    return NULL;
+}
+
+static enum liveness ctl_part_liveness(struct ctl *c, const struct part *p, int64_t now)
+{
+    if (p->dead)
+        return LIVE_DEAD;
+    const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
+    if (d)
+        return registry_judge(c->reg, d, now);
+    return liveness_judge(now, p->last_seen_ms, c->conf.hb_interval_ms, c->conf.hb_timeout_ms);
+}
+
+static void ctl_test_free(struct test *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < t->n_parts; i++)
+        agg_driver_close(&t->parts[i].agg);
+    free(t->parts);
+    hist_destroy(t->agg_prev);
+    msg_test_config_free(&t->cfg);
+    free(t);
+}
+
+/* Append up to a few node ids to buf: "d-1, d-2 and 3 more". */
+static void ctl_list_ids(char *buf, size_t len, const char *const *ids, int n)
+{
+    buf[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; i < n && i < 4; i++) {
+        int k = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", ids[i]);
+        if (k < 0 || (size_t)k >= len - used)
+            return;
+        used += (size_t)k;
+    }
+    if (n > 4)
+        snprintf(buf + used, len - used, " and %d more", n - 4);
+}
+
+/* ---- JSON views ------------------------------------------------------------ */
+
+static int ctl_add(cJSON *o, const char *k, cJSON *item)
+{
+    if (!item)
+        return 0;
+    if (!cJSON_AddItemToObject(o, k, item)) {
+        cJSON_Delete(item);
+        return 0;
+    }
+    return 1;
+}
+
+static int ctl_add_opt_ms(cJSON *o, const char *k, int64_t v)
+{
+    if (v > 0)
+        return cJSON_AddNumberToObject(o, k, (double)v) != NULL;
+    return cJSON_AddNullToObject(o, k) != NULL;
+}
+
+/* Move every member of src to the end of dst; src is left empty. */
+static void ctl_move_members(cJSON *dst, cJSON *src)
+{
+    while (src->child) {
+        cJSON *it = cJSON_DetachItemViaPointer(src, src->child);
+        cJSON_AddItemToObject(dst, it->string, it);
+    }
+}
+
+static cJSON *ctl_per_driver_json(struct ctl *c, struct test *t, int64_t now)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; arr && i < t->n_parts; i++) {
+        struct part *p = &t->parts[i];
+        struct agg_stats st;
+        agg_driver_stats(&p->agg, &st);
+        cJSON *stats = agg_stats_to_json(&st);
+        cJSON *e = cJSON_CreateObject();
+        int ok =
+            stats && e && cJSON_AddStringToObject(e, "node_id", p->agg.node_id) &&
+            cJSON_AddStringToObject(e, "liveness", liveness_name(ctl_part_liveness(c, p, now))) &&
+            cJSON_AddBoolToObject(e, "final", p->agg.final) &&
+            cJSON_AddStringToObject(e, "failure", p->agg.failure) &&
+            cJSON_AddBoolToObject(e, "ready", p->ready) &&
+            cJSON_AddBoolToObject(e, "approximate", agg_driver_approximate(&p->agg)) &&
+            ctl_add_opt_ms(e, "first_send_ms", p->agg.first_send_ms);
+        if (ok)
+            ctl_move_members(e, stats);
+        cJSON_Delete(stats);
+        if (!ok || !cJSON_AddItemToArray(arr, e)) {
+            cJSON_Delete(e);
+            cJSON_Delete(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* The test object (API.md) of the active test; per_driver when asked. */
+static cJSON *ctl_test_json(struct ctl *c, struct test *t, int64_t now, int per_driver)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    struct agg_driver **ds = calloc((size_t)(t->n_parts ? t->n_parts : 1), sizeof *ds);
+    if (!ds) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    for (int i = 0; i < t->n_parts; i++)
+        ds[i] = &t->parts[i].agg;
+    struct agg_stats agg;
+    int approximate = 0;
+    agg_merge(ds, t->n_parts, &c->s, &agg, &approximate);
+    free(ds);
+
+    int64_t lo = 0, hi = 0;
+    for (int i = 0; i < t->n_parts; i++) {
+        int64_t f = t->parts[i].agg.first_send_ms;
+        if (f <= 0)
+            continue;
+        if (lo == 0 || f < lo)
+            lo = f;
+        if (f > hi)
+            hi = f;
+    }
+    int ok = cJSON_AddStringToObject(o, "test_id", t->id) &&
+             cJSON_AddStringToObject(o, "state", tstate_names[t->state]) &&
+             cJSON_AddStringToObject(o, "reason", t->reason) &&
+             ctl_add(o, "config", msg_test_config_to_json(&t->cfg)) &&
+             cJSON_AddNumberToObject(o, "created_ms", (double)t->created_ms) &&
+             ctl_add_opt_ms(o, "start_at_ms", t->start_at_ms) &&
+             ctl_add_opt_ms(o, "ended_ms", t->ended_ms);
+    cJSON *drv = cJSON_CreateArray();
+    for (int i = 0; drv && i < t->n_parts; i++) {
+        cJSON *s = cJSON_CreateString(t->parts[i].agg.node_id);
+        if (!s || !cJSON_AddItemToArray(drv, s)) {
+            cJSON_Delete(s);
+            ok = 0;
+        }
+    }
+    ok = ok && ctl_add(o, "drivers", drv);
+    ok = ok && cJSON_AddNumberToObject(o, "min_drivers", (double)t->min_drivers) &&
+         cJSON_AddBoolToObject(o, "approximate", approximate);
+    if (lo > 0)
+        ok = ok && cJSON_AddNumberToObject(o, "start_skew_ms", (double)(hi - lo));
+    else
+        ok = ok && cJSON_AddNullToObject(o, "start_skew_ms");
+    ok = ok && ctl_add(o, "aggregate", agg_stats_to_json(&agg));
+    if (per_driver)
+        ok = ok && ctl_add(o, "per_driver", ctl_per_driver_json(c, t, now));
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static char *ctl_print(cJSON *o)
+{
+    char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+    return s;
+}
+
+/* ---- persistence and events --------------------------------------------- */
+
+static void ctl_db_error(struct ctl *c, const char *what, const char *err)
+{
+    c->db_errors++;
+    log_error("store: %s: %s", what, err);
+}
+
+/* Save the active test's row: config, state and results so far. */
+static void ctl_persist(struct ctl *c, struct test *t, int64_t now)
+{
+    cJSON *summary = ctl_test_json(c, t, now, 0);
+    cJSON *perd = ctl_per_driver_json(c, t, now);
+    cJSON *cfg = msg_test_config_to_json(&t->cfg);
+    cJSON *parts = cJSON_CreateArray();
+    for (int i = 0; parts && i < t->n_parts; i++)
+        cJSON_AddItemToArray(parts, cJSON_CreateString(t->parts[i].agg.node_id));
+    struct ostore_test row;
+    memset(&row, 0, sizeof row);
+    snprintf(row.test_id, sizeof row.test_id, "%s", t->id);
+    row.created_ms = t->created_ms;
+    snprintf(row.state, sizeof row.state, "%s", tstate_names[t->state]);
+    row.reason = t->reason;
+    row.config = ctl_print(cfg);
+    row.min_drivers = t->min_drivers;
+    row.participants = ctl_print(parts);
+    row.start_at_ms = t->start_at_ms;
+    row.ended_ms = t->ended_ms;
+    row.summary = ctl_print(summary);
+    row.per_driver = ctl_print(perd);
+    char err[256];
+    if (!row.config || !row.participants || !row.summary || !row.per_driver)
+        ctl_db_error(c, "save test", "out of memory");
+    else if (ostore_test_put(c->db, &row, err, sizeof err) < 0)
+        ctl_db_error(c, "save test", err);
+    cJSON_free(row.config);
+    cJSON_free(row.participants);
+    cJSON_free(row.summary);
+    cJSON_free(row.per_driver);
+    cJSON_Delete(summary);
+    cJSON_Delete(perd);
+    cJSON_Delete(cfg);
+    cJSON_Delete(parts);
+}
+
+static void ctl_publish_test(struct ctl *c, struct test *t, int64_t now)
+{
+    t->last_event_ms = now;
+    if (sse_hub_clients(c->hub) == 0)
+        return;
+    cJSON *o = ctl_test_json(c, t, now, 1);
+    char *s = ctl_print(o);
+    if (s)
+        sse_hub_publish(c->hub, "test", s);
+    cJSON_free(s);
+    cJSON_Delete(o);
+}
+
+static void ctl_publish_drivers(struct ctl *c, int64_t now)
+{
+    c->last_drivers_event_ms = now;
+    c->drivers_changed = 0;
+    if (sse_hub_clients(c->hub) == 0)
+        return;
+    cJSON *o = registry_to_json(c->reg, now);
+    char *s = ctl_print(o);
+    if (s)
+        sse_hub_publish(c->hub, "drivers", s);
+    cJSON_free(s);
+    cJSON_Delete(o);
+}
+
+static void ctl_publish_point(struct ctl *c, const char *test_id, const char *node_id,
+                              const struct series_point *p)
+{
+    if (sse_hub_clients(c->hub) == 0)
+        return;
+    /* {"test_id", "node_id", <point fields>} */
+    cJSON *pt = series_point_to_json(p);
+    cJSON *o = cJSON_CreateObject();
+    if (pt && o && cJSON_AddStringToObject(o, "test_id", test_id) &&
+        cJSON_AddStringToObject(o, "node_id", node_id)) {
+        ctl_move_members(o, pt);
+        char *s = ctl_print(o);
+        if (s)
+            sse_hub_publish(c->hub, "point", s);
+        cJSON_free(s);
+    }
+    cJSON_Delete(pt);
+    cJSON_Delete(o);
+}
+
+static void ctl_store_point(struct ctl *c, struct test *t, const char *node_id, int64_t idx,
+                            const struct series_point *p)
+{
+    char err[256];
+    if (ostore_point_put(c->db, t->id, node_id, idx, p, err, sizeof err) < 0)
+        ctl_db_error(c, "save point", err);
+    ctl_publish_point(c, t->id, node_id, p);
+}
+
+/* ---- Kafka output ---------------------------------------------------------- */
+
+static int ctl_send_trigger(struct ctl *c, struct test *t, int abort, int64_t start_at_ms,
+                            char *err, size_t errlen)
+{
+    struct msg_trigger tr;
+    memset(&tr, 0, sizeof tr);
+    snprintf(tr.test_id, sizeof tr.test_id, "%s", t->id);
+    tr.abort = abort;
+    tr.start_at_ms = start_at_ms;
+    char *payload = msg_trigger_encode(&tr);
+    if (!payload) {
+        ctl_err(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = bus_produce(c->prod, TOPIC_TRIGGER, t->id, payload, strlen(payload), err, errlen);
+    free(payload);
+    return rc;
+}
+
+/* ---- aggregate time series ------------------------------------------------- */
+
+static void ctl_agg_snapshot(struct test *t, struct hist *merged, struct hist *synth,
+                             struct series_snap *snap)
+{
+    struct agg_driver *ds[MSG_DRIVERS_MAX];
+    int n = t->n_parts < MSG_DRIVERS_MAX ? t->n_parts : MSG_DRIVERS_MAX;
+    memset(snap, 0, sizeof *snap);
+    for (int i = 0; i < n; i++) {
+        ds[i] = &t->parts[i].agg;
+        struct agg_stats st;
+        agg_driver_stats(ds[i], &st);
+        snap->requests_sent += st.requests_sent;
+        snap->responses_received += st.responses_received;
+        snap->errors += st.errors;
+    }
+    agg_merge_hist(ds, n, synth, merged);
+}
+
+/* Make aggregate point idx at t_ms from the participants' latest state. */
+static void ctl_agg_point(struct ctl *c, struct test *t, int64_t idx, int64_t t_ms)
+{
+    struct series_snap cur;
+    ctl_agg_snapshot(t, c->s.a, c->s.c, &cur);
+    cur.t_ms = t_ms;
+    struct series_point p;
+    series_point_make(t->have_agg_prev ? &t->agg_snap : NULL, &cur,
+                      t->have_agg_prev ? t->agg_prev : NULL, c->s.a, c->s.b, &p);
+    hist_copy(t->agg_prev, c->s.a);
+    t->have_agg_prev = 1;
+    t->agg_snap = cur;
+    ctl_store_point(c, t, "", idx, &p);
+}
+
+static void ctl_agg_sample(struct ctl *c, struct test *t, int64_t now)
+{
+    if (t->state != TS_RUNNING || t->start_at_ms <= 0)
+        return;
+    int64_t iv = ctl_interval_ms(t);
+    int64_t since = now - t->start_at_ms - CTL_POINT_LAG_MS;
+    if (since < iv)
+        return;
+    int64_t k = since / iv; /* intervals completed */
+    if (k < t->agg_next + 1)
+        return;
+    ctl_agg_point(c, t, k - 1, k * iv);
+    t->agg_next = k;
+}
+
+/* The last aggregate point of a test that ends, if anything changed. */
+static void ctl_agg_final(struct ctl *c, struct test *t)
+{
+    if (t->start_at_ms <= 0)
+        return;
+    struct series_snap cur;
+    ctl_agg_snapshot(t, c->s.a, c->s.c, &cur);
+    if (t->have_agg_prev && cur.requests_sent == t->agg_snap.requests_sent &&
+        cur.responses_received == t->agg_snap.responses_received &&
+        cur.errors == t->agg_snap.errors && hist_count(c->s.a) == hist_count(t->agg_prev))
+        return;
+    int64_t t_ms = 0;
+    for (int i = 0; i < t->n_parts; i++)
+        if (t->parts[i].agg.elapsed_ms > t_ms)
+            t_ms = t->parts[i].agg.elapsed_ms;
+    int64_t floor_ms = t->have_agg_prev ? t->agg_snap.t_ms + 1 : 1;
+    if (t_ms < floor_ms)
+        t_ms = floor_ms;
+    ctl_agg_point(c, t, t->agg_next, t_ms);
+    t->agg_next++;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------- */
+
+static void ctl_finish(struct ctl *c, struct test *t, enum tstate state, int64_t now)
+{
+    if (t->state == TS_RUNNING)
+        ctl_agg_final(c, t);
+    if (state == TS_PARTIAL || (state == TS_FAILED && t->state == TS_RUNNING)) {
+        /* A frozen driver that resumes must find its test over. */
+        char err[256];
+        if (ctl_send_trigger(c, t, 1, 0, err, sizeof err) < 0)
+            log_error("test %s: cannot send trigger ABORT: %s", t->id, err);
+    }
+    t->state = state;
+    t->ended_ms = now;
+    ctl_persist(c, t, now);
+    ctl_publish_test(c, t, now);
+    if (state == TS_COMPLETED)
+        log_info("test %s COMPLETED%s%s", t->id, t->reason[0] ? ": " : "", t->reason);
+    else
+        log_warn("test %s %s: %s", t->id, tstate_names[state], t->reason);
+    if (c->active == t)
+        c->active = NULL;
+    ctl_test_free(t);
+}
+
+static void ctl_configure(struct ctl *c, struct test *t, const char *const *ids, int n, int64_t now)
+{
+    char(*drv)[ID_MAX] = calloc((size_t)n, ID_MAX);
+    struct part *parts = calloc((size_t)n, sizeof *parts);
+    if (!drv || !parts) {
+        free(drv);
+        free(parts);
+        ctl_reason(t, "out of memory");
+        ctl_finish(c, t, TS_FAILED, now);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(drv[i], ID_MAX, "%s", ids[i]);
+        agg_driver_init(&parts[i].agg, ids[i]);
+        parts[i].last_seen_ms = now;
+    }
+    free(t->cfg.drivers);
+    t->cfg.drivers = drv;
+    t->cfg.n_drivers = n;
+    t->parts = parts;
+    t->n_parts = n;
+    char *payload = msg_test_config_encode(&t->cfg);
+    char err[256] = "out of memory";
+    if (!payload || bus_produce(c->prod, TOPIC_TEST_CONFIG, t->id, payload, strlen(payload), err,
+                                sizeof err) < 0) {
+        free(payload);
+        ctl_reason(t, "cannot send test_config: %s", err);
+        ctl_finish(c, t, TS_FAILED, now);
+        return;
+    }
+    free(payload);
+    t->state = TS_CONFIGURED;
+    t->deadline_ms = now + c->conf.ready_timeout_ms;
+    log_info("test %s CONFIGURED on %d driver(s)", t->id, n);
+    ctl_persist(c, t, now);
+    ctl_publish_test(c, t, now);
+}
+
+static void ctl_trigger(struct ctl *c, struct test *t, int64_t now)
+{
+    int64_t start_at = now + c->conf.start_delay_ms;
+    char err[256];
+    if (ctl_send_trigger(c, t, 0, start_at, err, sizeof err) < 0) {
+        ctl_reason(t, "cannot send trigger: %s", err);
+        ctl_finish(c, t, TS_FAILED, now);
+        return;
+    }
+    t->state = TS_RUNNING;
+    t->start_at_ms = start_at;
+    t->agg_next = 0;
+    t->have_agg_prev = 0;
+    log_info("test %s RUNNING: start_at %lld", t->id, (long long)start_at);
+    ctl_persist(c, t, now);
+    ctl_publish_test(c, t, now);
+}
+
+/* CREATED: wait (bounded) for enough alive drivers, then configure. */
+static void ctl_step_created(struct ctl *c, struct test *t, int64_t now)
+{
+    int n = registry_count(c->reg);
+    const char **alive = calloc((size_t)(n ? n : 1), sizeof *alive);
+    if (!alive)
+        return;
+    int na = 0;
+    if (t->named) {
+        int missing = 0;
+        const char *miss[MSG_DRIVERS_MAX];
+        for (int i = 0; i < t->cfg.n_drivers; i++) {
+            struct reg_driver *d = registry_find(c->reg, t->cfg.drivers[i]);
+            if (d && registry_judge(c->reg, d, now) == LIVE_ALIVE)
+                alive[na++] = d->node_id;
+            else
+                miss[missing++] = t->cfg.drivers[i];
+        }
+        if (missing == 0) {
+            ctl_configure(c, t, alive, na, now);
+        } else if (now >= t->deadline_ms) {
+            char list[256];
+            ctl_list_ids(list, sizeof list, miss, missing);
+            ctl_reason(t, "named driver(s) not alive after %.1fs: %s",
+                       (double)c->conf.ready_timeout_ms / 1000.0, list);
+            ctl_finish(c, t, TS_FAILED, now);
+        }
+        free(alive);
+        return;
+    }
+    for (int i = 0; i < n && na < MSG_DRIVERS_MAX; i++) {
+        struct reg_driver *d = registry_at(c->reg, i);
+        if (registry_judge(c->reg, d, now) == LIVE_ALIVE)
+            alive[na++] = d->node_id;
+    }
+    if (na >= t->min_drivers && na > 0) {
+        ctl_configure(c, t, alive, na, now);
+    } else if (now >= t->deadline_ms) {
+        ctl_reason(t, "only %d of the %lld driver(s) needed were alive after %.1fs", na,
+                   (long long)t->min_drivers, (double)c->conf.ready_timeout_ms / 1000.0);
+        ctl_finish(c, t, TS_FAILED, now);
+    }
+    free(alive);
+}
+
+/* Mark participants that died or stopped running the test. */
+static void ctl_check_parts(struct ctl *c, struct test *t, int64_t now)
+{
+    for (int i = 0; i < t->n_parts; i++) {
+        struct part *p = &t->parts[i];
+        if (p->agg.final || p->dead)
+            continue;
+        if (ctl_part_liveness(c, p, now) == LIVE_DEAD) {
+            p->dead = 1;
+            ctl_reason(t, "driver %s declared dead (no heartbeat for %.1fs)", p->agg.node_id,
+                       (double)c->conf.hb_timeout_ms / 1000.0);
+            log_warn("test %s: driver %s declared dead", t->id, p->agg.node_id);
+            ctl_publish_test(c, t, now);
+            continue;
+        }
+        if (t->state == TS_RUNNING && !p->lost && p->not_running_since_ms > 0 &&
+            now - p->not_running_since_ms >= c->conf.hb_timeout_ms) {
+            p->lost = 1;
+            ctl_reason(t, "driver %s stopped running the test without a final report",
+                       p->agg.node_id);
+            log_warn("test %s: driver %s is not running it", t->id, p->agg.node_id);
+            ctl_publish_test(c, t, now);
+        }
+    }
+}
+
+static void ctl_step_configured(struct ctl *c, struct test *t, int64_t now)
+{
+    int usable = 0, open = 0;
+    const char *waiting[MSG_DRIVERS_MAX];
+    for (int i = 0; i < t->n_parts; i++) {
+        struct part *p = &t->parts[i];
+        if (p->refused || p->dead)
+            continue;
+        usable++;
+        if (!p->ready)
+            waiting[open++] = p->agg.node_id;
+    }
+    if (open > 0 && now < t->deadline_ms)
+        return;
+    if (open > 0) {
+        char list[256];
+        ctl_list_ids(list, sizeof list, waiting, open);
+        ctl_reason(t, "ready wait timed out for %s", list);
+    }
+    if (usable == 0) {
+        ctl_reason(t, "no driver could take the test");
+        ctl_finish(c, t, TS_FAILED, now);
+        return;
+    }
+    ctl_trigger(c, t, now);
+}
+
+static void ctl_step_running(struct ctl *c, struct test *t, int64_t now)
+{
+    int pending = 0, gone = 0, ran = 0, reported = 0;
+    for (int i = 0; i < t->n_parts; i++) {
+        struct part *p = &t->parts[i];
+        if (p->agg.reports > 0)
+            reported++;
+        if (p->agg.final) {
+            if (!(p->agg.failure[0] && p->agg.responses_received == 0))
+                ran++;
+        } else if (p->dead || p->lost) {
+            gone++;
+        } else {
+            pending++;
+        }
+    }
+    if (t->stopping) {
+        if (pending == 0 || now >= t->deadline_ms) {
+            if (pending > 0)
+                ctl_reason(t, "%d driver(s) sent no final report after the stop", pending);
+            ctl_finish(c, t, TS_ABORTED, now);
+        }
+        return;
+    }
+    if (pending > 0)
+        return;
+    if (gone > 0) {
+        ctl_finish(c, t, ran > 0 || reported > 0 ? TS_PARTIAL : TS_FAILED, now);
+    } else if (ran == 0) {
+        for (int i = 0; i < t->n_parts; i++)
+            if (t->parts[i].agg.failure[0])
+                ctl_reason(t, "%s: %s", t->parts[i].agg.node_id, t->parts[i].agg.failure);
+        if (!t->reason[0])
+            ctl_reason(t, "no driver could run the test");
+        ctl_finish(c, t, TS_FAILED, now);
+    } else {
+        ctl_finish(c, t, TS_COMPLETED, now);
+    }
+}
+
+/* Advance the active test as far as it can go at now. */
+static void ctl_step(struct ctl *c, int64_t now)
+{
+    struct test *t = c->active;
+    if (!t)
+        return;
+    switch (t->state) {
+    case TS_CREATED:
+        ctl_step_created(c, t, now);
+        break;
+    case TS_CONFIGURED:
+        ctl_check_parts(c, t, now);
+        ctl_step_configured(c, t, now);
+        break;
+    case TS_RUNNING:
+        ctl_check_parts(c, t, now);
+        ctl_agg_sample(c, t, now);
+        ctl_step_running(c, t, now);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- message handling ------------------------------------------------------ */
+
+static void ctl_reject(struct ctl *c, enum topic_ix tp, const struct bus_record *rec,
+                       const char *why, int64_t now)
+{
+    c->rejected[tp]++;
+    if (now - c->badlog_window_ms >= 60000) {
+        if (c->badlog_suppressed > 0)
+            log_warn("%lld more rejected message(s) were not logged",
+                     (long long)c->badlog_suppressed);
+        c->badlog_window_ms = now;
+        c->badlog_n = 0;
+        c->badlog_suppressed = 0;
+    }
+    if (c->badlog_n++ < 20)
+        log_warn("skipped a message on %s (partition %d, offset %lld, %zu bytes): %s",
+                 topic_names[tp], (int)rec->partition, (long long)rec->offset, rec->len, why);
+    else
+        c->badlog_suppressed++;
+}
+
+static void ctl_save_driver(struct ctl *c, struct reg_driver *d)
+{
+    char err[256];
+    if (ostore_driver_put(c->db, d, err, sizeof err) < 0)
+        ctl_db_error(c, "save driver", err);
+    else
+        d->dirty = 0;
+}
+
+static void ctl_on_register(struct ctl *c, const struct bus_record *rec, int64_t now)
+{
+    struct msg_register m;
+    char err[256];
+    if (msg_register_decode(rec->payload, rec->len, &m, err, sizeof err) < 0) {
+        ctl_reject(c, TP_REGISTER, rec, err, now);
+        return;
+    }
+    int64_t sent = m.timestamp > 0 ? (int64_t)(m.timestamp * 1000.0) : rec->timestamp_ms;
+    int rc = registry_register(c->reg, &m, now, sent);
+    if (rc < 0) {
+        log_error("registry: out of memory");
+        return;
+    }
+    if (rc == REG_REMOVED) {
+        log_info("driver %s unregistered", m.node_id);
+        if (ostore_driver_delete(c->db, m.node_id, err, sizeof err) < 0)
+            ctl_db_error(c, "delete driver", err);
+        c->drivers_changed = 1;
+    } else if (rc == REG_ADDED || rc == REG_CHANGED) {
+        if (rc == REG_ADDED)
+            log_info("driver %s registered (%s)", m.node_id, m.node_ip);
+        struct reg_driver *d = registry_find(c->reg, m.node_id);
+        if (d)
+            ctl_save_driver(c, d);
+        c->drivers_changed = 1;
+    }
+}
+
+static void ctl_on_heartbeat(struct ctl *c, const struct bus_record *rec, int64_t now)
+{
+    struct msg_heartbeat m;
+    char err[256];
+    if (msg_heartbeat_decode(rec->payload, rec->len, &m, err, sizeof err) < 0) {
+        ctl_reject(c, TP_HEARTBEAT, rec, err, now);
+        return;
+    }
+    int rc = registry_heartbeat(c->reg, &m, now);
+    if (rc < 0) {
+        log_error("registry: out of memory");
+        return;
+    }
+    if (rc == REG_ADDED) {
+        log_info("driver %s learnt from its heartbeat", m.node_id);
+        struct reg_driver *d = registry_find(c->reg, m.node_id);
+        if (d)
+            ctl_save_driver(c, d);
+    }
+    if (rc != REG_NONE)
+        c->drivers_changed = 1;
+    struct test *t = c->active;
+    int64_t sent = (int64_t)(m.timestamp * 1000.0);
+    if (!t || !liveness_fresh(now, sent, c->conf.hb_timeout_ms))
+        return;
+    struct part *p = ctl_part(t, m.node_id);
+    if (!p)
+        return;
+    p->last_seen_ms = now;
+    if (m.state == NODE_STATE_NONE)
+        return; /* an original-format driver says nothing more */
+    int ours = strcmp(m.test_id, t->id) == 0 &&
+               (m.state == NODE_STATE_READY || m.state == NODE_STATE_RUNNING);
+    if (ours && !p->ready) {
+        p->ready = 1;
+        if (t->state == TS_CONFIGURED)
+            ctl_step(c, now);
+        t = c->active;
+        if (!t)
+            return;
+    }
+    if (t->state != TS_RUNNING)
+        return;
+    if (ours) {
+        p->not_running_since_ms = 0;
+        if (m.state == NODE_STATE_RUNNING)
+            agg_driver_heartbeat(&p->agg, m.requests_sent, now);
+    } else if (now >= t->start_at_ms && p->not_running_since_ms == 0 && !p->agg.final) {
+        p->not_running_since_ms = now;
+    }
+}
+
+static void ctl_on_metrics(struct ctl *c, const struct bus_record *rec, int64_t now)
+{
+    struct msg_metrics m;
+    char err[256];
+    if (msg_metrics_decode(rec->payload, rec->len, &m, err, sizeof err) < 0) {
+        ctl_reject(c, TP_METRICS, rec, err, now);
+        return;
+    }
+    struct test *t = c->active;
+    int64_t seq = m.has_ext ? m.seq : -1;
+    if (!t || strcmp(t->id, m.test_id) != 0) {
+        /* Keep what belongs to a known test (a late final); drop the rest. */
+        int known = ostore_test_exists(c->db, m.test_id, err, sizeof err);
+        if (known == 1) {
+            if (ostore_report_put(c->db, m.report_id, m.test_id, m.node_id, seq, m.final, now,
+                                  rec->payload, rec->len, err, sizeof err) < 0)
+                ctl_db_error(c, "save report", err);
+        } else {
+            if (known < 0)
+                ctl_db_error(c, "find test", err);
+            c->stray_reports++;
+            log_debug("report %s for unknown test %s skipped", m.report_id, m.test_id);
+        }
+        msg_metrics_free(&m);
+        return;
+    }
+    int rc = ostore_report_put(c->db, m.report_id, m.test_id, m.node_id, seq, m.final, now,
+                               rec->payload, rec->len, err, sizeof err);
+    if (rc <= 0) {
+        if (rc < 0)
+            ctl_db_error(c, "save report", err);
+        else
+            c->dup_reports++;
+        msg_metrics_free(&m);
+        return;
+    }
+    struct part *p = ctl_part(t, m.node_id);
+    if (!p) {
+        c->stray_reports++;
+        log_warn("test %s: report from %s, which does not take part, kept but not counted", t->id,
+                 m.node_id);
+        msg_metrics_free(&m);
+        return;
+    }
+    p->last_seen_ms = now;
+    struct series_point pt;
+    char warn[256];
+    rc = agg_driver_apply(&p->agg, &m, t->cfg.message_count_per_driver, t->start_at_ms, now, &c->s,
+                          &pt, warn, sizeof warn);
+    if (warn[0])
+        log_warn("test %s: report %s from %s: %s; its latencies become approximate", t->id,
+                 m.report_id, m.node_id, warn);
+    if (rc < 0) {
+        log_error("test %s: out of memory applying a report", t->id);
+    } else if (rc == 1) {
+        ctl_store_point(c, t, m.node_id, p->agg.seq, &pt);
+        if (m.final && t->state != TS_RUNNING) {
+            p->refused = 1;
+            if (m.failure[0]) {
+                ctl_reason(t, "%s refused: %s", m.node_id, m.failure);
+                log_warn("test %s: driver %s refused: %s", t->id, m.node_id, m.failure);
+            }
+        } else if (m.final && m.failure[0]) {
+            log_warn("test %s: driver %s failed: %s", t->id, m.node_id, m.failure);
+        }
+        if (m.final)
+            ctl_publish_test(c, t, now);
+        ctl_step(c, now);
+    }
+    msg_metrics_free(&m);
+}
+
+static void ctl_on_record(struct ctl *c, const struct bus_record *rec, int64_t now)
+{
+    enum topic_ix tp = TP_OTHER;
+    for (int i = 0; i < TP_OTHER; i++)
+        if (rec->topic && strcmp(rec->topic, topic_names[i]) == 0)
+            tp = (enum topic_ix)i;
+    c->msgs[tp]++;
+    switch (tp) {
+    case TP_REGISTER:
+        ctl_on_register(c, rec, now);
+        break;
+    case TP_HEARTBEAT:
+        ctl_on_heartbeat(c, rec, now);
+        break;
+    case TP_METRICS:
+        ctl_on_metrics(c, rec, now);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- threads ------------------------------------------------------------------- */
+
+static void *ctl_consumer_main(void *arg)
+{
+    struct ctl *c = arg;
+    static const char *const topics[] = {TOPIC_REGISTER, TOPIC_TEST_CONFIG, TOPIC_TRIGGER,
+                                         TOPIC_METRICS, TOPIC_HEARTBEAT};
+    static const char *const out_topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER};
+    char err[512];
+    if (c->bconf && bus_ensure_topics(c->bconf, topics, 5, 4, 5000, err, sizeof err) < 0)
+        log_warn("could not check the topics (they are created on first use): %s", err);
+    struct bus_record recs[CTL_BATCH];
+    memset(recs, 0, sizeof recs);
+    int64_t last_err_log = 0, warm_at = 0;
+    int warm = 0;
+    while (!atomic_load(&c->stop)) {
+        /* Learn where test_config and trigger go before the first test
+         * needs them: the first message would otherwise wait a second. */
+        if (!warm && clock_wall_ms() >= warm_at) {
+            warm = bus_producer_warm(c->prod, out_topics, 2, 2000, err, sizeof err) == 0;
+            if (!warm) {
+                log_warn("%s (retrying in 10s)", err);
+                warm_at = clock_wall_ms() + 10000;
+            }
+        }
+        int rc = bus_consumer_poll(c->cons, 100, &recs[0], err, sizeof err);
+        if (rc < 0) {
+            int64_t now = clock_wall_ms();
+            if (now - last_err_log >= 10000) {
+                log_warn("%s", err);
+                last_err_log = now;
+            }
+            continue;
+        }
+        if (rc == 0)
+            continue;
+        int n = 1;
+        while (n < CTL_BATCH && bus_consumer_poll(c->cons, 0, &recs[n], err, sizeof err) == 1)
+            n++;
+        pthread_mutex_lock(&c->mu);
+        int64_t now = clock_wall_ms();
+        int in_tx = ostore_begin(c->db, err, sizeof err) == 0;
+        if (!in_tx)
+            ctl_db_error(c, "begin", err);
+        int64_t errors_before = c->db_errors;
+        for (int i = 0; i < n; i++)
+            ctl_on_record(c, &recs[i], now);
+        int stored = 1;
+        if (in_tx && ostore_commit(c->db, err, sizeof err) < 0) {
+            ctl_db_error(c, "commit", err);
+            ostore_rollback(c->db);
+            stored = 0;
+        }
+        if (!in_tx || c->db_errors != errors_before)
+            stored = 0;
+        pthread_mutex_unlock(&c->mu);
+        /* Mark offsets only for what is stored: the rest comes back after a
+         * restart, and applying a report twice has no effect. */
+        for (int i = 0; i < n; i++) {
+            if (stored)
+                bus_consumer_commit(c->cons, &recs[i]);
+            bus_record_release(&recs[i]);
+        }
+    }
+    for (int i = 0; i < CTL_BATCH; i++)
+        bus_record_release(&recs[i]);
+    return NULL;
+}
+
+static void ctl_save_drivers(struct ctl *c)
+{
+    char err[256];
+    int n = registry_count(c->reg), dirty = 0;
+    for (int i = 0; i < n; i++)
+        dirty += registry_at(c->reg, i)->dirty;
+    if (dirty == 0)
+        return;
+    int in_tx = ostore_begin(c->db, err, sizeof err) == 0;
+    for (int i = 0; i < n; i++) {
+        struct reg_driver *d = registry_at(c->reg, i);
+        if (d->dirty)
+            ctl_save_driver(c, d);
+    }
+    if (in_tx && ostore_commit(c->db, err, sizeof err) < 0) {
+        ctl_db_error(c, "commit", err);
+        ostore_rollback(c->db);
+    }
+}
+
+static void ctl_tick(struct ctl *c, int64_t now)
+{
+    if (registry_tick(c->reg, now) > 0)
+        c->drivers_changed = 1;
+    ctl_step(c, now);
+    if (c->drivers_changed || now - c->last_drivers_event_ms >= CTL_EVENT_MS)
+        ctl_publish_drivers(c, now);
+    if (c->active && now - c->active->last_event_ms >= CTL_EVENT_MS)
+        ctl_publish_test(c, c->active, now);
+    if (now - c->last_save_ms >= CTL_SAVE_MS) {
+        ctl_save_drivers(c);
+        c->last_save_ms = now;
+    }
+}
+
+static void *ctl_ticker_main(void *arg)
+{
+    struct ctl *c = arg;
+    while (!atomic_load(&c->stop)) {
+        struct timespec ts = {0, CTL_TICK_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&c->mu);
+        ctl_tick(c, clock_wall_ms());
+        pthread_mutex_unlock(&c->mu);
+        bus_producer_poll(c->prod, 0);
+    }
+    return NULL;
+}
+
+/* ---- creation and restart ------------------------------------------------------ */
+
+static void ctl_restore_driver(void *ctx, const struct reg_driver *d)
+{
+    struct ctl *c = ctx;
+    if (registry_restore(c->reg, d) == -ENOMEM)
+        log_error("registry: out of memory");
+}
+
+/* Rebuild a participant from its newest stored report. */
+static void ctl_rebuild_part(struct ctl *c, struct test *t, struct part *p, int64_t now)
+{
+    char *json = NULL;
+    char err[256];
+    int rc = ostore_report_latest(c->db, t->id, p->agg.node_id, &json, err, sizeof err);
+    if (rc < 0)
+        ctl_db_error(c, "load report", err);
+    if (rc != 1)
+        return;
+    struct msg_metrics m;
+    if (msg_metrics_decode(json, strlen(json), &m, err, sizeof err) == 0) {
+        struct series_point pt;
+        char warn[256];
+        agg_driver_apply(&p->agg, &m, t->cfg.message_count_per_driver, t->start_at_ms, now, &c->s,
+                         &pt, warn, sizeof warn);
+        if (m.final && t->state != TS_RUNNING)
+            p->refused = 1;
+        msg_metrics_free(&m);
+    } else {
+        log_warn("test %s: stored report of %s unreadable: %s", t->id, p->agg.node_id, err);
+    }
+    free(json);
+}
+
+static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
+{
+    struct ostore_test row;
+    char err[256];
+    if (ostore_test_get(c->db, id, &row, err, sizeof err) != 1)
+        return NULL;
+    struct test *t = calloc(1, sizeof *t);
+    if (!t || hist_create(&t->agg_prev)) {
+        free(t);
+        ostore_test_free(&row);
+        return NULL;
+    }
+    snprintf(t->id, sizeof t->id, "%s", row.test_id);
+    snprintf(t->reason, sizeof t->reason, "%s", row.reason ? row.reason : "");
+    for (int i = 0; i < TS_COUNT; i++)
+        if (strcmp(row.state, tstate_names[i]) == 0)
+            t->state = (enum tstate)i;
+    t->created_ms = row.created_ms;
+    t->start_at_ms = row.start_at_ms;
+    t->min_drivers = row.min_drivers > 0 ? row.min_drivers : 1;
+    t->deadline_ms = now + c->conf.ready_timeout_ms;
+    const char *cfg = row.config ? row.config : "";
+    if (msg_test_config_decode(cfg, strlen(cfg), &t->cfg, err, sizeof err) < 0) {
+        log_error("test %s: stored config unreadable: %s", id, err);
+        ostore_test_free(&row);
+        hist_destroy(t->agg_prev);
+        free(t);
+        return NULL;
+    }
+    t->named = t->state == TS_CREATED && t->cfg.drivers != NULL;
+    cJSON *parts = row.participants ? cJSON_Parse(row.participants) : NULL;
+    int n = cJSON_IsArray(parts) ? cJSON_GetArraySize(parts) : 0;
+    if (n > MSG_DRIVERS_MAX)
+        n = MSG_DRIVERS_MAX;
+    if (n > 0) {
+        t->parts = calloc((size_t)n, sizeof *t->parts);
+        for (int i = 0; t->parts && i < n; i++) {
+            cJSON *it = cJSON_GetArrayItem(parts, i);
+            const char *nid = cJSON_IsString(it) ? it->valuestring : NULL;
+            if (!nid || !id_valid(nid))
+                continue;
+            struct part *p = &t->parts[t->n_parts++];
+            agg_driver_init(&p->agg, nid);
+            p->last_seen_ms = now;
+            ctl_rebuild_part(c, t, p, now);
+        }
+    }
+    cJSON_Delete(parts);
+    ostore_test_free(&row);
+    if (t->state == TS_RUNNING) {
+        int64_t last = ostore_point_last(c->db, t->id, "");
+        t->agg_next = last + 1;
+        ctl_agg_snapshot(t, t->agg_prev, c->s.c, &t->agg_snap);
+        t->agg_snap.t_ms = t->agg_next * ctl_interval_ms(t);
+        t->have_agg_prev = 1;
+    }
+    return t;
+}
+
+/* Bring back the unfinished test, if any; older unfinished ones failed. */
+static int ctl_restore_tests(struct ctl *c, int64_t now, char *err, size_t errlen)
+{
+    char ids[64][ID_MAX];
+    char newest[ID_MAX] = "";
+    int64_t newest_ms = -1;
+    static const enum tstate open_states[] = {TS_CREATED, TS_CONFIGURED, TS_RUNNING};
+    char all[192][ID_MAX];
+    int nall = 0;
+    for (size_t s = 0; s < 3; s++) {
+        int n = ostore_tests_in_state(c->db, tstate_names[open_states[s]], ids, 64, err, errlen);
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            memcpy(all[nall++], ids[i], ID_MAX);
+    }
+    for (int i = 0; i < nall; i++) {
+        struct ostore_test row;
+        if (ostore_test_get(c->db, all[i], &row, err, errlen) == 1 && row.created_ms > newest_ms) {
+            newest_ms = row.created_ms;
+            memcpy(newest, all[i], ID_MAX);
+        }
+        ostore_test_free(&row);
+    }
+    for (int i = 0; i < nall; i++) {
+        struct test *t = ctl_load_test(c, all[i], now);
+        if (!t) {
+            log_error("test %s could not be restored", all[i]);
+            continue;
+        }
+        if (strcmp(all[i], newest) == 0 && !c->active) {
+            c->active = t;
+            log_info("test %s resumes in state %s with %d participant(s)", t->id,
+                     tstate_names[t->state], t->n_parts);
+            if (t->state == TS_CONFIGURED)
+                ctl_reason(t, "the orchestrator restarted while waiting for READY");
+        } else {
+            ctl_reason(t, "the orchestrator restarted and a newer test took over");
+            ctl_finish(c, t, TS_FAILED, now);
+        }
+    }
+    return 0;
+}
+
+int ctl_create(const struct ctl_conf *conf, struct ostore *db, struct bus_producer *prod,
+               struct sse_hub *hub, struct ctl **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct ctl *c = calloc(1, sizeof *c);
+    if (!c) {
+        ctl_err(err, errlen, "out of memory");
+        return -1;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    c->conf = *conf;
+    c->db = db;
+    c->prod = prod;
+    c->hub = hub;
+    int64_t forget = 10 * conf->hb_timeout_ms;
+    if (forget < CTL_FORGET_MIN_MS)
+        forget = CTL_FORGET_MIN_MS;
+    if (registry_create(conf->hb_interval_ms, conf->hb_timeout_ms, forget, &c->reg) ||
+        agg_scratch_init(&c->s)) {
+        ctl_err(err, errlen, "out of memory");
+        ctl_destroy(c);
+        return -1;
+    }
+    int64_t now = clock_wall_ms();
+    if (ostore_drivers_load(db, now - forget, ctl_restore_driver, c, err, errlen) < 0 ||
+        ctl_restore_tests(c, now, err, errlen) < 0) {
+        ctl_destroy(c);
+        return -1;
+    }
+    registry_tick(c->reg, now);
+    c->last_save_ms = now;
+    *out = c;
+    return 0;
+}
+
+int ctl_start(struct ctl *c, struct bus_consumer *cons, const struct bus_conf *bconf, char *err,
+              size_t errlen)
+{
+    c->cons = cons;
+    c->bconf = bconf;
+    atomic_store(&c->stop, 0);
+    if (pthread_create(&c->consumer_thr, NULL, ctl_consumer_main, c) != 0) {
+        ctl_err(err, errlen, "cannot start the consumer thread");
+        return -1;
+    }
+    if (pthread_create(&c->ticker_thr, NULL, ctl_ticker_main, c) != 0) {
+        atomic_store(&c->stop, 1);
+        pthread_join(c->consumer_thr, NULL);
+        ctl_err(err, errlen, "cannot start the ticker thread");
+        return -1;
+    }
+    c->threads = 1;
+    return 0;
+}
+
+void ctl_stop(struct ctl *c)
+{
+    if (!c)
+        return;
+    if (c->threads) {
+        atomic_store(&c->stop, 1);
+        pthread_join(c->consumer_thr, NULL);
+        pthread_join(c->ticker_thr, NULL);
+        c->threads = 0;
+    }
+    pthread_mutex_lock(&c->mu);
+    ctl_save_drivers(c);
+    if (c->active) {
+        ctl_persist(c, c->active, clock_wall_ms());
+        log_info("test %s stays %s; it resumes when the orchestrator starts again", c->active->id,
+                 tstate_names[c->active->state]);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void ctl_destroy(struct ctl *c)
+{
+    if (!c)
+        return;
+    ctl_test_free(c->active);
+    registry_destroy(c->reg);
+    agg_scratch_close(&c->s);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* ---- REST ---------------------------------------------------------------------- */
+
+int ctl_test_create(struct ctl *c, const struct msg_test_config *cfg, int64_t min_drivers,
+                    cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    int64_t now = clock_wall_ms();
+    int status = 201;
+    struct test *t = NULL;
+    if (c->active) {
+        ctl_err(err, errlen, "test %s is %s; one test runs at a time (stop it or wait)",
+                c->active->id, tstate_names[c->active->state]);
+        status = 409;
+        goto out;
+    }
+    for (int i = 0; cfg->drivers && i < cfg->n_drivers; i++) {
+        if (!registry_find(c->reg, cfg->drivers[i])) {
+            ctl_err(err, errlen, "unknown driver \"%s\" in \"drivers\"", cfg->drivers[i]);
+            status = 400;
+            goto out;
+        }
+    }
+    t = calloc(1, sizeof *t);
+    if (!t || hist_create(&t->agg_prev) || msg_test_config_copy(&t->cfg, cfg) < 0 ||
+        id_new("t-", t->id, sizeof t->id) < 0) {
+        ctl_test_free(t);
+        t = NULL;
+        ctl_err(err, errlen, "out of memory");
+        status = 500;
+        goto out;
+    }
+    snprintf(t->cfg.test_id, sizeof t->cfg.test_id, "%s", t->id);
+    t->state = TS_CREATED;
+    t->named = cfg->drivers != NULL;
+    t->min_drivers = t->named ? cfg->n_drivers : min_drivers;
+    t->created_ms = now;
+    t->deadline_ms = now + c->conf.ready_timeout_ms;
+    c->active = t;
+    ctl_persist(c, t, now);
+    *out = ctl_test_json(c, t, now, 1);
+    if (!*out) {
+        ctl_err(err, errlen, "out of memory");
+        status = 500;
+    }
+    log_info("test %s CREATED (%s, %lld per driver, delay %gs)", t->id,
+             test_type_name(t->cfg.test_type), (long long)t->cfg.message_count_per_driver,
+             t->cfg.test_message_delay);
+    ctl_publish_test(c, t, now);
+    ctl_step(c, now);
+out:
+    pthread_mutex_unlock(&c->mu);
+    return status;
+}
+
+static int ctl_stored_test(struct ctl *c, const char *test_id, int per_driver, cJSON **out,
+                           char *err, size_t errlen)
+{
+    struct ostore_test row;
+    char dberr[256];
+    int rc = ostore_test_get(c->db, test_id, &row, dberr, sizeof dberr);
+    if (rc < 0) {
+        ctl_db_error(c, "load test", dberr);
+        ctl_err(err, errlen, "the metrics store failed: %s", dberr);
+        return 500;
+    }
+    if (rc == 0) {
+        ctl_err(err, errlen, "no test with id %s", test_id);
+        return 404;
+    }
+    cJSON *o = row.summary ? cJSON_Parse(row.summary) : NULL;
+    if (o && per_driver) {
+        cJSON *pd = row.per_driver ? cJSON_Parse(row.per_driver) : NULL;
+        if (!pd)
+            pd = cJSON_CreateArray();
+        if (!ctl_add(o, "per_driver", pd)) {
+            cJSON_Delete(o);
+            o = NULL;
+        }
+    }
+    ostore_test_free(&row);
+    if (!o) {
+        ctl_err(err, errlen, "stored test %s is unreadable", test_id);
+        return 500;
+    }
+    *out = o;
+    return 200;
+}
+
+int ctl_test_get(struct ctl *c, const char *test_id, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    int status;
+    if (c->active && strcmp(c->active->id, test_id) == 0) {
+        *out = ctl_test_json(c, c->active, clock_wall_ms(), 1);
+        status = *out ? 200 : 500;
+        if (!*out)
+            ctl_err(err, errlen, "out of memory");
+    } else {
+        status = ctl_stored_test(c, test_id, 1, out, err, errlen);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return status;
+}
+
+struct ctl_list_ctx {
+    struct ctl *c;
+    cJSON *arr;
+    int64_t now;
+    int failed;
+};
+
+static void ctl_list_row(void *ctx, const char *test_id, const char *summary)
+{
+    struct ctl_list_ctx *lc = ctx;
+    cJSON *o = NULL;
+    if (lc->c->active && strcmp(lc->c->active->id, test_id) == 0)
+        o = ctl_test_json(lc->c, lc->c->active, lc->now, 0);
+    else if (summary)
+        o = cJSON_Parse(summary);
+    if (!o)
+        return;
+    if (!cJSON_AddItemToArray(lc->arr, o)) {
+        cJSON_Delete(o);
+        lc->failed = 1;
+    }
+}
+
+int ctl_tests_list(struct ctl *c, int limit, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    cJSON *root = cJSON_CreateObject();
+    cJSON *arr = root ? cJSON_AddArrayToObject(root, "tests") : NULL;
+    if (!arr) {
+        cJSON_Delete(root);
+        ctl_err(err, errlen, "out of memory");
+        return 500;
+    }
+    pthread_mutex_lock(&c->mu);
+    struct ctl_list_ctx lc = {c, arr, clock_wall_ms(), 0};
+    char dberr[256];
+    int rc = ostore_tests_list(c->db, limit, ctl_list_row, &lc, dberr, sizeof dberr);
+    if (rc < 0)
+        ctl_db_error(c, "list tests", dberr);
+    pthread_mutex_unlock(&c->mu);
+    if (rc < 0 || lc.failed) {
+        cJSON_Delete(root);
+        ctl_err(err, errlen, "the metrics store failed: %s", rc < 0 ? dberr : "out of memory");
+        return 500;
+    }
+    *out = root;
+    return 200;
+}
+
+struct ctl_series_ctx {
+    cJSON *agg, *drivers;
+    int failed;
+};
+
+static void ctl_series_row(void *ctx, const char *node_id, const struct series_point *p)
+{
+    struct ctl_series_ctx *sc = ctx;
+    cJSON *arr = sc->agg;
+    if (node_id[0]) {
+        arr = cJSON_GetObjectItemCaseSensitive(sc->drivers, node_id);
+        if (!arr) {
+            arr = cJSON_AddArrayToObject(sc->drivers, node_id);
+            if (!arr) {
+                sc->failed = 1;
+                return;
+            }
+        }
+    }
+    cJSON *o = series_point_to_json(p);
+    if (!o || !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        sc->failed = 1;
+    }
+}
+
+int ctl_test_timeseries(struct ctl *c, const char *test_id, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    cJSON *root = cJSON_CreateObject();
+    struct ctl_series_ctx sc = {NULL, NULL, 0};
+    if (root) {
+        cJSON_AddStringToObject(root, "test_id", test_id);
+        sc.agg = cJSON_AddArrayToObject(root, "aggregate");
+        sc.drivers = cJSON_AddObjectToObject(root, "drivers");
+    }
+    if (!sc.agg || !sc.drivers) {
+        cJSON_Delete(root);
+        ctl_err(err, errlen, "out of memory");
+        return 500;
+    }
+    pthread_mutex_lock(&c->mu);
+    char dberr[256];
+    int status = 200;
+    int known = (c->active && strcmp(c->active->id, test_id) == 0)
+                    ? 1
+                    : ostore_test_exists(c->db, test_id, dberr, sizeof dberr);
+    if (known == 0) {
+        ctl_err(err, errlen, "no test with id %s", test_id);
+        status = 404;
+    } else if (known < 0 ||
+               ostore_points_each(c->db, test_id, ctl_series_row, &sc, dberr, sizeof dberr) < 0) {
+        ctl_db_error(c, "load points", dberr);
+        ctl_err(err, errlen, "the metrics store failed: %s", dberr);
+        status = 500;
+    } else if (sc.failed) {
+        ctl_err(err, errlen, "out of memory");
+        status = 500;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (status != 200) {
+        cJSON_Delete(root);
+        return status;
+    }
+    *out = root;
+    return 200;
+}
+
+int ctl_test_stop(struct ctl *c, const char *test_id, cJSON **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    int64_t now = clock_wall_ms();
+    int status = 200;
+    struct test *t = c->active;
+    if (!t || strcmp(t->id, test_id) != 0) {
+        char dberr[256];
+        int known = ostore_test_exists(c->db, test_id, dberr, sizeof dberr);
+        if (known == 1) {
+            struct ostore_test row;
+            if (ostore_test_get(c->db, test_id, &row, dberr, sizeof dberr) == 1)
+                ctl_err(err, errlen, "test %s is not running (it is %s)", test_id, row.state);
+            else
+                ctl_err(err, errlen, "test %s is not running", test_id);
+            ostore_test_free(&row);
+            status = 409;
+        } else if (known == 0) {
+            ctl_err(err, errlen, "no test with id %s", test_id);
+            status = 404;
+        } else {
+            ctl_err(err, errlen, "the metrics store failed: %s", dberr);
+            status = 500;
+        }
+        pthread_mutex_unlock(&c->mu);
+        return status;
+    }
+    if (!t->stopping) {
+        char kerr[256];
+        int sent = t->state == TS_CREATED || ctl_send_trigger(c, t, 1, 0, kerr, sizeof kerr) == 0;
+        if (!sent)
+            log_error("test %s: cannot send trigger ABORT: %s", t->id, kerr);
+        log_info("test %s: stop requested", t->id);
+        if (t->state == TS_RUNNING) {
+            t->stopping = 1;
+            ctl_reason(t, "stopped on request");
+            int64_t wait = c->conf.hb_timeout_ms;
+            if (wait < 2 * ctl_interval_ms(t))
+                wait = 2 * ctl_interval_ms(t);
+            t->deadline_ms = now + wait;
+            ctl_persist(c, t, now);
+            ctl_publish_test(c, t, now);
+            *out = ctl_test_json(c, t, now, 1);
+        } else {
+            ctl_reason(t, "stopped on request before it started");
+            /* Answer with the final object: ctl_finish frees the test. */
+            t->state = TS_ABORTED;
+            t->ended_ms = now;
+            *out = ctl_test_json(c, t, now, 1);
+            ctl_finish(c, t, TS_ABORTED, now);
+        }
+    } else {
+        *out = ctl_test_json(c, t, now, 1);
+    }
+    if (!*out) {
+        ctl_err(err, errlen, "out of memory");
+        status = 500;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return status;
+}
+
+int ctl_drivers(struct ctl *c, cJSON **out, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = registry_to_json(c->reg, clock_wall_ms());
+    pthread_mutex_unlock(&c->mu);
+    if (!*out) {
+        ctl_err(err, errlen, "out of memory");
+        return 500;
+    }
+    return 200;
+}
+
+void ctl_sse_hello(struct ctl *c, struct sse_client *cl)
+{
+    pthread_mutex_lock(&c->mu);
+    int64_t now = clock_wall_ms();
+    cJSON *d = registry_to_json(c->reg, now);
+    cJSON *t = c->active ? ctl_test_json(c, c->active, now, 1) : NULL;
+    pthread_mutex_unlock(&c->mu);
+    char *ds = ctl_print(d);
+    char *ts = ctl_print(t);
+    if (ds)
+        sse_client_push(cl, "drivers", ds);
+    if (ts)
+        sse_client_push(cl, "test", ts);
+    cJSON_free(ds);
+    cJSON_free(ts);
+    cJSON_Delete(d);
+    cJSON_Delete(t);
+}
+
+/* Prometheus label values: escape backslash, quote and newline. Ids need
+ * none of it, but keep the output valid whatever they hold. */
+static void ctl_prom_label(FILE *f, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            fprintf(f, "\\%c", *v);
+        else if (*v == '\n')
+            fputs("\\n", f);
+        else
+            fputc(*v, f);
+    }
+}
+
+int ctl_prometheus(struct ctl *c, char **text, char *err, size_t errlen)
+{
+    *text = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        ctl_err(err, errlen, "out of memory");
+        return 500;
+    }
+    pthread_mutex_lock(&c->mu);
+    int64_t now = clock_wall_ms();
+    int counts[3] = {0, 0, 0};
+    int nd = registry_count(c->reg);
+    for (int i = 0; i < nd; i++)
+        counts[registry_judge(c->reg, registry_at(c->reg, i), now)]++;
+    fputs("# HELP dlt_drivers Drivers known to the orchestrator, by liveness.\n"
+          "# TYPE dlt_drivers gauge\n",
+          f);
+    for (int l = 0; l < 3; l++)
+        fprintf(f, "dlt_drivers{liveness=\"%s\"} %d\n", liveness_name((enum liveness)l), counts[l]);
+    int64_t tc[TS_COUNT];
+    char dberr[256];
+    if (ostore_tests_count(c->db, tstate_names, TS_COUNT, tc, dberr, sizeof dberr) == 0) {
+        fputs("# HELP dlt_tests Tests in the metrics store, by state.\n"
+              "# TYPE dlt_tests gauge\n",
+              f);
+        for (int s = 0; s < TS_COUNT; s++)
+            fprintf(f, "dlt_tests{state=\"%s\"} %lld\n", tstate_names[s], (long long)tc[s]);
+    } else {
+        ctl_db_error(c, "count tests", dberr);
+    }
+    struct test *t = c->active;
+    fputs("# HELP dlt_test_active 1 while a test is CREATED, CONFIGURED or RUNNING.\n"
+          "# TYPE dlt_test_active gauge\n",
+          f);
+    fprintf(f, "dlt_test_active %d\n", t ? 1 : 0);
+    if (t) {
+        struct agg_driver **ds = calloc((size_t)(t->n_parts ? t->n_parts : 1), sizeof *ds);
+        struct agg_stats st;
+        int approx = 0;
+        for (int i = 0; ds && i < t->n_parts; i++)
+            ds[i] = &t->parts[i].agg;
+        agg_merge(ds, ds ? t->n_parts : 0, &c->s, &st, &approx);
+        free(ds);
+        const struct {
+            const char *name, *help;
+            double v;
+        } g[] = {
+            {"dlt_test_requests_sent", "Requests sent in the active test, all drivers.",
+             (double)st.requests_sent},
+            {"dlt_test_responses_received", "Responses received in the active test.",
+             (double)st.responses_received},
+            {"dlt_test_errors", "Failed requests in the active test.", (double)st.errors},
+            {"dlt_test_rps", "Responses per second over the active test.", st.rps},
+            {"dlt_test_participants", "Drivers taking part in the active test.",
+             (double)t->n_parts},
+        };
+        for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+            fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n%s{test_id=\"", g[i].name, g[i].help,
+                    g[i].name, g[i].name);
+            ctl_prom_label(f, t->id);
+            fprintf(f, "\",state=\"%s\"} %.17g\n", tstate_names[t->state], g[i].v);
+        }
+        fputs("# HELP dlt_test_latency_ms Latency quantiles of the active test, merged over "
+              "all drivers (ms).\n# TYPE dlt_test_latency_ms gauge\n",
+              f);
+        const struct {
+            const char *q;
+            double v;
+        } qs[] = {{"0", st.lat.min},    {"0.5", st.lat.median}, {"0.9", st.lat.p90},
+                  {"0.95", st.lat.p95}, {"0.99", st.lat.p99},   {"0.999", st.lat.p999},
+                  {"1", st.lat.max}};
+        for (size_t i = 0; i < sizeof qs / sizeof qs[0]; i++) {
+            fputs("dlt_test_latency_ms{test_id=\"", f);
+            ctl_prom_label(f, t->id);
+            fprintf(f, "\",quantile=\"%s\"} %.6g\n", qs[i].q, qs[i].v);
+        }
+        fputs("# HELP dlt_test_latency_mean_ms Mean latency of the active test (ms).\n"
+              "# TYPE dlt_test_latency_mean_ms gauge\ndlt_test_latency_mean_ms{test_id=\"",
+              f);
+        ctl_prom_label(f, t->id);
+        fprintf(f, "\"} %.6g\n", st.lat.mean);
+    }
+    fputs("# HELP dlt_kafka_messages_total Messages consumed, by topic.\n"
+          "# TYPE dlt_kafka_messages_total counter\n",
+          f);
+    for (int i = 0; i < TP_OTHER; i++)
+        fprintf(f, "dlt_kafka_messages_total{topic=\"%s\"} %lld\n", topic_names[i],
+                (long long)c->msgs[i]);
+    fputs("# HELP dlt_kafka_rejected_total Messages skipped because they failed validation.\n"
+          "# TYPE dlt_kafka_rejected_total counter\n",
+          f);
+    for (int i = 0; i < TP_OTHER; i++)
+        fprintf(f, "dlt_kafka_rejected_total{topic=\"%s\"} %lld\n", topic_names[i],
+                (long long)c->rejected[i]);
+    fprintf(f,
+            "# HELP dlt_reports_duplicate_total Metrics reports seen before (by report_id).\n"
+            "# TYPE dlt_reports_duplicate_total counter\ndlt_reports_duplicate_total %lld\n"
+            "# HELP dlt_reports_stray_total Reports for no known test or from a non-participant.\n"
+            "# TYPE dlt_reports_stray_total counter\ndlt_reports_stray_total %lld\n"
+            "# HELP dlt_store_errors_total Metrics store operations that failed.\n"
+            "# TYPE dlt_store_errors_total counter\ndlt_store_errors_total %lld\n"
+            "# HELP dlt_kafka_delivery_failed_total Messages the orchestrator could not deliver.\n"
+            "# TYPE dlt_kafka_delivery_failed_total counter\n"
+            "dlt_kafka_delivery_failed_total %lld\n"
+            "# HELP dlt_event_streams Open /api/events streams.\n"
+            "# TYPE dlt_event_streams gauge\ndlt_event_streams %d\n",
+            (long long)c->dup_reports, (long long)c->stray_reports, (long long)c->db_errors,
+            (long long)bus_producer_failed(c->prod), sse_hub_clients(c->hub));
+    pthread_mutex_unlock(&c->mu);
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        ctl_err(err, errlen, "out of memory");
+        return 500;
+    }
+    *text = buf;
+    return 200;
+}

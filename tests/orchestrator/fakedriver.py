@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""A driver written from docs/PROTOCOL.md alone, speaking Kafka through kcat
+(a client this project did not write), for testing the orchestrator.
+
+    fakedriver.py --kafka HOST:PORT [--target URL] [--mode ext|original]
+                  [--node-id ID] [--refuse REASON] [--hb-interval S]
+
+--mode ext       the extended protocol: heartbeats with state, READY, a
+                 cumulative report with a histogram every report interval
+                 and a final one.
+--mode original  the original format only: heartbeats without state, never
+                 READY, and one report at the end with just the four
+                 latency figures (no seq, no counts, no histogram).
+--refuse REASON  answer every test_config with a final report carrying
+                 "failure" instead of READY.
+
+It sends real HTTP requests to the target (one at a time; AVALANCHE
+sequentially, TSUNAMI on schedule), times them from the due time (open
+loop) or the send (closed loop), prints 'ready node_id=ID' on stdout once
+registered, and stops on SIGTERM (unregistering).
+"""
+
+import argparse
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "lib")]
+from orchlib import Hist  # noqa: E402
+
+
+class Kcat:
+    """One long-lived 'kcat -P -K \\t' per topic."""
+
+    def __init__(self, bootstrap, topic):
+        self.p = subprocess.Popen(["kcat", "-b", bootstrap, "-P", "-K", "\t", "-t", topic,
+                                   "-X", "linger.ms=1"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=sys.stderr)
+        self.lock = threading.Lock()
+
+    def send(self, key, value):
+        # kcat 1.7.1 reads its input in 1 KiB blocks and waits for a block
+        # to fill before it produces: pad each line (JSON allows trailing
+        # whitespace) to a whole number of blocks so it goes out at once.
+        line = f"{key}\t{json.dumps(value, separators=(',', ':'))}"
+        line += " " * (-(len(line.encode()) + 1) % 1024) + "\n"
+        line = line.encode()
+        with self.lock:
+            self.p.stdin.write(line)
+            self.p.stdin.flush()
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+            self.p.wait(10)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            self.p.kill()
+
+
+class Consumer:
+    """'kcat -C -o end' on one topic; messages go to a queue."""
+
+    def __init__(self, bootstrap, topic, out):
+        self.p = subprocess.Popen(["kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "end", "-u",
+                                   "-f", "%s\n"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL)
+        self.ready = threading.Event()
+        self.topic = topic
+        threading.Thread(target=self._err, daemon=True).start()
+        threading.Thread(target=self._out, args=(out,), daemon=True).start()
+
+    def _err(self):
+        for raw in self.p.stderr:
+            line = raw.decode("utf-8", "replace")
+            if "Reached end of topic" in line:
+                self.ready.set()
+            elif line.strip():
+                sys.stderr.write(f"kcat {self.topic}: {line}")
+
+    def _out(self, out):
+        for raw in self.p.stdout:
+            try:
+                out.put((self.topic, json.loads(raw)))
+            except ValueError:
+                pass
+
+    def close(self):
+        self.p.terminate()
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
+class Driver:
+    def __init__(self, args):
+        self.a = args
+        self.ext = args.mode == "ext"
+        self.node_id = args.node_id or f"fake-{uuid.uuid4().hex[:12]}"
+        self.state = "IDLE"
+        self.test_id = ""
+        self.sent = 0
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.abort = threading.Event()
+        self.inbox = queue.Queue()
+        self.prod = {t: Kcat(args.kafka, t) for t in ("register", "heartbeat", "metrics")}
+        self.cons = [Consumer(args.kafka, t, self.inbox) for t in ("test_config", "trigger")]
+        self.pending = None  # test_config waiting for its trigger
+        self.runner = None
+
+    def log(self, *msg):
+        print(time.strftime("%H:%M:%S"), "fakedriver", self.node_id, *msg, file=sys.stderr,
+              flush=True)
+
+    # ---- messages --------------------------------------------------------
+
+    def register(self, unregister=False):
+        m = {"node_id": self.node_id, "node_IP": "127.0.0.1",
+             "message_type": "DRIVER_NODE_UNREGISTER" if unregister else "DRIVER_NODE_REGISTER"}
+        if self.ext:
+            m.update(hostname=socket.gethostname(), pid=os.getpid(), version="fake",
+                     timestamp=round(time.time(), 3))
+        self.prod["register"].send(self.node_id, m)
+
+    def heartbeat(self):
+        m = {"node_id": self.node_id, "heartbeat": "YES", "timestamp": round(time.time(), 3)}
+        if self.ext:
+            with self.lock:
+                m.update(state=self.state, requests_sent=self.sent)
+                if self.test_id:
+                    m["test_id"] = self.test_id
+        self.prod["heartbeat"].send(self.node_id, m)
+
+    def set_state(self, state, test_id=None):
+        with self.lock:
+            self.state = state
+            if test_id is not None:
+                self.test_id = test_id
+        self.heartbeat()
+
+    def report(self, test_id, seq, final, st, failure=None):
+        lat = st["hist"]
+        ms = lambda us: round(us / 1000.0, 3)  # noqa: E731
+        m = {"node_id": self.node_id, "test_id": test_id, "report_id": f"r-{uuid.uuid4().hex}",
+             "metrics": {"mean_latency": ms(lat.sum / lat.total) if lat.total else 0,
+                         "median_latency": ms(lat.percentile(50)),
+                         "min_latency": ms(lat.min), "max_latency": ms(lat.max)}}
+        if self.ext:
+            m["metrics"].update(p90_latency=ms(lat.percentile(90)),
+                                p99_latency=ms(lat.percentile(99)))
+            m.update(seq=seq, final=final, requests_sent=st["sent"],
+                     responses_received=st["recv"], errors=st["errors"],
+                     error_kinds={"connect": st["errors"], "timeout": 0, "http_4xx": 0,
+                                  "http_5xx": 0, "other": 0},
+                     status_codes={str(k): v for k, v in st["codes"].items()},
+                     elapsed_ms=int((time.time() - st["start"]) * 1000), late=0,
+                     histogram=lat.encode())
+            if st["first"]:
+                m["first_send_ms"] = st["first"]
+            if failure:
+                m["failure"] = failure
+        self.prod["metrics"].send(self.node_id, m)
+
+    # ---- the test ---------------------------------------------------------
+
+    def run_test(self, cfg, start_at):
+        tid = cfg["test_id"]
+        if start_at:
+            time.sleep(max(0.0, start_at / 1000.0 - time.time()))
+        self.set_state("RUNNING", tid)
+        url = (cfg.get("target_url") or self.a.target).rstrip("/")
+        if cfg.get("target_url") is None:
+            url += "/ping"
+        count = int(cfg["message_count_per_driver"])
+        delay = float(cfg.get("test_message_delay") or 0)
+        tsunami = cfg["test_type"] == "TSUNAMI"
+        interval = float(cfg.get("report_interval_ms") or 1000) / 1000.0
+        st = {"hist": Hist(), "sent": 0, "recv": 0, "errors": 0, "codes": {},
+              "start": time.time(), "first": 0}
+        seq = 0
+        next_report = st["start"] + interval
+        t0 = time.monotonic()
+        for i in range(count):
+            if self.abort.is_set() or self.stop.is_set():
+                break
+            due = t0 + i * delay if tsunami else time.monotonic()
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            if not st["first"]:
+                st["first"] = int(time.time() * 1000)
+            st["sent"] += 1
+            with self.lock:
+                self.sent = st["sent"]
+            try:
+                with urllib.request.urlopen(url, timeout=10) as r:
+                    r.read()
+                    code = r.status
+            except urllib.error.HTTPError as e:
+                code = e.code
+            except Exception:  # noqa: BLE001 - a failed request is counted
+                code = None
+            if code is None:
+                st["errors"] += 1
+            else:
+                st["recv"] += 1
+                st["codes"][code] = st["codes"].get(code, 0) + 1
+                st["hist"].record((time.monotonic() - due) * 1e6)
+            if self.ext and time.time() >= next_report:
+                self.report(tid, seq, False, st)
+                seq += 1
+                next_report += interval
+        self.report(tid, seq, True, st)
+        self.log(f"test {tid} done: {st['sent']} sent, {st['recv']} received")
+        self.set_state("IDLE", "")
+
+    def on_config(self, cfg):
+        drivers = cfg.get("drivers")
+        if drivers is not None and self.node_id not in drivers:
+            return
+        tid = cfg.get("test_id")
+        if self.a.refuse:
+            st = {"hist": Hist(), "sent": 0, "recv": 0, "errors": 0, "codes": {},
+                  "start": time.time(), "first": 0}
+            self.report(tid, 0, True, st, failure=self.a.refuse)
+            return
+        self.pending = cfg
+        if self.ext:
+            self.set_state("READY", tid)
+
+    def on_trigger(self, tr):
+        cfg = self.pending
+        if not cfg or tr.get("test_id") != cfg.get("test_id"):
+            return
+        if tr.get("trigger") == "ABORT":
+            self.abort.set()
+            return
+        if tr.get("trigger") != "YES" or (self.runner and self.runner.is_alive()):
+            return
+        self.abort.clear()
+        self.runner = threading.Thread(target=self.run_test, args=(cfg, tr.get("start_at")),
+                                       daemon=True)
+        self.runner.start()
+
+    # ---- main loop ---------------------------------------------------------
+
+    def beat(self):
+        while not self.stop.wait(self.a.hb_interval):
+            self.heartbeat()
+
+    def main(self):
+        deadline = time.time() + 20
+        for c in self.cons:
+            c.ready.wait(max(0.1, deadline - time.time()))
+        time.sleep(0.3)  # every partition's assignment settles
+        self.register()
+        self.heartbeat()
+        threading.Thread(target=self.beat, daemon=True).start()
+        print(f"ready node_id={self.node_id}", flush=True)
+        while not self.stop.is_set():
+            try:
+                topic, msg = self.inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if not isinstance(msg, dict):
+                continue
+            if topic == "test_config":
+                self.on_config(msg)
+            else:
+                self.on_trigger(msg)
+        self.abort.set()
+        if self.runner:
+            self.runner.join(15)
+        self.register(unregister=True)
+        for c in self.cons:
+            c.close()
+        for p in self.prod.values():
+            p.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kafka", required=True)
+    ap.add_argument("--target", default="http://127.0.0.1:8081")
+    ap.add_argument("--mode", choices=("ext", "original"), default="ext")
+    ap.add_argument("--node-id")
+    ap.add_argument("--refuse")
+    ap.add_argument("--hb-interval", type=float, default=1.0)
+    d = Driver(ap.parse_args())
+    signal.signal(signal.SIGTERM, lambda *_: d.stop.set())
+    signal.signal(signal.SIGINT, lambda *_: d.stop.set())
+    d.main()
+
+
+if __name__ == "__main__":
+    main()

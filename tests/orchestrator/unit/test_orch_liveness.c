@@ -1,0 +1,169 @@
+/* liveness and registry: alive, suspect after two missed intervals, dead at
+ * the timeout, judged by arrival time; replayed (stale) heartbeats neither
+ * revive nor add a driver; a heartbeat first registers a driver; an older
+ * heartbeat does not overwrite a newer state; unregister removes a driver
+ * and a heartbeat it sent before does not bring it back. */
+#include "liveness.h"
+#include "registry.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define IV 1000
+#define TO 10000
+
+static void test_judge(void **state)
+{
+    (void)state;
+    int64_t t = 1000000;
+    assert_int_equal(liveness_judge(t, 0, IV, TO), LIVE_DEAD);
+    assert_int_equal(liveness_judge(t, t, IV, TO), LIVE_ALIVE);
+    assert_int_equal(liveness_judge(t + 2000, t, IV, TO), LIVE_ALIVE);
+    assert_int_equal(liveness_judge(t + 2001, t, IV, TO), LIVE_SUSPECT);
+    assert_int_equal(liveness_judge(t + 9999, t, IV, TO), LIVE_SUSPECT);
+    assert_int_equal(liveness_judge(t + 10000, t, IV, TO), LIVE_DEAD);
+    /* A timeout shorter than two intervals goes straight to dead. */
+    assert_int_equal(liveness_judge(t + 1500, t, IV, 1500), LIVE_DEAD);
+    assert_string_equal(liveness_name(LIVE_ALIVE), "alive");
+    assert_string_equal(liveness_name(LIVE_SUSPECT), "suspect");
+    assert_string_equal(liveness_name(LIVE_DEAD), "dead");
+    assert_int_equal(liveness_fresh(t, 0, TO), 1);
+    assert_int_equal(liveness_fresh(t, t - 9999, TO), 1);
+    assert_int_equal(liveness_fresh(t, t - 10000, TO), 0);
+    assert_int_equal(liveness_fresh(t, t + 5000, TO), 1); /* a clock ahead */
+}
+
+static struct msg_heartbeat hb(const char *node, int64_t sent_ms, enum node_state st,
+                               const char *test, int64_t sent)
+{
+    struct msg_heartbeat m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.node_id, sizeof m.node_id, "%s", node);
+    m.timestamp = (double)sent_ms / 1000.0;
+    m.state = st;
+    snprintf(m.test_id, sizeof m.test_id, "%s", test);
+    m.requests_sent = sent;
+    return m;
+}
+
+static void test_registry_heartbeats(void **state)
+{
+    (void)state;
+    struct registry *r = NULL;
+    assert_int_equal(registry_create(IV, TO, 60000, &r), 0);
+    int64_t t = 1700000000000;
+
+    /* A replayed heartbeat of an unknown driver does not add it. */
+    struct msg_heartbeat m = hb("d-old", t - 20000, NODE_STATE_IDLE, "", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t), REG_NONE);
+    assert_int_equal(registry_count(r), 0);
+
+    /* A fresh one registers it, alive. */
+    m = hb("d-1", t, NODE_STATE_IDLE, "", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t), REG_ADDED);
+    struct reg_driver *d = registry_find(r, "d-1");
+    assert_non_null(d);
+    assert_int_equal(registry_judge(r, d, t + 500), LIVE_ALIVE);
+    assert_int_equal(d->state, NODE_STATE_IDLE);
+
+    /* Silence: suspect, then dead; registry_tick reports each change. */
+    assert_int_equal(registry_tick(r, t + 1000), 0);
+    assert_int_equal(registry_tick(r, t + 2500), 1);
+    assert_int_equal(d->live, LIVE_SUSPECT);
+    assert_int_equal(registry_tick(r, t + 10000), 1);
+    assert_int_equal(d->live, LIVE_DEAD);
+
+    /* A stale heartbeat arriving now does not revive it. */
+    m = hb("d-1", t - 1000, NODE_STATE_RUNNING, "t-x", 5);
+    registry_heartbeat(r, &m, t + 11000);
+    assert_int_equal(registry_judge(r, d, t + 11000), LIVE_DEAD);
+
+    /* A fresh one does, and says what it does. */
+    m = hb("d-1", t + 12000, NODE_STATE_RUNNING, "t-1", 100);
+    assert_int_equal(registry_heartbeat(r, &m, t + 12000), REG_CHANGED);
+    assert_int_equal(registry_judge(r, d, t + 12000), LIVE_ALIVE);
+    assert_int_equal(d->state, NODE_STATE_RUNNING);
+    assert_string_equal(d->test_id, "t-1");
+    assert_int_equal(d->requests_sent, 100);
+
+    /* An older heartbeat arriving later does not roll the state back. */
+    m = hb("d-1", t + 11500, NODE_STATE_READY, "t-1", 0);
+    registry_heartbeat(r, &m, t + 12100);
+    assert_int_equal(d->state, NODE_STATE_RUNNING);
+    assert_int_equal(d->requests_sent, 100);
+
+    int counts[3];
+    registry_tick(r, t + 12100);
+    registry_counts(r, counts);
+    assert_int_equal(counts[LIVE_ALIVE], 1);
+
+    /* That older heartbeat was still a sign of life when it arrived (its
+     * stamp is recent): dead 10 s after it, forgotten 60 s after it. */
+    assert_int_equal(registry_tick(r, t + 12100 + 59999), 1);
+    assert_int_equal(registry_count(r), 1);
+    assert_int_equal(registry_at(r, 0)->live, LIVE_DEAD);
+    assert_int_equal(registry_tick(r, t + 12100 + 60000), 1);
+    assert_int_equal(registry_count(r), 0);
+    registry_destroy(r);
+}
+
+static void test_registry_register(void **state)
+{
+    (void)state;
+    struct registry *r = NULL;
+    assert_int_equal(registry_create(IV, TO, 60000, &r), 0);
+    int64_t t = 1700000000000;
+    struct msg_register reg;
+    memset(&reg, 0, sizeof reg);
+    snprintf(reg.node_id, sizeof reg.node_id, "d-2");
+    snprintf(reg.node_ip, sizeof reg.node_ip, "10.0.0.2");
+    snprintf(reg.hostname, sizeof reg.hostname, "h2");
+    assert_int_equal(registry_register(r, &reg, t, t), REG_ADDED);
+    struct reg_driver *d = registry_find(r, "d-2");
+    assert_non_null(d);
+    assert_string_equal(d->node_ip, "10.0.0.2");
+    assert_int_equal(registry_judge(r, d, t), LIVE_ALIVE);
+    assert_int_equal(d->state, NODE_STATE_NONE);
+
+    cJSON *j = registry_to_json(r, t + 100);
+    assert_non_null(j);
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "drivers");
+    assert_int_equal(cJSON_GetArraySize(arr), 1);
+    cJSON *e = cJSON_GetArrayItem(arr, 0);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "liveness")->valuestring, "alive");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(e, "state")->valuestring, "");
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(e, "since_heartbeat_ms")->valuedouble,
+                     100);
+    cJSON_Delete(j);
+
+    /* Unregister removes it; a heartbeat it sent before, arriving after
+     * (another topic), does not bring it back; a later one would. */
+    reg.unregister = 1;
+    assert_int_equal(registry_register(r, &reg, t + 2000, t + 1900), REG_REMOVED);
+    assert_int_equal(registry_count(r), 0);
+    struct msg_heartbeat m = hb("d-2", t + 1800, NODE_STATE_IDLE, "", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t + 2001), REG_NONE);
+    assert_int_equal(registry_count(r), 0);
+    m = hb("d-2", t + 5000, NODE_STATE_IDLE, "", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t + 5000), REG_ADDED);
+    /* Unregister of an unknown node changes nothing. */
+    snprintf(reg.node_id, sizeof reg.node_id, "d-9");
+    assert_int_equal(registry_register(r, &reg, t + 5000, t + 5000), REG_NONE);
+    registry_destroy(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_registry_heartbeats),
+        cmocka_unit_test(test_registry_register),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
