@@ -7,9 +7,9 @@ medians of 3. See docs/bench-driver.md.
     python3 bench/driver/bench.py [--build DIR] [--reps 3] [--quick]
 
 CPU per request is user+system time of the load generator's process (the
-utime+stime of /proc/PID/stat; for processes this script waits for it comes
-from wait4's rusage, which holds the same counters, and ru_maxrss is the
-peak RSS). Results go to stdout and bench/driver/results/."""
+utime+stime of /proc/PID/stat, taken from wait4's rusage, which holds the
+same counters for a child that has exited); peak RSS comes from GNU time.
+Results go to stdout and bench/driver/results/."""
 
 import argparse
 import csv
@@ -41,6 +41,10 @@ def spawn_measured(argv, timeout=120, env=None, cwd=None):
     cpu_seconds, maxrss_kb)."""
     out_f = tempfile.TemporaryFile()
     err_f = tempfile.TemporaryFile()
+    # GNU time reports the peak RSS: ru_maxrss of a child forked from this
+    # Python process would start at Python's own size (it survives exec).
+    rss_f = tempfile.NamedTemporaryFile(prefix="bench-rss-")
+    argv = ["/usr/bin/time", "-o", rss_f.name, "-f", "%M", *argv]
     p = subprocess.Popen(argv, stdout=out_f, stderr=err_f, env=env, cwd=cwd)
     deadline = time.time() + timeout
     while True:
@@ -58,7 +62,9 @@ def spawn_measured(argv, timeout=120, env=None, cwd=None):
     out, err = out_f.read().decode(), err_f.read().decode()
     if p.returncode != 0:
         raise RuntimeError(f"{argv} exited {p.returncode}: {err[-500:]}")
-    return out, err, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    with open(rss_f.name) as f:
+        rss_kb = int(f.read().split()[-1])
+    return out, err, ru.ru_utime + ru.ru_stime, rss_kb
 
 
 class Nginx:
@@ -211,13 +217,13 @@ def main():
     finally:
         ng.stop()
 
-    print("\n| connections | tool | requests/s | CPU µs/request | driver ÷ tool |")
-    print("| --- | --- | --- | --- | --- |")
+    print("\n| connections | tool | requests/s | CPU µs/request | peak RSS MB | driver ÷ tool |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for c, tools in results["tools"].items():
         d = tools["driver"]["rps"]
         for k, v in tools.items():
             print(f"| {c} | {k} | {v['rps']:.0f} | {v['cpu_us']:.1f} | "
-                  f"{d / v['rps']:.2f} |")
+                  f"{v['rss_kb'] / 1024:.1f} | {d / v['rps']:.2f} |")
     print("\n| connections | --threads 1 | --threads 2 | ratio |")
     print("| --- | --- | --- | --- |")
     for c, t in results["threads"].items():

@@ -144,7 +144,6 @@ static int eng_easy_setup(struct eng_thread *t, struct eng_req *r)
     curl_easy_setopt(h, CURLOPT_PRIVATE, r);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)e->conf.timeout_ms);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, ENG_RECV_BUFFER);
     if (e->headers)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->headers);
     if (strcmp(m, "HEAD") == 0) {
@@ -166,6 +165,8 @@ static int eng_easy_setup(struct eng_thread *t, struct eng_req *r)
         curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
     } else {
         curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+        /* Not for HTTP/2: libcurl 7.88 needs room for a whole frame there. */
+        curl_easy_setopt(h, CURLOPT_BUFFERSIZE, ENG_RECV_BUFFER);
     }
     if (!ok) {
         curl_easy_cleanup(h);
@@ -231,6 +232,8 @@ static int eng_collect(struct eng_thread *t, int64_t now)
         st->last_done_us = now;
         if (kind != PLAN_OK)
             st->kinds[kind]++;
+        if (res != CURLE_OK)
+            st->last_error = (int)res;
         if (res == CURLE_OK && status > 0) {
             st->responses++;
             if (status >= 100 && status < ENGINE_STATUS_MAX)
@@ -632,6 +635,8 @@ void engine_snapshot(struct engine *e, struct engine_stats *st, struct hist *lat
         st->bytes += s->bytes;
         if (s->first_send_us && (!st->first_send_us || s->first_send_us < st->first_send_us))
             st->first_send_us = s->first_send_us;
+        if (s->last_error)
+            st->last_error = s->last_error;
         if (s->last_done_us > st->last_done_us)
             st->last_done_us = s->last_done_us;
         hist_merge(lat, t->lat);

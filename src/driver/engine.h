@@ -57,6 +57,7 @@ struct engine_stats {
     int64_t first_send_us; /* monotonic; 0: nothing sent yet */
     int64_t last_done_us;  /* monotonic time of the last completion; 0 none */
     int64_t bytes;         /* response body bytes received */
+    int last_error;        /* CURLcode of the latest failed transfer; 0 none */
 };
 
 struct engine;

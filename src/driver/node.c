@@ -13,11 +13,13 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -278,6 +280,16 @@ static int node_check_and_prepare(struct node_opts *o, const char *target_host,
                                  : plan_host_allowed(host, &target_host, 1, 1);
     if (!allowed) {
         snprintf(err, errlen, "target host '%s' is not allowed (see --allow-target)", host);
+        return -1;
+    }
+    /* libcurl before 8.0 breaks h2c prior knowledge on connection reuse
+     * (curl issue 10634): every request after a connection's first fails. */
+    if (c->http2 && strncasecmp(url, "http://", 7) == 0 &&
+        curl_version_info(CURLVERSION_NOW)->version_num < 0x080000) {
+        snprintf(err, errlen,
+                 "HTTP/2 over cleartext needs libcurl >= 8.0 (this is %s); use https:// for "
+                 "HTTP/2",
+                 curl_version_info(CURLVERSION_NOW)->version);
         return -1;
     }
     char eerr[300];
@@ -760,6 +772,8 @@ int node_bench(struct node_opts *o, const char *config_json, const sigset_t *sto
         msg_metrics_free(&m);
     }
     double secs = (double)(end - n.start_mono_us) / 1e6;
+    if (st.last_error)
+        log_info("bench: latest transfer error: %s", curl_easy_strerror((CURLcode)st.last_error));
     log_info("bench: %lld requests in %.3f s = %.0f requests/s, %lld errors, %d thread(s)",
              (long long)st.completed, secs, secs > 0 ? (double)st.completed / secs : 0.0,
              (long long)(st.completed - st.status[200]), engine_threads(n.eng));

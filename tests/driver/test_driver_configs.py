@@ -7,7 +7,7 @@
   loopback);
 - a config while busy is refused ("busy"); ABORT stops the running test (no
   new sends, final report), an ABORT for another test is ignored;
-- a config naming other drivers is ignored;
+- a config naming other drivers is ignored; h2c with an old libcurl is refused;
 - bad command lines: one line on stderr starting "load-driver: ", exit 2."""
 
 import json
@@ -99,6 +99,15 @@ def main():
                   "target_url": "http://192.0.2.1/ping"})
         r = o.final("deny2", d, 20)
         check(r["requests_sent"] == 0 and "not allowed" in r.get("failure", ""), f"deny2: {r}")
+
+        # HTTP/2 over http:// is h2c prior knowledge, which libcurl before 8.0
+        # breaks on connection reuse: refused with that reason there.
+        ver = subprocess.run(["curl-config", "--vernum"], capture_output=True, timeout=10)
+        if ver.returncode == 0 and int(ver.stdout.decode().strip(), 16) < 0x080000:
+            o.config({"test_id": "h2c", "test_type": "AVALANCHE", "test_message_delay": 0,
+                      "message_count_per_driver": 5, "http2": True, "drivers": [d.node_id]})
+            r = o.final("h2c", d, 20)
+            check("HTTP/2" in r.get("failure", "") and r["requests_sent"] == 0, f"h2c: {r}")
 
         # A config naming other drivers only is ignored.
         o.config({"test_id": "others", "test_type": "AVALANCHE", "test_message_delay": 0,
