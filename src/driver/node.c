@@ -317,8 +317,11 @@ static int node_bad_config_id(const struct bus_record *rec, const char *node_id,
         if (cJSON_IsArray(d)) {
             ok = 0;
             const cJSON *it;
-            cJSON_ArrayForEach(it, d) if (cJSON_IsString(it) &&
-                                          strcmp(it->valuestring, node_id) == 0) ok = 1;
+            cJSON_ArrayForEach(it, d)
+            {
+                if (cJSON_IsString(it) && strcmp(it->valuestring, node_id) == 0)
+                    ok = 1;
+            }
         }
         if (ok)
             snprintf(id, ID_MAX, "%s", t->valuestring);

@@ -1,7 +1,7 @@
 """Two drivers with kcat as an orchestrator speaking the original format (no
 extension fields): an AVALANCHE of 2 x 500 puts exactly 1,000 requests on
 the target, a TSUNAMI of 2 x 50 at 20 ms exactly 100 in about a second. One
-driver runs two engine threads. Also: register (with its extensions) and
+driver runs two engine threads. Also: a common start_at,  register (with its extensions) and
 heartbeats, cumulative reports, the SQLite store surviving a restart, and
 SIGTERM mid-test (final report, unregister, exit 0)."""
 
@@ -11,7 +11,8 @@ import sqlite3
 import time
 
 from dlt import Cluster, check, log, run_test, wait_until
-from drvtest import Orchestra, check_report_shape, log_report, target_total, wait_target_quiet
+from drvtest import (Orchestra, check_report_shape, log_report, now_ms, target_total,
+                     wait_target_quiet)
 
 
 def db_rows(path):
@@ -74,6 +75,19 @@ def main():
         total = target_total(target)
         check(total == 1100, f"target saw {total} requests in all, want exactly 1100")
 
+        # start_at: both drivers start at the common instant, not on receipt.
+        start_at = now_ms() + 1500
+        cfg = {"test_id": "start-at", "test_type": "TSUNAMI", "test_message_delay": 0.01,
+               "message_count_per_driver": 20}
+        finals = o.run(cfg, nodes, start_at_ms=start_at)
+        firsts = [r["first_send_ms"] for r in finals]
+        log(f"start_at {start_at}, first sends {[f - start_at for f in firsts]} ms after it")
+        for f in firsts:
+            check(start_at - 5 <= f <= start_at + 250, f"first send {f - start_at} ms off start_at")
+        check(max(firsts) - min(firsts) <= 250, f"start skew {max(firsts) - min(firsts)} ms")
+        wait_target_quiet(target)
+        check(target_total(target) == 1140, f"target saw {target_total(target)}, want 1140")
+
         # Cumulative reports during a run: seq 0, 1, ... then the final one.
         cfg = {"test_id": "tsu-2", "test_type": "TSUNAMI", "test_message_delay": 0.01,
                "message_count_per_driver": 250, "report_interval_ms": 500,
@@ -110,7 +124,7 @@ def main():
 
         # The store: each test's final report, surviving a restart.
         rows = db_rows(d2.db)
-        check([r[0] for r in rows] == ["aval-1", "tsu-1", "tsu-3"], f"d2 rows {rows}")
+        check([r[0] for r in rows] == ["aval-1", "start-at", "tsu-1", "tsu-3"], f"d2 rows {[r[:3] for r in rows]}")
         check(json.loads(rows[0][3])["requests_sent"] == 500, "stored report differs")
         d2b = c.driver(target=target.url + "/ping", db=d2.db)
         check(d2b.node_id != d2.node_id, "a restarted driver gets a new node id")
@@ -119,7 +133,7 @@ def main():
         check(r["requests_sent"] == 10, f"after restart {r}")
         d2b.stop()
         rows = db_rows(d2.db)
-        check([r[0] for r in rows] == ["aval-1", "aval-2", "tsu-1", "tsu-3"], f"rows {rows}")
+        check([r[0] for r in rows] == ["aval-1", "aval-2", "start-at", "tsu-1", "tsu-3"], f"rows {[r[:3] for r in rows]}")
         check(os.path.getsize(d2.db) > 0, "db file empty")
 
 

@@ -1,5 +1,6 @@
 """Latency the driver measures against target-server:
 - with a 20 ms delay the median is 20 ms within +-2 ms;
+- target_throughput paces an AVALANCHE;
 - AVALANCHE keeps at most `concurrency` requests in flight (the target's own
   in_flight, polled during a delayed run, never exceeds it, and reaches it);
 - while the target is stalled for 1 s (SIGSTOP/SIGCONT) during a TSUNAMI,
@@ -34,6 +35,14 @@ def main():
             med = r["metrics"]["median_latency"]
             check(18.0 <= med <= 22.0, f"{cfg['test_id']}: median {med} ms, want 20 +- 2")
             check(r["metrics"]["min_latency"] >= 19.0, f"min {r['metrics']['min_latency']} < delay")
+
+        # target_throughput caps an AVALANCHE: 60 requests at 40/s take 1.5 s.
+        r = o.run({"test_id": "rate", "test_type": "AVALANCHE", "test_message_delay": 0,
+                   "message_count_per_driver": 60, "target_throughput": 40,
+                   "target_url": slow.url + "/ping"}, [d])[0]
+        log_report(r)
+        check(r["responses_received"] == 60 and r["errors"] == 0, f"rate: {r}")
+        check(1450 <= r["elapsed_ms"] <= 3000, f"60 at 40/s took {r['elapsed_ms']} ms")
 
         # Concurrency: poll the target's in_flight during a delayed AVALANCHE.
         conc = 8
