@@ -67,9 +67,10 @@ static void target_usage(FILE *out)
             "                          (default 10000; the open-files limit is raised to fit)\n"
             "  --timeout SECONDS       close a connection idle or stalled mid-request this\n"
             "                          long; units allowed (30s, 2m); 0 = never (default 60)\n"
-            "  --conn-memory BYTES     memory per connection; the request line and headers\n"
-            "                          must fit, or the request is refused, 4096..16777216\n"
-            "                          (default 32768)\n"
+            "  --conn-memory BYTES     memory per connection, 4096..16777216; the request\n"
+            "                          line and headers must fit (about 12 KB of them with\n"
+            "                          the default), or the request is refused (default\n"
+            "                          16384)\n"
             "  --max-body BYTES        largest request body read (and discarded); a larger\n"
             "                          one is refused with 413, 0..1073741824 (default\n"
             "                          1048576)\n"
@@ -130,7 +131,7 @@ static void target_parse(int argc, char **argv, struct target_opts *o)
     cfg->error_rate = 0;
     cfg->max_connections = 10000;
     cfg->timeout_s = 60;
-    cfg->conn_memory = 32768;
+    cfg->conn_memory = 16384;
     cfg->max_body = 1048576;
     o->grace_us = 5000000;
     char err[256];

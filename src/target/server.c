@@ -81,7 +81,9 @@ struct server {
     char address[NI_MAXHOST + NI_MAXSERV + 8];
 };
 
-/* One request's state, from the handler's first call to its completion. */
+/* One connection's request state, reset by each request's first handler
+ * call (requests on a connection come one after another). Allocated when
+ * the connection opens and freed when it closes, not per request. */
 struct req {
     struct MHD_Connection *conn;
     uint64_t body;          /* bytes of body discarded so far */
@@ -217,16 +219,22 @@ static enum MHD_Result server_handle(void *cls, struct MHD_Connection *conn, con
     struct server *s = l->srv;
     struct req *r = *con_cls;
     if (!r) {
-        r = calloc(1, sizeof *r);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        r = ci ? ci->socket_context : NULL;
         if (!r)
-            return MHD_NO;
-        r->conn = conn;
+            return MHD_NO; /* its allocation failed when it opened */
+        r->body = 0;
         r->route = (unsigned char)server_route_of(url, method);
+        r->waiting = 0;
+        r->answered = 0;
         *con_cls = r;
         l->active++;
         if (r->route == ROUTE_PING)
             metrics_add(&s->m.requests);
-        if (server_declared_too_large(s, conn)) {
+        /* A GET with a body is still held to the limit as the body is read
+         * (below); only the other methods pay for the header lookup. */
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && server_declared_too_large(s, conn)) {
             /* Here the first call is right: the connection must close, as
              * the unread body cannot be skipped. */
             enum MHD_Result rc = server_queue(s, conn, MHD_HTTP_CONTENT_TOO_LARGE, RESP_TOO_LARGE);
@@ -277,20 +285,26 @@ static void server_completed(void *cls, struct MHD_Connection *conn, void **con_
     if (r->route == ROUTE_PING && !r->answered)
         metrics_add(&l->srv->m.aborted);
     l->active--;
-    free(r);
-    *con_cls = NULL;
+    *con_cls = NULL; /* r belongs to the connection */
 }
 
 static void server_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
                                enum MHD_ConnectionNotificationCode toe)
 {
-    (void)conn;
-    (void)socket_context;
     struct loop *l = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        /* On failure the context stays NULL and the handler refuses the
+         * connection's requests. */
+        struct req *r = calloc(1, sizeof *r);
+        if (r)
+            r->conn = conn;
+        *socket_context = r;
         atomic_fetch_add_explicit(&l->srv->m.connections, 1, memory_order_relaxed);
-    else if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
         atomic_fetch_sub_explicit(&l->srv->m.connections, 1, memory_order_relaxed);
+    }
 }
 
 /* The timer's callback, on the loop's thread: the delay is over. */
