@@ -92,7 +92,7 @@ def main():
         p99 = r["metrics"]["p99_latency"]
         sp99 = r["service_metrics"]["p99_latency"]
         check(p99 >= 600, f"corrected p99 {p99} ms does not show the 1 s stall")
-        check(sp99 <= 200, f"service p99 {sp99} ms shows the stall (it should not)")
+        check(sp99 <= 300, f"service p99 {sp99} ms shows the stall (it should not)")
         check(r["service_metrics"]["max_latency"] >= 600, "no request saw the stall at all")
         check(r["late"] >= 40, f"only {r['late']} late sends during a 1 s stall at 100/s")
 
