@@ -36,7 +36,7 @@ int report_build(const struct report_in *in, struct msg_metrics *out)
     const struct engine_stats *st = in->st;
     if (st) {
         out->requests_sent = st->sent;
-        out->responses_received = st->completed;
+        out->responses_received = st->responses;
         out->err_connect = st->kinds[PLAN_ERR_CONNECT];
         out->err_timeout = st->kinds[PLAN_ERR_TIMEOUT];
         out->err_4xx = st->kinds[PLAN_ERR_4XX];

@@ -80,7 +80,7 @@ def check_report_shape(r, node_id, test_id):
           f"error_kinds {kinds}")
     check(sum(kinds.values()) == r["errors"], f"errors {r['errors']} != sum of {kinds}")
     m = r["metrics"]
-    if r["responses_received"] > r["errors"]:
+    if r["responses_received"] > 0:
         check(m["min_latency"] <= m["median_latency"] <= m["p90_latency"] <= m["p95_latency"]
               <= m["p99_latency"] <= m["p999_latency"] <= m["max_latency"],
               f"percentiles out of order: {m}")

@@ -38,7 +38,7 @@ def main():
             r = o.run(cfg, [d], timeout=60)[0]
             log_report(r)
             cnt = cfg["message_count_per_driver"]
-            check(r["requests_sent"] == cnt and r["responses_received"] == cnt, f"{r}")
+            check(r["requests_sent"] == cnt and r["responses_received"] == 0, f"{r}")
             check(r["error_kinds"]["connect"] == cnt and r["errors"] == cnt,
                   f"{cfg['test_id']}: kinds {r['error_kinds']}")
             check(r["status_codes"] == {}, f"status codes {r['status_codes']}")
@@ -50,7 +50,7 @@ def main():
                    "message_count_per_driver": 20, "concurrency": 10, "timeout_ms": 300,
                    "target_url": slow.url + "/ping"}, [d])[0]
         log_report(r)
-        check(r["error_kinds"]["timeout"] == 20 and r["responses_received"] == 20, f"{r}")
+        check(r["error_kinds"]["timeout"] == 20 and r["responses_received"] == 0, f"{r}")
         check(r["elapsed_ms"] < 1900, f"timeouts took {r['elapsed_ms']} ms")
 
 
