@@ -92,6 +92,10 @@ struct ctl {
     atomic_int stop;
     int drivers_changed;
     int64_t last_drivers_event_ms, last_save_ms;
+    /* The consumer has its partitions since this time (0: not now). While
+     * it has none the orchestrator hears nothing, so nobody is declared
+     * dead for that silence. */
+    int64_t listening_since_ms;
     /* Counters for /metrics. */
     int64_t msgs[TP_COUNT], rejected[TP_COUNT], dup_reports, stray_reports, db_errors;
     /* Rate limit for logging rejected messages. */
@@ -154,6 +158,21 @@ static enum liveness ctl_part_liveness(struct ctl *c, const struct part *p, int6
     if (d)
         return registry_judge(c->reg, d, now);
     return liveness_judge(now, p->last_seen_ms, c->conf.hb_interval_ms, c->conf.hb_timeout_ms);
+}
+
+/* 1 when p is to be declared dead: no sign of life for the heartbeat
+ * timeout while the orchestrator was listening. */
+static int ctl_part_gone(struct ctl *c, const struct part *p, int64_t now)
+{
+    if (c->listening_since_ms <= 0)
+        return 0;
+    int64_t last = p->last_seen_ms;
+    const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
+    if (d && d->last_rx_ms > last)
+        last = d->last_rx_ms;
+    if (c->listening_since_ms > last)
+        last = c->listening_since_ms;
+    return liveness_judge(now, last, c->conf.hb_interval_ms, c->conf.hb_timeout_ms) == LIVE_DEAD;
 }
 
 static void ctl_test_free(struct test *t)
@@ -632,7 +651,7 @@ static void ctl_check_parts(struct ctl *c, struct test *t, int64_t now)
         struct part *p = &t->parts[i];
         if (p->agg.final || p->dead)
             continue;
-        if (ctl_part_liveness(c, p, now) == LIVE_DEAD) {
+        if (ctl_part_gone(c, p, now)) {
             p->dead = 1;
             ctl_reason(t, "driver %s declared dead (no heartbeat for %.1fs)", p->agg.node_id,
                        (double)c->conf.hb_timeout_ms / 1000.0);
@@ -897,7 +916,8 @@ static void ctl_on_metrics(struct ctl *c, const struct bus_record *rec, int64_t 
         msg_metrics_free(&m);
         return;
     }
-    p->last_seen_ms = now;
+    if (liveness_fresh(now, rec->timestamp_ms, c->conf.hb_timeout_ms))
+        p->last_seen_ms = now;
     struct series_point pt;
     char warn[256];
     rc = agg_driver_apply(&p->agg, &m, t->cfg.message_count_per_driver, t->start_at_ms, now, &c->s,
@@ -963,6 +983,16 @@ static void *ctl_consumer_main(void *arg)
     int64_t last_err_log = 0, warm_at = 0;
     int warm = 0;
     while (!atomic_load(&c->stop)) {
+        int assigned = bus_consumer_assigned(c->cons);
+        if (assigned != (c->listening_since_ms > 0)) {
+            pthread_mutex_lock(&c->mu);
+            c->listening_since_ms = assigned ? clock_wall_ms() : 0;
+            pthread_mutex_unlock(&c->mu);
+            if (assigned)
+                log_info("consuming register, heartbeat and metrics");
+            else
+                log_warn("lost the Kafka partitions; liveness judgements wait until they return");
+        }
         /* Learn where test_config and trigger go before the first test
          * needs them: the first message would otherwise wait a second. */
         if (!warm && clock_wall_ms() >= warm_at) {

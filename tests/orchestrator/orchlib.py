@@ -229,3 +229,64 @@ def note(*args):
 
 def elapsed(t0):
     return f"{time.time() - t0:.2f}s"
+
+
+# ---- server-sent events --------------------------------------------------------
+
+
+class EventStream:
+    """Reads GET /api/events in a thread: self.events holds (time, event,
+    data) with data parsed as JSON; comments are counted in self.comments."""
+
+    def __init__(self, orch_url, timeout=30):
+        import http.client
+        import threading
+        import urllib.parse
+        u = urllib.parse.urlparse(orch_url)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+        self.conn.request("GET", "/api/events", headers={"Accept": "text/event-stream"})
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.content_type = self.resp.getheader("Content-Type")
+        self.events = []
+        self.comments = 0
+        self.ended = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        name, data = "message", []
+        try:
+            for raw in self.resp:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if line == "":
+                    if data:
+                        try:
+                            doc = json.loads("\n".join(data))
+                        except ValueError:
+                            doc = None
+                        with self.lock:
+                            self.events.append((time.time(), name, doc))
+                    name, data = "message", []
+                elif line.startswith(":"):
+                    with self.lock:
+                        self.comments += 1
+                elif line.startswith("event:"):
+                    name = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].strip())
+        except Exception:  # noqa: BLE001 - the stream ends when the server stops
+            pass
+        self.ended = True
+
+    def of(self, name):
+        with self.lock:
+            return [(t, d) for t, n, d in self.events if n == name]
+
+    def close(self):
+        try:
+            self.conn.sock.shutdown(2)
+        except Exception:  # noqa: BLE001
+            pass
+        self.conn.close()

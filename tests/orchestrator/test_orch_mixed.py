@@ -1,0 +1,63 @@
+"""load-orchestrator with a mixed fleet: a real load-driver and a driver
+that speaks only the original format (fakedriver.py --mode original: no
+state in its heartbeats, never READY, one report at the end with the four
+latency figures and no seq, counts or histogram). The original driver is
+triggered when the READY wait times out (the reason says so), the test
+completes, the aggregate is marked approximate, its min and max are exact
+and the counts add up to what the target served."""
+
+from dlt import Cluster, KcatConsumer, check, get_json, log, run_test
+from orchlib import fake_driver, start_test, target_count, wait_drivers, wait_test
+
+COUNT = 300
+
+
+def main():
+    with Cluster() as c:
+        c.broker()
+        target = c.target("--delay-ms", "1-3")
+        orch = c.orchestrator("--ready-timeout", "2s")
+        real = c.driver(target=target.url + "/ping")
+        orig = fake_driver(c, target=target.url, mode="original")
+        wait_drivers(orch.url, 2)
+        ds = {d["node_id"]: d for d in get_json(orch.url + "/api/drivers")["drivers"]}
+        check(ds[orig.node_id]["state"] == "", f"original driver shows a state: {ds}")
+        metrics = KcatConsumer(c.kafka, "metrics", cluster=c)
+
+        before = target_count(target.url)
+        tid = start_test(orch.url, {"test_type": "AVALANCHE", "test_message_delay": 0,
+                                    "message_count_per_driver": COUNT}, original=True)
+        t = wait_test(orch.url, tid, timeout=60)
+        log(f"{t['state']}: {t['reason']}")
+        check(t["state"] == "COMPLETED", f"state {t['state']}: {t['reason']}")
+        check("ready wait timed out" in t["reason"] and orig.node_id in t["reason"],
+              f"reason {t['reason']!r}")
+        check(t["approximate"] is True, "approximate is not set")
+        agg = t["aggregate"]
+        served = target_count(target.url) - before
+        check(agg["requests_sent"] == 2 * COUNT == served, f"requests {agg['requests_sent']}, "
+              f"target served {served}")
+        check(agg["responses_received"] == 2 * COUNT, f"responses {agg['responses_received']}")
+        pd = {p["node_id"]: p for p in t["per_driver"]}
+        check(pd[orig.node_id]["final"] and pd[orig.node_id]["approximate"],
+              f"original driver {pd[orig.node_id]}")
+        check(pd[real.node_id]["final"] and not pd[real.node_id]["approximate"],
+              f"real driver {pd[real.node_id]}")
+        check(pd[orig.node_id]["requests_sent"] == COUNT, f"original {pd[orig.node_id]}")
+
+        # The original report really is the original format.
+        rep = metrics.wait_for(lambda m: m.get("node_id") == orig.node_id and
+                               m.get("test_id") == tid, timeout=10)
+        check("seq" not in rep and "histogram" not in rep and "requests_sent" not in rep,
+              f"fake original report carries extensions: {sorted(rep)}")
+        lat, ol = agg["latency_ms"], rep["metrics"]
+        real_lat = pd[real.node_id]["latency_ms"]
+        check(lat["min"] == min(real_lat["min"], ol["min_latency"]), f"min {lat['min']}")
+        check(lat["max"] == max(real_lat["max"], ol["max_latency"]), f"max {lat['max']}")
+        want_mean = (real_lat["mean"] + ol["mean_latency"]) / 2
+        check(abs(lat["mean"] - want_mean) < 0.01, f"mean {lat['mean']} want {want_mean}")
+        check(lat["min"] <= lat["median"] <= lat["p99"] <= lat["max"], f"order {lat}")
+
+
+if __name__ == "__main__":
+    run_test(main)
