@@ -40,9 +40,10 @@ double stats_error_pct(const struct stats *s)
 
 int64_t stats_done(const struct stats *s)
 {
-    /* The drivers count in responses_received every request that finished,
-     * with a response or a failure (errors are a part of it). */
-    return s->received;
+    /* responses_received counts every request that got an HTTP response,
+     * 4xx and 5xx included; a request that failed without one counts only
+     * in its error kind (docs/PROTOCOL.md). */
+    return s->received + s->err_connect + s->err_timeout + s->err_other;
 }
 
 int stats_state_final(const char *state)

@@ -37,8 +37,8 @@ const char *stats_lat_key(enum stats_lat l);
 /* Errors as a percentage of requests sent; 0 when nothing was sent. */
 double stats_error_pct(const struct stats *s);
 
-/* Requests that are finished, with a response or a failure: the drivers'
- * responses_received, of which errors are a part. */
+/* Requests that are finished: those with a response (responses_received)
+ * plus those that failed without one (connect, timeout, other). */
 int64_t stats_done(const struct stats *s);
 
 /* 1 for the states a test never leaves (COMPLETED, PARTIAL, FAILED,

@@ -85,14 +85,17 @@ void watch_format_bar(const cJSON *test, double elapsed_s, int columns, char *bu
                             "%.1f%% %lld/%s %.0f req/s p50 %.2fms p99 %.2fms errors %lld", v.pct,
                             (long long)v.done, total, v.s.rps, v.s.lat[LAT_MEDIAN],
                             v.s.lat[LAT_P99], (long long)v.s.errors);
-    /* The bar takes what the terminal leaves, within limits. */
+    /* The bar takes what the terminal leaves, up to WATCH_BAR_WIDTH; with
+     * less than 5 columns left there is no bar. */
     int width = WATCH_BAR_WIDTH;
     if (columns > 0) {
         width = columns - 1 - (int)strlen(v.state) - 4 - rest_len;
         if (width > WATCH_BAR_WIDTH)
             width = WATCH_BAR_WIDTH;
-        if (width < 10)
-            width = 10;
+    }
+    if (width < 5) {
+        snprintf(buf, buflen, "%s %s", v.state, rest);
+        return;
     }
     char bar[WATCH_BAR_WIDTH + 1];
     int fill = (int)(v.pct / 100.0 * width + 0.5);

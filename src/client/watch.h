@@ -38,8 +38,8 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
 
 /* The progress bar for a test object, without a line end:
  * "RUNNING [#####-----]  45.2%  904/2000  451 req/s  p50 1.21ms  p99 4.50ms  errors 0  2.0s".
- * The bar is 30 characters, or narrower (down to 10) to fit columns when
- * columns > 0. Always NUL-terminates buf; can't fail. */
+ * The bar is 30 characters, or narrower to fit columns when columns > 0
+ * (none when less than 5 are left). Always NUL-terminates buf; can't fail. */
 void watch_format_bar(const cJSON *test, double elapsed_s, int columns, char *buf, size_t buflen);
 
 /* The plain per-second line, without a line end:

@@ -177,6 +177,23 @@ def check_bad_usage(orch):
     expect_fail(client("list", url=f"http://127.0.0.1:{port}"), 1, "cannot reach")
 
 
+def check_failing_requests(orch, ds):
+    """Requests to a closed port fail without a response: they count as
+    errors (connect), the test still finishes, and errors<1% is breached."""
+    url = f"http://127.0.0.1:{free_port()}/ping"
+    r = expect_fail(client("start", "--count", "20", "--concurrency", "4", "--url", url,
+                           "--timeout", "2s", "--wait", "--threshold", "errors<1%",
+                           url=orch.url), 1, "1 of 1 threshold breached")
+    progress = [l for l in r.out.splitlines() if l.startswith("t=")]
+    check(progress and "done=40/40 (100.0%)" in progress[-1], f"progress: {progress}")
+    rows = table_rows(r.out)
+    for d in ds:
+        check(rows[d.node_id][1:4] == ["20", "0", "20"], f"row {rows.get(d.node_id)}")
+    check(rows["all"][1:4] == ["40", "0", "40"], f"aggregate row {rows.get('all')}")
+    check("Errors by kind: connect 40" in r.out, f"error kinds: {r.out}")
+    check("threshold errors<1%: FAIL (errors = 100.000% (40 of 40))" in r.out, f"verdict {r}")
+
+
 def check_token(c):
     """An orchestrator with --api-token: POSTs need the bearer token, reads
     stay open. (Started last: it shares the cluster's consumer groups.)"""
@@ -196,6 +213,7 @@ def main():
         check_reports(orch, tid, ds)
         check_commands(orch, tid, ds)
         check_thresholds(target, orch)
+        check_failing_requests(orch, ds)
         check_bad_usage(orch)
         check_token(c)
 

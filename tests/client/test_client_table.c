@@ -116,20 +116,24 @@ static void test_summary_view(void **state)
     assert_int_equal(view_total_requests(t), 1000);
     struct stats s;
     stats_from_json(cJSON_GetObjectItem(t, "aggregate"), &s);
-    assert_int_equal(stats_done(&s), 990);
+    assert_int_equal(stats_done(&s), 1000); /* 990 responses + 10 timeouts */
 
     char line[300];
     watch_format_line(t, 2.0, line, sizeof line);
-    assert_string_equal(line, "t=2.0s state=COMPLETED done=990/1000 (99.0%) rps=495.5 "
+    assert_string_equal(line, "t=2.0s state=COMPLETED done=1000/1000 (100.0%) rps=495.5 "
                               "p50=2.00ms p99=9.75ms errors=12");
     watch_format_bar(t, 2.0, 0, line, sizeof line);
-    assert_string_equal(line, "COMPLETED [##############################]  99.0%  990/1000  "
+    assert_string_equal(line, "COMPLETED [##############################] 100.0%  1000/1000  "
                               "496 req/s  p50 2.00ms  p99 9.75ms  errors 12  2.0s");
     /* On an 80-column terminal the bar narrows so that the line fits. */
     watch_format_bar(t, 2.0, 80, line, sizeof line);
     assert_true(strlen(line) <= 79);
-    assert_string_equal(line, "COMPLETED [##########] 99.0% 990/1000 496 req/s p50 2.00ms "
+    assert_string_equal(line, "COMPLETED [########] 100.0% 1000/1000 496 req/s p50 2.00ms "
                               "p99 9.75ms errors 12");
+    /* Narrower still: no bar at all. */
+    watch_format_bar(t, 2.0, 72, line, sizeof line);
+    assert_string_equal(line, "COMPLETED 100.0% 1000/1000 496 req/s p50 2.00ms p99 9.75ms "
+                              "errors 12");
     watch_format_bar(t, 2.0, 100, line, sizeof line);
     assert_int_equal(strlen(line), 99);
     cJSON_Delete(t);
