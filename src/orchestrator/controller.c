@@ -25,6 +25,8 @@
 #define CTL_POINT_LAG_MS 250     /* wait for the reports of an interval before sampling it */
 #define CTL_FORGET_MIN_MS 600000 /* a dead driver is shown for at least 10 minutes */
 #define CTL_REASON_MAX 1024
+#define ORCH_STR2(x) #x
+#define ORCH_STR(x) ORCH_STR2(x)
 
 enum tstate {
     TS_CREATED = 0,
@@ -802,7 +804,10 @@ static void ctl_on_register(struct ctl *c, const struct bus_record *rec, int64_t
     int64_t sent = m.timestamp > 0 ? (int64_t)(m.timestamp * 1000.0) : rec->timestamp_ms;
     int rc = registry_register(c->reg, &m, now, sent);
     if (rc < 0) {
-        log_error("registry: out of memory");
+        ctl_reject(c, TP_REGISTER, rec,
+                   rc == -ENOSPC ? "the registry is full (" ORCH_STR(REGISTRY_MAX) " drivers)"
+                                 : "out of memory",
+                   now);
         return;
     }
     if (rc == REG_REMOVED) {
@@ -830,7 +835,10 @@ static void ctl_on_heartbeat(struct ctl *c, const struct bus_record *rec, int64_
     }
     int rc = registry_heartbeat(c->reg, &m, now);
     if (rc < 0) {
-        log_error("registry: out of memory");
+        ctl_reject(c, TP_HEARTBEAT, rec,
+                   rc == -ENOSPC ? "the registry is full (" ORCH_STR(REGISTRY_MAX) " drivers)"
+                                 : "out of memory",
+                   now);
         return;
     }
     if (rc == REG_ADDED) {
@@ -976,7 +984,9 @@ static void *ctl_consumer_main(void *arg)
                                          TOPIC_METRICS, TOPIC_HEARTBEAT};
     static const char *const out_topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER};
     char err[512];
-    if (c->bconf && bus_ensure_topics(c->bconf, topics, 5, 4, 5000, err, sizeof err) < 0)
+    /* Both calls block while Kafka is unreachable: keep them short, so a
+     * stop is never held up for long. */
+    if (c->bconf && bus_ensure_topics(c->bconf, topics, 5, 4, 2000, err, sizeof err) < 0)
         log_warn("could not check the topics (they are created on first use): %s", err);
     struct bus_record recs[CTL_BATCH];
     memset(recs, 0, sizeof recs);
@@ -996,7 +1006,7 @@ static void *ctl_consumer_main(void *arg)
         /* Learn where test_config and trigger go before the first test
          * needs them: the first message would otherwise wait a second. */
         if (!warm && clock_wall_ms() >= warm_at) {
-            warm = bus_producer_warm(c->prod, out_topics, 2, 2000, err, sizeof err) == 0;
+            warm = bus_producer_warm(c->prod, out_topics, 2, 500, err, sizeof err) == 0;
             if (!warm) {
                 log_warn("%s (retrying in 10s)", err);
                 warm_at = clock_wall_ms() + 10000;
@@ -1100,8 +1110,10 @@ static void *ctl_ticker_main(void *arg)
 static void ctl_restore_driver(void *ctx, const struct reg_driver *d)
 {
     struct ctl *c = ctx;
-    if (registry_restore(c->reg, d) == -ENOMEM)
-        log_error("registry: out of memory");
+    int rc = registry_restore(c->reg, d);
+    if (rc == -ENOMEM || rc == -ENOSPC)
+        log_error("registry: cannot restore driver %s: %s", d->node_id,
+                  rc == -ENOSPC ? "the registry is full" : "out of memory");
 }
 
 /* Rebuild a participant from its newest stored report. */

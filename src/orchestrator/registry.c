@@ -66,6 +66,10 @@ struct reg_driver *registry_find(struct registry *r, const char *node_id)
 
 static struct reg_driver *registry_add(struct registry *r, const char *node_id, int64_t now_ms)
 {
+    if (r->n >= REGISTRY_MAX) {
+        errno = ENOSPC;
+        return NULL;
+    }
     if (r->n == r->cap) {
         int ncap = r->cap ? r->cap * 2 : 16;
         struct reg_driver **nd = realloc(r->d, (size_t)ncap * sizeof *nd);
@@ -154,7 +158,7 @@ int registry_register(struct registry *r, const struct msg_register *m, int64_t 
             return REG_NONE; /* a replay of a driver long gone */
         d = registry_add(r, m->node_id, now_ms);
         if (!d)
-            return -ENOMEM;
+            return errno == ENOSPC ? -ENOSPC : -ENOMEM;
         rc = REG_ADDED;
     }
     snprintf(d->node_ip, sizeof d->node_ip, "%s", m->node_ip);
@@ -178,7 +182,7 @@ int registry_heartbeat(struct registry *r, const struct msg_heartbeat *m, int64_
             return REG_NONE;
         d = registry_add(r, m->node_id, now_ms);
         if (!d)
-            return -ENOMEM;
+            return errno == ENOSPC ? -ENOSPC : -ENOMEM;
         rc = REG_ADDED;
     }
     if (fresh && registry_alive(r, d, now_ms) && rc == REG_NONE)
@@ -204,7 +208,7 @@ int registry_restore(struct registry *r, const struct reg_driver *src)
         return -EEXIST;
     struct reg_driver *d = registry_add(r, src->node_id, src->registered_ms);
     if (!d)
-        return -ENOMEM;
+        return errno == ENOSPC ? -ENOSPC : -ENOMEM;
     *d = *src;
     d->dirty = 0;
     d->live = LIVE_DEAD;
@@ -219,11 +223,12 @@ int registry_tick(struct registry *r, int64_t now_ms)
         if (now_ms - r->tombs[i].at_ms < r->forget_ms)
             r->tombs[keep++] = r->tombs[i];
     r->n_tombs = keep;
-    for (int i = 0; i < r->n;) {
+    int live = 0;
+    for (int i = 0; i < r->n; i++) {
         struct reg_driver *d = r->d[i];
         enum liveness l = registry_judge(r, d, now_ms);
         if (l == LIVE_DEAD && now_ms - d->last_rx_ms >= r->forget_ms) {
-            registry_drop(r, i);
+            free(d);
             changed++;
             continue;
         }
@@ -231,8 +236,9 @@ int registry_tick(struct registry *r, int64_t now_ms)
             d->live = l;
             changed++;
         }
-        i++;
+        r->d[live++] = d;
     }
+    r->n = live;
     return changed;
 }
 

@@ -17,6 +17,10 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
+/* The registry holds at most this many drivers: a new one beyond it is
+ * refused (-ENOSPC) until dead ones are forgotten. */
+#define REGISTRY_MAX 4096
+
 struct reg_driver {
     char node_id[ID_MAX];
     char node_ip[64];
@@ -52,14 +56,15 @@ struct reg_driver *registry_find(struct registry *r, const char *node_id);
 enum reg_change { REG_NONE = 0, REG_CHANGED = 1, REG_ADDED = 2, REG_REMOVED = 3 };
 
 /* Apply a register or unregister message received at now_ms; sent_ms is
- * its own stamp (0: unknown). Returns an enum reg_change, or -ENOMEM. */
+ * its own stamp (0: unknown). Returns an enum reg_change, or -ENOMEM, or
+ * -ENOSPC when a new driver would pass REGISTRY_MAX. */
 int registry_register(struct registry *r, const struct msg_register *m, int64_t now_ms,
                       int64_t sent_ms);
 /* Apply a heartbeat received at now_ms. Returns an enum reg_change (REG_CHANGED
- * when state, test or liveness changed), or -ENOMEM. */
+ * when state, test or liveness changed), -ENOMEM or -ENOSPC. */
 int registry_heartbeat(struct registry *r, const struct msg_heartbeat *m, int64_t now_ms);
 /* Add d as saved earlier (liveness is judged at the next tick). Returns 0,
- * or -ENOMEM, or -EEXIST when the node is already known. */
+ * or -ENOMEM, -ENOSPC, or -EEXIST when the node is already known. */
 int registry_restore(struct registry *r, const struct reg_driver *d);
 
 /* Re-judge every driver at now_ms and forget the long dead. Returns how many

@@ -6,6 +6,7 @@
 #include "liveness.h"
 #include "registry.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,12 +159,38 @@ static void test_registry_register(void **state)
     registry_destroy(r);
 }
 
+static void test_registry_cap(void **state)
+{
+    (void)state;
+    struct registry *r = NULL;
+    assert_int_equal(registry_create(IV, TO, 60000, &r), 0);
+    int64_t t = 1700000000000;
+    char id[32];
+    for (int i = 0; i < REGISTRY_MAX; i++) {
+        snprintf(id, sizeof id, "d-%d", i);
+        struct msg_heartbeat m = hb(id, t, NODE_STATE_IDLE, "", 0);
+        assert_int_equal(registry_heartbeat(r, &m, t), REG_ADDED);
+    }
+    struct msg_heartbeat m = hb("d-one-too-many", t, NODE_STATE_IDLE, "", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t), -ENOSPC);
+    assert_int_equal(registry_count(r), REGISTRY_MAX);
+    /* Known drivers still get through; forgotten ones make room. */
+    m = hb("d-7", t + 500, NODE_STATE_READY, "t-1", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t + 500), REG_CHANGED);
+    registry_tick(r, t + 60000);
+    assert_int_equal(registry_count(r), 1);
+    m = hb("d-one-too-many", t + 60000, NODE_STATE_IDLE, "", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t + 60000), REG_ADDED);
+    registry_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_registry_heartbeats),
         cmocka_unit_test(test_registry_register),
+        cmocka_unit_test(test_registry_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
