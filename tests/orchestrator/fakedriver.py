@@ -13,6 +13,9 @@
                  latency figures (no seq, no counts, no histogram).
 --refuse REASON  answer every test_config with a final report carrying
                  "failure" instead of READY.
+--garbage        also send, every heartbeat interval, messages that must be
+                 rejected (not JSON, wrong types, a report for its current
+                 test with a field of the wrong type) on each of its topics.
 
 It sends real HTTP requests to the target (one at a time; AVALANCHE
 sequentially, TSUNAMI on schedule), times them from the due time (open
@@ -50,10 +53,13 @@ class Kcat:
         self.lock = threading.Lock()
 
     def send(self, key, value):
+        self.send_raw(key, json.dumps(value, separators=(',', ':')))
+
+    def send_raw(self, key, text):
         # kcat 1.7.1 reads its input in 1 KiB blocks and waits for a block
         # to fill before it produces: pad each line (JSON allows trailing
         # whitespace) to a whole number of blocks so it goes out at once.
-        line = f"{key}\t{json.dumps(value, separators=(',', ':'))}"
+        line = f"{key}\t{text}"
         line += " " * (-(len(line.encode()) + 1) % 1024) + "\n"
         line = line.encode()
         with self.lock:
@@ -257,9 +263,29 @@ class Driver:
 
     # ---- main loop ---------------------------------------------------------
 
+    def garbage(self):
+        with self.lock:
+            tid = self.test_id or "t-none"
+        junk = ["not json", "[1, 2", "null", '{"node_id": 5}',
+                {"node_id": self.node_id, "heartbeat": "NO", "timestamp": time.time()},
+                {"node_id": self.node_id, "node_IP": ["x"],
+                 "message_type": "DRIVER_NODE_REGISTER"},
+                {"node_id": self.node_id, "test_id": tid, "report_id": f"r-{uuid.uuid4().hex}",
+                 "seq": "first", "metrics": {"mean_latency": 1, "median_latency": 1,
+                                             "min_latency": 1, "max_latency": 1}},
+                {"node_id": self.node_id, "test_id": tid, "report_id": f"r-{uuid.uuid4().hex}",
+                 "metrics": {"mean_latency": -4, "median_latency": 1, "min_latency": 1,
+                             "max_latency": 1}}]
+        for topic in self.prod:
+            for j in junk:
+                self.prod[topic].send_raw(self.node_id, j if isinstance(j, str) else
+                                          json.dumps(j))
+
     def beat(self):
         while not self.stop.wait(self.a.hb_interval):
             self.heartbeat()
+            if self.a.garbage:
+                self.garbage()
 
     def main(self):
         deadline = time.time() + 20
@@ -299,6 +325,7 @@ def main():
     ap.add_argument("--node-id")
     ap.add_argument("--refuse")
     ap.add_argument("--hb-interval", type=float, default=1.0)
+    ap.add_argument("--garbage", action="store_true")
     d = Driver(ap.parse_args())
     signal.signal(signal.SIGTERM, lambda *_: d.stop.set())
     signal.signal(signal.SIGINT, lambda *_: d.stop.set())

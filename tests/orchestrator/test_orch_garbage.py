@@ -3,7 +3,10 @@ wrong types, missing fields, NUL bytes, deep nesting, values of about and
 over 1 MB, a report with a corrupt histogram, a report for no known test,
 replayed and far-future heartbeats) is logged and skipped: the process
 stays up, counts what it rejected, learns no phantom driver, and the next
-test runs to COMPLETED with exact counts."""
+test runs to COMPLETED with exact counts. Then a test runs while one of
+its participants (the fake driver, --garbage) sends invalid messages on
+every one of its topics each second: the test completes with exact counts
+and no approximation."""
 
 import json
 import os
@@ -12,7 +15,7 @@ import tempfile
 import time
 
 from dlt import Cluster, check, get_json, http, log, run_test, wait_until
-from orchlib import start_test, target_count, wait_drivers, wait_test
+from orchlib import fake_driver, start_test, target_count, wait_drivers, wait_test
 
 TOPICS = ["register", "heartbeat", "metrics", "test_config", "trigger"]
 
@@ -115,6 +118,23 @@ def main():
         check(t["state"] == "COMPLETED", f"state {t['state']}: {t['reason']}")
         check(t["aggregate"]["requests_sent"] == 1000 == target_count(target.url) - before,
               f"counts {t['aggregate']['requests_sent']}")
+
+        # Garbage from a participant while the test runs.
+        noisy = fake_driver(c, "--garbage", target=target.url)
+        wait_drivers(orch.url, 3)
+        rejected_before = sum(all_seen().values())
+        before = target_count(target.url)
+        tid = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": 0.01,
+                                    "message_count_per_driver": 300})
+        t = wait_test(orch.url, tid, timeout=60)
+        check(t["state"] == "COMPLETED", f"noisy test {t['state']}: {t['reason']}")
+        check(noisy.node_id in t["drivers"], "the noisy driver did not take part")
+        check(t["aggregate"]["requests_sent"] == 900 == target_count(target.url) - before,
+              f"noisy test counts {t['aggregate']['requests_sent']}")
+        check(t["approximate"] is False, "garbage made the aggregate approximate")
+        more = sum(all_seen().values()) - rejected_before
+        log(f"{more} messages rejected during the noisy test")
+        check(more >= 3 * 8, f"only {more} rejected during the noisy test")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """load-orchestrator restarts on the same --db:
-1. After SIGTERM (exit 0) and a new start, earlier tests and their results,
+1. After SIGTERM (exit 0, at once, event streams open or not) and a new start, earlier tests and their results,
    time series and the list are served as before, and the fleet is known.
 2. A test RUNNING when the orchestrator stops continues: the new process
    rebuilds each driver's state from the stored reports, takes the rest
@@ -14,7 +14,7 @@ import signal
 import time
 
 from dlt import Cluster, check, get_json, log, run_test, wait_until
-from orchlib import get_test, start_test, target_count, wait_drivers, wait_test
+from orchlib import EventStream, get_test, start_test, target_count, wait_drivers, wait_test
 
 COUNT = 2500
 DELAY = 0.002  # 5 s per test
@@ -47,10 +47,16 @@ def main():
         tid_b = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": DELAY,
                                       "message_count_per_driver": COUNT})
         running_with_progress(orch.url, tid_b, 600)
+        streams = [EventStream(orch.url) for _ in range(3)]  # open while it stops
+        wait_until(lambda: all(s.of("drivers") for s in streams), timeout=5,
+                   what="event streams under way")
         t0 = time.time()
         rc = orch.stop()
-        log(f"SIGTERM: exit {rc} in {time.time() - t0:.2f}s")
+        took = time.time() - t0
+        log(f"SIGTERM with {len(streams)} event streams open: exit {rc} in {took:.2f}s")
         check(rc == 0, f"exit status {rc} after SIGTERM")
+        check(took < 3.0, f"stopping took {took:.2f}s with event streams open")
+        wait_until(lambda: all(s.ended for s in streams), timeout=5, what="the streams to end")
         orch = c.orchestrator(db=orch.db)
         b_now = get_test(orch.url, tid_b)
         check(b_now["state"] in ("RUNNING", "COMPLETED"), f"test B after restart: {b_now['state']}")
