@@ -226,7 +226,10 @@ int ostore_tests_in_state(struct ostore *s, const char *state, char (*ids)[ID_MA
         return -1;
     sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
     int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         if (n < max)
             snprintf(ids[n++], ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
     }
@@ -247,7 +250,10 @@ int ostore_tests_list(struct ostore *s, int limit,
         return -1;
     sqlite3_bind_int(st, 1, limit);
     int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         fn(ctx, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
         n++;
     }
@@ -267,7 +273,10 @@ int ostore_tests_count(struct ostore *s, const char *const *states, int n, int64
     for (int i = 0; i < n; i++)
         counts[i] = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         const char *state = (const char *)sqlite3_column_text(st, 0);
         for (int i = 0; state && i < n; i++)
             if (strcmp(state, states[i]) == 0)
@@ -333,7 +342,10 @@ int ostore_drivers_load(struct ostore *s, int64_t since_ms,
         return -1;
     sqlite3_bind_int64(st, 1, since_ms);
     int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         struct reg_driver d;
         memset(&d, 0, sizeof d);
         ostore_col_buf(st, 0, d.node_id, sizeof d.node_id);
@@ -471,7 +483,10 @@ int ostore_points_each(struct ostore *s, const char *test_id,
         return -1;
     sqlite3_bind_text(st, 1, test_id, -1, SQLITE_TRANSIENT);
     int rc, n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
         struct series_point p;
         memset(&p, 0, sizeof p);
         const unsigned char *node = sqlite3_column_text(st, 0);
