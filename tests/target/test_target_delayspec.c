@@ -40,9 +40,26 @@ static void test_parse_good(void **state)
 static void test_parse_bad(void **state)
 {
     (void)state;
-    const char *bad[] = {"",       "-",       "-5",    "5-",      "500-100", "1-2-3",  "abc",
-                         "10ms",   " 10",     "10 ",   "1e3",     "+5",      ".",      "1..2",
-                         "600001", "0-600001", "99999999999999999999999", "nan", "inf", "5--6"};
+    const char *bad[] = {"",
+                         "-",
+                         "-5",
+                         "5-",
+                         "500-100",
+                         "1-2-3",
+                         "abc",
+                         "10ms",
+                         " 10",
+                         "10 ",
+                         "1e3",
+                         "+5",
+                         ".",
+                         "1..2",
+                         "600001",
+                         "0-600001",
+                         "99999999999999999999999",
+                         "nan",
+                         "inf",
+                         "5--6"};
     char err[160];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct delayspec d = {42, 43};
