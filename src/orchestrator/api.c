@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,10 +478,38 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
     }
 }
 
+/* libmicrohttpd logs once per refused connection: at most API_LOG_BURST
+ * lines per API_LOG_WINDOW_US, the rest counted and reported later. */
+#define API_LOG_BURST 20
+#define API_LOG_WINDOW_US (10 * 1000000LL)
+static pthread_mutex_t api_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t api_log_window_us;
+static int api_log_n;
+static long api_log_dropped;
+
 __attribute__((format(printf, 2, 0))) static void api_mhd_log(void *cls, const char *fmt,
                                                               va_list ap)
 {
     (void)cls;
+    int64_t now = clock_mono_us();
+    long dropped = 0;
+    pthread_mutex_lock(&api_log_mu);
+    if (now - api_log_window_us >= API_LOG_WINDOW_US) {
+        dropped = api_log_dropped;
+        api_log_dropped = 0;
+        api_log_n = 0;
+        api_log_window_us = now;
+    }
+    int quiet = api_log_n >= API_LOG_BURST;
+    if (quiet)
+        api_log_dropped++;
+    else
+        api_log_n++;
+    pthread_mutex_unlock(&api_log_mu);
+    if (dropped > 0)
+        log_warn("http: %ld more message(s) were not logged", dropped);
+    if (quiet)
+        return;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
