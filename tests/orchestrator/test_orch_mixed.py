@@ -4,10 +4,14 @@ state in its heartbeats, never READY, one report at the end with the four
 latency figures and no seq, counts or histogram). The original driver is
 triggered when the READY wait times out (the reason says so), the test
 completes, the aggregate is marked approximate, its min and max are exact
-and the counts add up to what the target served."""
+and the counts add up to what the target served. An orchestrator stopped
+while such a test waits for READY (CONFIGURED) picks the wait up again
+after its restart and the test completes."""
+
+import time
 
 from dlt import Cluster, KcatConsumer, check, get_json, log, run_test
-from orchlib import fake_driver, start_test, target_count, wait_drivers, wait_test
+from orchlib import fake_driver, get_test, start_test, target_count, wait_drivers, wait_test
 
 COUNT = 300
 
@@ -16,7 +20,7 @@ def main():
     with Cluster() as c:
         c.broker()
         target = c.target("--delay-ms", "1-3")
-        orch = c.orchestrator("--ready-timeout", "2s")
+        orch = c.orchestrator("--ready-timeout", "3s")
         real = c.driver(target=target.url + "/ping")
         orig = fake_driver(c, target=target.url, mode="original")
         wait_drivers(orch.url, 2)
@@ -57,6 +61,20 @@ def main():
         want_mean = (real_lat["mean"] + ol["mean_latency"]) / 2
         check(abs(lat["mean"] - want_mean) < 0.01, f"mean {lat['mean']} want {want_mean}")
         check(lat["min"] <= lat["median"] <= lat["p99"] <= lat["max"], f"order {lat}")
+
+        # Restart while the test waits for READY.
+        before = target_count(target.url)
+        tid = start_test(orch.url, {"test_type": "AVALANCHE", "message_count_per_driver": COUNT})
+        check(get_test(orch.url, tid)["state"] == "CONFIGURED", "not waiting for READY")
+        time.sleep(1)
+        check(orch.stop() == 0, "exit status")
+        orch = c.orchestrator("--ready-timeout", "3s", db=orch.db)
+        check(get_test(orch.url, tid)["state"] == "CONFIGURED", "the wait did not resume")
+        t = wait_test(orch.url, tid, timeout=60)
+        check(t["state"] == "COMPLETED" and "restarted" in t["reason"],
+              f"after the restart: {t['state']}: {t['reason']}")
+        check(t["aggregate"]["requests_sent"] == 2 * COUNT == target_count(target.url) - before,
+              f"counts after the restart {t['aggregate']['requests_sent']}")
 
 
 if __name__ == "__main__":
