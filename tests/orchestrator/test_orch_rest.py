@@ -9,6 +9,7 @@ Keep-alive holds across answers. The server keeps serving throughout."""
 
 import http.client
 import json
+import os
 import subprocess
 import time
 
@@ -154,10 +155,30 @@ def main():
         check(conn.sock is sock, "a new connection was needed")
         conn.close()
 
-        # The dashboard page and its content type.
-        status, h, data = dhttp("GET", u + "/")
-        check(status == 200 and h["Content-Type"].startswith("text/html") and
-              b"/api/drivers" in data and b"seconds" in data, f"index: {status} {h}")
+        # The dashboard: / and /static/PATH serve src/orchestrator/web/
+        # byte for byte, with a content type from the extension.
+        web = os.path.join(os.environ.get("DLT_SOURCE") or
+                           os.path.join(os.path.dirname(__file__), "..", ".."),
+                           "src", "orchestrator", "web")
+        types = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
+                 ".svg": "image/svg+xml", ".json": "application/json"}
+        files = []
+        for root, dirs, names in os.walk(web):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            files += [os.path.relpath(os.path.join(root, n), web) for n in names
+                      if not n.startswith(".")]
+        check("index.html" in files, f"no index.html in {web}")
+        for rel in sorted(files):
+            path = "/" if rel == "index.html" else "/static/" + rel.replace(os.sep, "/")
+            status, h, data = dhttp("GET", u + path)
+            with open(os.path.join(web, rel), "rb") as f:
+                want = f.read()
+            check(status == 200 and data == want, f"{path}: {status}, {len(data)} bytes, "
+                  f"file has {len(want)}")
+            ext = os.path.splitext(rel)[1].lower()
+            if ext in types:
+                check(h["Content-Type"].startswith(types[ext]), f"{path}: {h['Content-Type']}")
+        log(f"{len(files)} dashboard file(s) served as embedded")
         status, h, data = dhttp("GET", u + "/metrics")
         check(status == 200 and h["Content-Type"].startswith("text/plain") and
               b'dlt_tests{state="ABORTED"} 1' in data, f"metrics: {status} {data[:300]!r}")
