@@ -20,11 +20,14 @@
 
 #define PROG "load-broker"
 
+#define BROKER_PREFIXES_MAX 16
+
 struct broker_opts {
     char host[256];
     int port;
     int64_t partitions;
-    char prefix[64];
+    char prefixes[BROKER_PREFIXES_MAX][64];
+    int n_prefixes;
 };
 
 static void broker_usage(FILE *out)
@@ -44,7 +47,9 @@ static void broker_usage(FILE *out)
                  "  --listen HOST:PORT   bootstrap address to listen on (default 127.0.0.1:9092;\n"
                  "                       port 0 picks a free port, printed on the ready line)\n"
                  "  --partitions N       partitions per topic, 1..64 (default 4)\n"
-                 "  --topic-prefix P     create the topics with this prefix (default none)\n"
+                 "  --topic-prefix P     also create the five topics with this prefix;\n"
+                 "                       repeatable, up to 16 (the unprefixed topics always\n"
+                 "                       exist)\n"
                  "  --log-level LEVEL    debug, info, warn or error (default info)\n"
                  "  -h, --help           show this help and exit\n"
                  "  -V, --version        show the version and exit\n");
@@ -92,7 +97,9 @@ static void broker_parse(int argc, char **argv, struct broker_opts *o)
         case OPT_PREFIX:
             if (strlen(optarg) > 48)
                 broker_usage_error("--topic-prefix: '%.48s...' is too long", optarg);
-            snprintf(o->prefix, sizeof o->prefix, "%s", optarg);
+            if (o->n_prefixes >= BROKER_PREFIXES_MAX)
+                broker_usage_error("--topic-prefix: at most %d prefixes", BROKER_PREFIXES_MAX);
+            snprintf(o->prefixes[o->n_prefixes++], sizeof o->prefixes[0], "%s", optarg);
             break;
         case OPT_LOG: {
             enum log_level lv;
@@ -158,15 +165,18 @@ int main(int argc, char **argv)
     }
     static const char *const topics[] = {TOPIC_REGISTER, TOPIC_TEST_CONFIG, TOPIC_TRIGGER,
                                          TOPIC_METRICS, TOPIC_HEARTBEAT};
-    for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {
-        char name[128];
-        snprintf(name, sizeof name, "%s%s", o.prefix, topics[i]);
-        rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, name, (int)o.partitions, 1);
-        if (e) {
-            log_error("cannot create topic %s: %s", name, rd_kafka_err2str(e));
-            rd_kafka_mock_cluster_destroy(mc);
-            rd_kafka_destroy(rk);
-            return 1;
+    /* The unprefixed set (k = -1) and one set per --topic-prefix. */
+    for (int k = -1; k < o.n_prefixes; k++) {
+        for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s%s", k < 0 ? "" : o.prefixes[k], topics[i]);
+            rd_kafka_resp_err_t e = rd_kafka_mock_topic_create(mc, name, (int)o.partitions, 1);
+            if (e) {
+                log_error("cannot create topic %s: %s", name, rd_kafka_err2str(e));
+                rd_kafka_mock_cluster_destroy(mc);
+                rd_kafka_destroy(rk);
+                return 1;
+            }
         }
     }
     const char *boot = rd_kafka_mock_cluster_bootstraps(mc);

@@ -535,6 +535,9 @@ int bus_consumer_create_group(const struct bus_conf *c, const char *group_id,
                            "10000",
                            "heartbeat.interval.ms",
                            "1000",
+                           /* Notice topics created after the subscription. */
+                           "topic.metadata.refresh.interval.ms",
+                           "10000",
                            NULL};
     struct bus_consumer *bc = bus_consumer_new(c, fixed, 1, err, errlen);
     if (!bc)

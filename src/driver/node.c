@@ -10,6 +10,7 @@
 #include "opts.h"
 #include "plan.h"
 #include "report.h"
+#include "topics.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -610,6 +611,10 @@ int node_run(struct node_opts *o, const sigset_t *stop)
         if (bus_consumer_create_broadcast(o->bus, topics, 2, NODE_CONNECT_TIMEOUT_MS, &n.cons, err,
                                           sizeof err) == 0)
             break;
+        /* On a real cluster the topics may not exist yet: create them. */
+        char terr[512];
+        if (topics_ensure(o->bus, NODE_CONNECT_TIMEOUT_MS, terr, sizeof terr) == 0 && attempt == 0)
+            continue;
         if (attempt == 0 || attempt % 10 == 0)
             log_warn("%s; retrying", err);
         if (node_sleep(stop, 1000)) {

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "msg.h"
 #include "opts.h"
+#include "topics.h"
 #include "ostore.h"
 #include "sse.h"
 
@@ -269,6 +270,10 @@ int main(int argc, char **argv)
         log_error("%s", err);
         goto out;
     }
+    /* On a real cluster the topics may not exist yet. Not fatal: Kafka may
+     * come up later, and the drivers create them too. */
+    if (topics_ensure(&bc, 5000, err, sizeof err) < 0)
+        log_warn("topics not checked or created: %s", err);
     if (bus_producer_create(&bc, &prod, err, sizeof err) < 0 ||
         bus_consumer_create_group(&bc, group, topics, 3, &cons, err, sizeof err) < 0) {
         log_error("%s", err);
