@@ -1,0 +1,247 @@
+// The form that starts a test: every field of POST /api/tests, checked
+// here first (each field says what is wrong with it), then sent; the
+// orchestrator's own reason is shown when it refuses (400, 409, ...).
+
+import * as api from './api.js';
+import { el } from './format.js';
+
+const ID_RE = /^[A-Za-z0-9_.:-]{1,63}$/;
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const DURATION_RE = /^(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|s|sec|m|min|h)?$/i;
+const UNIT_S = { us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, sec: 1, m: 60, min: 60, h: 3600 };
+const BODY_MAX = 256 * 1024;
+
+class FieldError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+// "10ms", "1.5s", "2m", or a bare number of seconds -> seconds.
+export function parseDuration(text) {
+  const m = DURATION_RE.exec(text.trim());
+  if (!m) return null;
+  return Number(m[1]) * UNIT_S[(m[2] || 's').toLowerCase()];
+}
+
+function wholeNumber(field, text, lo, hi) {
+  const t = text.trim();
+  if (!/^\d+$/.test(t) || Number(t) < lo || Number(t) > hi) {
+    throw new FieldError(field, `a whole number ${lo.toLocaleString('en-US')}..${hi.toLocaleString('en-US')}`);
+  }
+  return Number(t);
+}
+
+// The form's values as a POST /api/tests body; throws FieldError.
+function collect(f) {
+  const v = (name) => f.elements[name].value;
+  const cfg = { test_type: v('test_type') };
+  cfg.message_count_per_driver = wholeNumber('count', v('count'), 1, 1e9);
+
+  const rate = v('rate').trim();
+  if (rate !== '') {
+    const r = Number(rate);
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(rate) || !(r >= 0 && r <= 1e7)) {
+      throw new FieldError('rate', 'requests/s per driver, 0..10,000,000 (0 = unbounded)');
+    }
+    cfg.target_throughput = r;
+  }
+  const delay = v('delay').trim();
+  if (delay !== '') {
+    const s = parseDuration(delay);
+    if (s === null || s > 3600) {
+      throw new FieldError('delay', 'seconds (0.01) or with a unit (10ms, 1s), at most 1 h');
+    }
+    cfg.test_message_delay = s;
+  } else if (cfg.test_type === 'TSUNAMI' && rate === '') {
+    throw new FieldError('delay', 'a TSUNAMI needs a delay between requests (or a rate)');
+  }
+
+  const url = v('url').trim();
+  if (url !== '') {
+    let ok = url.length <= 2048 && /^https?:\/\//i.test(url);
+    try {
+      new URL(url); // eslint-disable-line no-new
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new FieldError('url', 'an http:// or https:// URL (at most 2048 characters)');
+    cfg.target_url = url;
+  }
+  if (v('method')) cfg.method = v('method');
+
+  const headers = {};
+  let n = 0;
+  for (const raw of v('headers').split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).trim() : '';
+    const value = colon > 0 ? line.slice(colon + 1).trim() : '';
+    if (!TOKEN_RE.test(name) || name.length > 128) {
+      throw new FieldError('headers', `"${line.slice(0, 40)}" is not "Name: value"`);
+    }
+    if (value.length > 8192) throw new FieldError('headers', `the value of ${name} is over 8192 characters`);
+    headers[name] = value;
+    n += 1;
+  }
+  if (n > 64) throw new FieldError('headers', 'at most 64 headers');
+  if (n > 0) cfg.headers = headers;
+
+  const body = v('body');
+  if (body !== '') {
+    if (new TextEncoder().encode(body).length > BODY_MAX) {
+      throw new FieldError('body', 'at most 256 KiB');
+    }
+    cfg.body = body;
+  }
+  if (v('concurrency').trim() !== '') {
+    cfg.concurrency = wholeNumber('concurrency', v('concurrency'), 1, 100000);
+  }
+  if (v('timeout').trim() !== '') {
+    const s = parseDuration(v('timeout'));
+    const ms = s === null ? NaN : Math.round(s * 1000);
+    if (!(ms >= 1 && ms <= 3600000)) throw new FieldError('timeout', '1ms..1h (10s, 500ms; a bare number is seconds)');
+    cfg.timeout_ms = ms;
+  }
+  if (v('report').trim() !== '') {
+    const s = parseDuration(v('report'));
+    const ms = s === null ? NaN : Math.round(s * 1000);
+    if (!(ms >= 100 && ms <= 60000)) throw new FieldError('report', '100ms..60s (a bare number is seconds)');
+    cfg.report_interval_ms = ms;
+  }
+  const ids = [...new Set(v('drivers').split(/[\s,]+/).filter(Boolean))];
+  if (ids.length) {
+    const bad = ids.find((id) => !ID_RE.test(id));
+    if (bad) throw new FieldError('drivers', `"${bad.slice(0, 40)}" is not a node id`);
+    if (ids.length > 1024) throw new FieldError('drivers', 'at most 1024 drivers');
+    cfg.drivers = ids;
+  }
+  if (v('min_drivers').trim() !== '') {
+    cfg.min_drivers = wholeNumber('min_drivers', v('min_drivers'), 1, 1024);
+  }
+  if (f.elements.http2.checked) cfg.http2 = true;
+  return cfg;
+}
+
+export class StartForm {
+  // onStarted(test): the orchestrator took the test (201).
+  constructor(form, onStarted) {
+    this.form = form;
+    this.onStarted = onStarted;
+    this.error = form.querySelector('#form-error');
+    this.status = form.querySelector('#form-status');
+    this.button = form.querySelector('button[type="submit"]');
+    this.chips = form.querySelector('#driver-chips');
+    this.delayHint = form.querySelector('#delay-hint');
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.submit();
+    });
+    form.addEventListener('input', (ev) => {
+      if (ev.target.name) this.clearField(ev.target.name);
+      if (ev.target.name === 'delay') this.showDelay();
+      if (ev.target.name === 'drivers') this.renderChips();
+    });
+    this.drivers = [];
+    this.showDelay();
+  }
+
+  showDelay() {
+    const text = this.form.elements.delay.value.trim();
+    const s = text ? parseDuration(text) : null;
+    this.delayHint.textContent = s === null
+      ? 'test_message_delay, in seconds; 10ms, 1s, 1m are converted'
+      : `= ${+s.toPrecision(6)} s (test_message_delay, in seconds)`;
+  }
+
+  // The known drivers, offered as chips that add or remove an id.
+  setDrivers(drivers) {
+    const ids = drivers.map((d) => `${d.node_id}|${d.liveness}`).join(',');
+    if (ids === this.driversKey) return;
+    this.driversKey = ids;
+    this.drivers = drivers;
+    this.renderChips();
+  }
+
+  chosen() {
+    return this.form.elements.drivers.value.split(/[\s,]+/).filter(Boolean);
+  }
+
+  renderChips() {
+    const chosen = new Set(this.chosen());
+    this.chips.replaceChildren(...this.drivers.map((d) => el('button', {
+      type: 'button',
+      class: `chip live-${d.liveness}${chosen.has(d.node_id) ? ' on' : ''}`,
+      title: `${d.liveness}; click to ${chosen.has(d.node_id) ? 'remove' : 'add'}`,
+      'aria-pressed': chosen.has(d.node_id) ? 'true' : 'false',
+      onclick: () => this.toggle(d.node_id),
+    }, d.node_id)));
+  }
+
+  toggle(id) {
+    const ids = this.chosen();
+    const i = ids.indexOf(id);
+    if (i >= 0) ids.splice(i, 1);
+    else ids.push(id);
+    this.form.elements.drivers.value = ids.join(', ');
+    this.clearField('drivers');
+    this.renderChips();
+  }
+
+  clearField(name) {
+    const input = this.form.elements[name];
+    if (!input || !input.closest) return;
+    const box = input.closest('.field');
+    if (!box) return;
+    box.classList.remove('invalid');
+    input.removeAttribute('aria-invalid');
+    const msg = box.querySelector('.field-error');
+    if (msg) msg.remove();
+  }
+
+  showFieldError(e) {
+    const input = this.form.elements[e.field];
+    const box = input.closest('.field');
+    box.classList.add('invalid');
+    input.setAttribute('aria-invalid', 'true');
+    box.append(el('small', { class: 'field-error', dataset: { for: e.field }, text: e.message }));
+    input.focus();
+  }
+
+  showError(text) {
+    this.error.textContent = text;
+    this.error.hidden = !text;
+  }
+
+  async submit() {
+    for (const name of ['count', 'delay', 'rate', 'url', 'headers', 'body', 'concurrency',
+      'timeout', 'report', 'drivers', 'min_drivers']) this.clearField(name);
+    this.showError('');
+    this.status.textContent = '';
+    let cfg;
+    try {
+      cfg = collect(this.form);
+    } catch (e) {
+      if (!(e instanceof FieldError)) throw e;
+      this.showFieldError(e);
+      this.showError('Please correct the marked field.');
+      return;
+    }
+    this.button.disabled = true;
+    this.status.textContent = 'starting…';
+    try {
+      const t = await api.startTest(cfg);
+      this.status.textContent = `started ${t.test_id}`;
+      this.onStarted(t);
+    } catch (e) {
+      this.status.textContent = '';
+      if (e.status === 0) this.showError(`Not started: ${e.message}.`);
+      else if (e.status === 401) this.showError(`Not started: ${e.message}.`);
+      else this.showError(`The orchestrator refused the test (HTTP ${e.status}): ${e.message}`);
+    } finally {
+      this.button.disabled = false;
+    }
+  }
+}
