@@ -22,10 +22,26 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# The dashboard's browser tests (tests/dashboard) drive Debian's chromium
+# through playwright-core, installed from that folder's package-lock.json.
+# `npm ci` runs only when node_modules does not hold that lockfile yet; it
+# never downloads a browser.
+dashboard_npm() {
+  local dir=tests/dashboard
+  local stamp=$dir/node_modules/.dlt-installed-lock.json
+  if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+    return 0
+  fi
+  echo "== npm ci in $dir" >&2
+  (cd "$dir" && npm ci --no-audit --no-fund)
+  cp "$dir/package-lock.json" "$stamp"
+}
+
 run_suite() {
   local dir=$1
   shift
   scripts/setup.sh "$dir" -DDLT_WERROR=ON "$@"
+  dashboard_npm
   (cd "$dir" && ctest --output-on-failure --timeout 600 "${ctest_args[@]}")
 }
 
