@@ -27,6 +27,7 @@ struct fwd_side {
     char buf[FWD_BUF];
     size_t off, len; /* pending bytes read from fd, not yet written to peer */
     int eof;         /* fd has no more to read */
+    int connecting;  /* upstream side: non-blocking connect in progress */
 };
 
 struct fwd_pair {
@@ -104,7 +105,7 @@ int fwd_create(const char *host, int port, const char *up_host, int up_port, str
         fwd_destroy(f);
         return -1;
     }
-    if (listen(f->lfd, 128) < 0) {
+    if (listen(f->lfd, SOMAXCONN) < 0) {
         fwd_fail(err, errlen, "listen");
         fwd_destroy(f);
         return -1;
@@ -138,6 +139,11 @@ int fwd_port(const struct fwd *f)
 static void fwd_arm(struct fwd *f, struct fwd_side *s)
 {
     uint32_t want = 0;
+    if (s->connecting) {
+        struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = s};
+        epoll_ctl(f->efd, EPOLL_CTL_MOD, s->fd, &ev);
+        return;
+    }
     if (!s->eof && s->len == 0)
         want |= EPOLLIN; /* room to read more */
     if (s->peer->len > 0)
@@ -167,15 +173,23 @@ static void fwd_accept(struct fwd *f)
         int cfd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return;
-        int ufd = socket(f->up.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        /* Upstream is on loopback: a blocking connect is immediate. */
-        if (ufd < 0 || connect(ufd, (struct sockaddr *)&f->up, f->uplen) < 0) {
-            if (ufd >= 0)
+        /* Never block this thread on a connect: the upstream's accept
+         * queue can be full for a moment when many clients start at once,
+         * and every other connection would wait meanwhile. */
+        int ufd = socket(f->up.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int connecting = 0;
+        if (ufd >= 0 && connect(ufd, (struct sockaddr *)&f->up, f->uplen) < 0) {
+            if (errno == EINPROGRESS) {
+                connecting = 1;
+            } else {
                 close(ufd);
+                ufd = -1;
+            }
+        }
+        if (ufd < 0) {
             close(cfd);
             continue;
         }
-        fcntl(ufd, F_SETFL, fcntl(ufd, F_GETFL) | O_NONBLOCK);
         int one = 1;
         setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -190,12 +204,14 @@ static void fwd_accept(struct fwd *f)
         p->a.peer = &p->b;
         p->b.peer = &p->a;
         p->a.pair = p->b.pair = p;
+        p->b.connecting = connecting;
         p->next = f->pairs;
         if (f->pairs)
             f->pairs->prev = p;
         f->pairs = p;
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &p->a};
         epoll_ctl(f->efd, EPOLL_CTL_ADD, cfd, &ev);
+        ev.events = connecting ? EPOLLOUT : EPOLLIN;
         ev.data.ptr = &p->b;
         epoll_ctl(f->efd, EPOLL_CTL_ADD, ufd, &ev);
     }
@@ -205,6 +221,16 @@ static void fwd_accept(struct fwd *f)
 static int fwd_service(struct fwd_side *s, uint32_t events)
 {
     struct fwd_side *o = s->peer;
+    if (s->connecting) {
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return 0;
+        if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0)
+            return -1; /* upstream refused: drop the client too */
+        s->connecting = 0;
+        events &= ~(uint32_t)EPOLLOUT;
+    }
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !s->eof && s->len == 0) {
         ssize_t n = read(s->fd, s->buf, sizeof s->buf);
         if (n > 0) {
@@ -218,6 +244,8 @@ static int fwd_service(struct fwd_side *s, uint32_t events)
     struct fwd_side *dirs[2][2] = {{s, o}, {o, s}};
     for (int d = 0; d < 2; d++) {
         struct fwd_side *src = dirs[d][0], *dst = dirs[d][1];
+        if (dst->connecting)
+            continue;
         while (src->len > 0) {
             ssize_t w = write(dst->fd, src->buf + src->off, src->len);
             if (w > 0) {

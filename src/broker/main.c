@@ -9,7 +9,11 @@
 #include "msg.h"
 #include "opts.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
@@ -125,6 +129,38 @@ static void broker_parse(int argc, char **argv, struct broker_opts *o)
         broker_usage_error("unexpected argument '%s'", argv[optind]);
 }
 
+/* librdkafka's mock broker listens with an accept backlog of 5: when dozens
+ * of clients start at once, their connection attempts are dropped and retried
+ * seconds later. Find the mock's listening socket in this process and raise
+ * its backlog (listen() on a listening socket updates it on Linux).
+ * Returns the number of sockets raised. */
+static int broker_raise_backlog(int port)
+{
+    int raised = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end = NULL;
+        long fd = strtol(e->d_name, &end, 10);
+        if (*e->d_name == '\0' || *end != '\0' || fd == dirfd(d))
+            continue;
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int acc = 0;
+        socklen_t al = sizeof acc;
+        if (getsockname((int)fd, (struct sockaddr *)&ss, &sl) < 0 || ss.ss_family != AF_INET ||
+            ntohs(((struct sockaddr_in *)&ss)->sin_port) != port ||
+            getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) < 0 || !acc)
+            continue;
+        if (listen((int)fd, SOMAXCONN) == 0)
+            raised++;
+    }
+    closedir(d);
+    return raised;
+}
+
 static void broker_rk_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
@@ -194,6 +230,9 @@ int main(int argc, char **argv)
         rd_kafka_destroy(rk);
         return 1;
     }
+    if (broker_raise_backlog(up_port) == 0)
+        log_warn("could not raise the mock broker's accept backlog; many clients starting "
+                 "at once may wait for connection retries");
     struct fwd *f = NULL;
     if (fwd_create(o.host, o.port, up_host, up_port, &f, err, sizeof err) ||
         fwd_start(f, err, sizeof err)) {
