@@ -137,7 +137,7 @@ static int msg_get_num(const cJSON *o, const char *key, double *out, char *err, 
 static int msg_get_int(const cJSON *o, const char *key, int64_t min, int64_t max, int64_t *out,
                        char *err, size_t errlen)
 {
-    double v;
+    double v = 0; /* set by msg_get_num when it returns 1; gcc -O3 cannot tell */
     int rc = msg_get_num(o, key, &v, err, errlen);
     if (rc <= 0)
         return rc;
@@ -153,7 +153,7 @@ static int msg_get_int(const cJSON *o, const char *key, int64_t min, int64_t max
 static int msg_get_dbl(const cJSON *o, const char *key, double min, double max, double *out,
                        char *err, size_t errlen)
 {
-    double v;
+    double v = 0; /* set by msg_get_num when it returns 1; gcc -O3 cannot tell */
     int rc = msg_get_num(o, key, &v, err, errlen);
     if (rc <= 0)
         return rc;
