@@ -20,6 +20,8 @@
  * them cannot overflow; counts saturate rather than wrap in any case. */
 #define HIST_COUNT_MAX ((int64_t)1 << 60)
 
+/* Invariant of a non-empty histogram: min lies in the lowest non-empty
+ * bucket and max in the highest, so scans can stop at their indexes. */
 struct hist {
     int64_t total;
     int64_t min;
@@ -123,7 +125,9 @@ void hist_merge(struct hist *dst, const struct hist *src)
 {
     if (src->total == 0)
         return;
-    for (int i = 0; i < COUNTS_LEN; i++)
+    /* Every sample of src lies between the buckets of its min and max. */
+    int hi = hist_index(src->max);
+    for (int i = hist_index(src->min); i <= hi; i++)
         dst->counts[i] = hist_sat_add(dst->counts[i], src->counts[i]);
     if (dst->total == 0 || src->min < dst->min)
         dst->min = src->min;
@@ -201,7 +205,8 @@ int64_t hist_percentile(const struct hist *h, double p)
     if (rank < 1)
         rank = 1;
     int64_t seen = 0;
-    for (int i = 0; i < COUNTS_LEN; i++) {
+    int hi = hist_index(h->max);
+    for (int i = hist_index(h->min); i <= hi; i++) {
         seen += h->counts[i];
         if (seen >= rank) {
             int64_t v = hist_highest_at(i);
@@ -220,8 +225,9 @@ int64_t hist_mode(const struct hist *h)
     if (h->total == 0)
         return 0;
     int64_t best_bin = 0, best = -1, cur_bin = -1, cur = 0;
-    for (int i = 0; i <= COUNTS_LEN; i++) {
-        int64_t bin = i < COUNTS_LEN ? hist_value_at(i) / 100 : -2;
+    int hi = hist_index(h->max);
+    for (int i = hist_index(h->min); i <= hi; i++) {
+        int64_t bin = hist_value_at(i) / 100;
         if (bin != cur_bin) {
             if (cur > best) {
                 best = cur;
@@ -230,9 +236,10 @@ int64_t hist_mode(const struct hist *h)
             cur_bin = bin;
             cur = 0;
         }
-        if (i < COUNTS_LEN)
-            cur += h->counts[i];
+        cur += h->counts[i];
     }
+    if (cur > best)
+        best_bin = cur_bin;
     return best_bin * 100;
 }
 
