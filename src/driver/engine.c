@@ -39,6 +39,7 @@ struct eng_thread {
     pthread_t tid;
     int created;
     CURLM *multi;
+    CURLU *url; /* the target, parsed once: libcurl copies it per transfer */
     int epfd, tfd, efd;
     struct eng_req *reqs; /* inflight_max slots */
     struct eng_req *free_list;
@@ -136,7 +137,10 @@ static int eng_easy_setup(struct eng_thread *t, struct eng_req *r)
     if (!h)
         return -1;
     const char *m = e->method;
-    int ok = curl_easy_setopt(h, CURLOPT_URL, e->url) == CURLE_OK;
+    /* A parsed URL handle spares libcurl parsing the URL string and printing
+     * it back for every transfer (about a sixth of its instructions for a
+     * small GET on a reused connection). */
+    int ok = curl_easy_setopt(h, CURLOPT_CURLU, t->url) == CURLE_OK;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROXY, ""); /* skips the proxy environment lookup */
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, eng_write);
@@ -450,6 +454,11 @@ static int eng_thread_init(struct engine *e, struct eng_thread *t, int k, char *
         snprintf(err, errlen, "engine thread %d: epoll/timerfd/eventfd: %s", k, strerror(errno));
         return -1;
     }
+    t->url = curl_url();
+    if (!t->url || curl_url_set(t->url, CURLUPART_URL, e->url, 0) != CURLUE_OK) {
+        snprintf(err, errlen, "engine thread %d: cannot parse the URL", k);
+        return -1;
+    }
     t->multi = curl_multi_init();
     if (!t->multi) {
         snprintf(err, errlen, "engine thread %d: curl_multi_init failed", k);
@@ -473,6 +482,7 @@ static void eng_thread_free(struct eng_thread *t)
     }
     if (t->multi)
         curl_multi_cleanup(t->multi);
+    curl_url_cleanup(t->url); /* after the easy handles that point at it */
     if (t->epfd >= 0)
         close(t->epfd);
     if (t->tfd >= 0)
