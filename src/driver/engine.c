@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -41,6 +42,8 @@ struct eng_thread {
     CURLM *multi;
     CURLU *url; /* the target, parsed once: libcurl copies it per transfer */
     int epfd, tfd, efd;
+    struct eng_fd *fds; /* by socket number; n_fds entries */
+    size_t n_fds;
     struct eng_req *reqs; /* inflight_max slots */
     struct eng_req *free_list;
     int64_t n_made; /* slots with an easy handle so far */
@@ -91,25 +94,99 @@ static int eng_epoll_set(struct eng_thread *t, int fd, uint32_t events, int know
     return rc;
 }
 
+/* What the epoll set holds for one of libcurl's sockets. A keep-alive
+ * connection stays registered for input between its transfers: libcurl
+ * drops a socket from its set when a transfer ends and wants it back when
+ * the next one starts on the same connection, and two epoll_ctl calls per
+ * request cost more than the rare wake-up of an idle connection. */
+struct eng_fd {
+    uint32_t events; /* registered with epoll; 0: not in the set */
+    uint8_t wanted;  /* libcurl is waiting on it */
+};
+
+/* The entry of fd, growing the table as needed; NULL when out of memory. */
+static struct eng_fd *eng_fd_get(struct eng_thread *t, int fd)
+{
+    if (fd < 0)
+        return NULL;
+    if ((size_t)fd >= t->n_fds) {
+        size_t n = t->n_fds ? t->n_fds : 256;
+        while (n <= (size_t)fd)
+            n *= 2;
+        struct eng_fd *p = realloc(t->fds, n * sizeof *p);
+        if (!p)
+            return NULL;
+        memset(p + t->n_fds, 0, (n - t->n_fds) * sizeof *p);
+        t->fds = p;
+        t->n_fds = n;
+    }
+    return &t->fds[fd];
+}
+
+/* libcurl's socket callback: keep the epoll set in line with what it waits
+ * for, without a system call when nothing changes. */
 static int eng_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
     (void)easy;
+    (void)socketp;
     struct eng_thread *t = userp;
-    if (what == CURL_POLL_REMOVE) {
-        if (socketp) {
-            epoll_ctl(t->epfd, EPOLL_CTL_DEL, s, NULL);
-            curl_multi_assign(t->multi, s, NULL);
-        }
-        return 0;
-    }
+    struct eng_fd *f = eng_fd_get(t, s);
     uint32_t ev = 0;
     if (what & CURL_POLL_IN)
         ev |= EPOLLIN;
     if (what & CURL_POLL_OUT)
         ev |= EPOLLOUT;
-    if (eng_epoll_set(t, s, ev, socketp != NULL) == 0 && !socketp)
-        curl_multi_assign(t->multi, s, t); /* any non-NULL marks "in the set" */
+    if (what == CURL_POLL_REMOVE) {
+        if (!f) {
+            epoll_ctl(t->epfd, EPOLL_CTL_DEL, s, NULL);
+            return 0;
+        }
+        f->wanted = 0;
+        /* An idle socket stays registered for input only: one registered
+         * for output would wake the loop at once, being always writable. */
+        if (f->events & ~(uint32_t)EPOLLIN) {
+            epoll_ctl(t->epfd, EPOLL_CTL_DEL, s, NULL);
+            f->events = 0;
+        }
+        return 0;
+    }
+    if (!f) {
+        eng_epoll_set(t, s, ev, 0);
+        return 0;
+    }
+    f->wanted = 1;
+    if (f->events != ev && eng_epoll_set(t, s, ev, f->events != 0) == 0)
+        f->events = ev;
     return 0;
+}
+
+/* libcurl's open-socket callback. A new socket may reuse the number of one
+ * closed while still registered (closing removed it from the epoll set),
+ * so its entry starts empty. */
+static curl_socket_t eng_open_cb(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)purpose;
+    struct eng_thread *t = userp;
+    int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
+    struct eng_fd *f = eng_fd_get(t, fd);
+    if (f)
+        memset(f, 0, sizeof *f);
+    return fd;
+}
+
+/* An event on a socket libcurl is not waiting on: an idle keep-alive
+ * connection that the server closed (or that got stray bytes). Take it out
+ * of the set, or level-triggered epoll reports it again and again; libcurl
+ * finds it dead when it next tries to reuse it. Returns 1 when so. */
+static int eng_fd_idle(struct eng_thread *t, int fd)
+{
+    if (fd < 0 || (size_t)fd >= t->n_fds || t->fds[fd].wanted || !t->fds[fd].events)
+        return 0;
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+    t->fds[fd].events = 0;
+    return 1;
 }
 
 static int eng_timer_cb(CURLM *multi, long timeout_ms, void *userp)
@@ -146,6 +223,8 @@ static int eng_easy_setup(struct eng_thread *t, struct eng_req *r)
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, eng_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(h, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, eng_open_cb);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)e->conf.timeout_ms);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     if (e->headers)
@@ -385,6 +464,8 @@ static void *eng_main(void *arg)
                     t->armed_us = -1;
                 continue;
             }
+            if (eng_fd_idle(t, fd))
+                continue;
             int flags = 0;
             if (evs[i].events & EPOLLIN)
                 flags |= CURL_CSELECT_IN;
@@ -490,6 +571,7 @@ static void eng_thread_free(struct eng_thread *t)
     if (t->efd >= 0)
         close(t->efd);
     free(t->reqs);
+    free(t->fds);
     hist_destroy(t->lat);
     hist_destroy(t->svc);
     pthread_mutex_destroy(&t->mu);
