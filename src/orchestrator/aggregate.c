@@ -111,9 +111,11 @@ int agg_driver_apply(struct agg_driver *d, const struct msg_metrics *m, int64_t 
     const struct series_snap *prev = d->reports ? &d->snap : NULL;
     if (have_h)
         series_point_make(prev, &cur, d->hist, s->a, s->c, point);
-    else
+    else {
         series_point_from_summary(prev, &cur, m->lat.median, m->lat.p90, m->lat.p99, m->lat.mean,
                                   m->lat.max, point);
+        hist_reset(s->c); /* no window known */
+    }
     if (!have_h && recv == 0)
         point->has_lat = 0;
 

@@ -71,7 +71,9 @@ void agg_driver_init(struct agg_driver *d, const char *node_id);
 /* Free the histograms. Accepts a zeroed struct. */
 void agg_driver_close(struct agg_driver *d);
 
-/* Apply one metrics report to d, which must be m's node.
+/* Apply one metrics report to d, which must be m's node. Afterwards s->c
+ * holds the report's latency window (the samples since d's previous report;
+ * empty when the report had no usable histogram).
  * expected_count is the test's message_count_per_driver: an original-format
  * report (no "seq") carries no counts, so that many requests and responses
  * are assumed. start_at_ms (0: unknown) and now_ms place the point in time.

@@ -22,7 +22,8 @@
 #define CTL_TICK_MS 100          /* ticker period */
 #define CTL_EVENT_MS 1000        /* live views are refreshed at least this often */
 #define CTL_SAVE_MS 2000         /* heartbeat times are saved this often */
-#define CTL_POINT_LAG_MS 250     /* wait for the reports of an interval before sampling it */
+#define CTL_POINT_GRACE_MS 1000  /* longest wait for late reports of an interval */
+#define CTL_SLOTS 8              /* aggregate intervals open at once */
 #define CTL_FORGET_MIN_MS 600000 /* a dead driver is shown for at least 10 minutes */
 #define CTL_REASON_MAX 1024
 #define ORCH_STR2(x) #x
@@ -49,12 +50,22 @@ static const char *const topic_names[TP_COUNT] = {TOPIC_REGISTER, TOPIC_HEARTBEA
 /* One participant of the active test. */
 struct part {
     struct agg_driver agg;
-    int ready;   /* said READY (or RUNNING) for this test */
-    int refused; /* sent a final report before the trigger */
-    int dead;    /* declared dead during the test (sticky) */
-    int lost;    /* alive but not running the test, without a final report */
+    int64_t agg_idx; /* the aggregate interval its latest report closed; -1 none */
+    int ready;       /* said READY (or RUNNING) for this test */
+    int refused;     /* sent a final report before the trigger */
+    int dead;        /* declared dead during the test (sticky) */
+    int lost;        /* alive but not running the test, without a final report */
     int64_t last_seen_ms;
     int64_t not_running_since_ms;
+};
+
+/* One open interval of the aggregate time series. */
+struct agg_slot {
+    int used; /* holds data for interval idx */
+    int64_t idx;
+    struct hist *h;           /* merged latency windows; NULL until first needed */
+    int64_t sent, recv, errs; /* what the interval added */
+    int64_t end_ms;           /* latest elapsed_ms of a final report in it; 0 none */
 };
 
 /* The active test (CREATED, CONFIGURED or RUNNING), in memory. */
@@ -70,11 +81,15 @@ struct test {
     int stopping;
     struct part *parts;
     int n_parts;
-    /* Aggregate time series: the cumulative state at the latest point. */
-    struct hist *agg_prev;
+    /* Aggregate time series: the cumulative state at the latest point, and
+     * the intervals still open. Each participant's report adds what changed
+     * since its previous report to the interval the report closes; an
+     * interval becomes a point once every participant has reported past it
+     * (or finished, or died), or CTL_POINT_GRACE_MS after it ended. */
     int have_agg_prev;
     struct series_snap agg_snap;
     int64_t agg_next; /* index of the next aggregate point */
+    struct agg_slot slots[CTL_SLOTS];
     int64_t last_event_ms;
 };
 
@@ -184,7 +199,8 @@ static void ctl_test_free(struct test *t)
     for (int i = 0; i < t->n_parts; i++)
         agg_driver_close(&t->parts[i].agg);
     free(t->parts);
-    hist_destroy(t->agg_prev);
+    for (int i = 0; i < CTL_SLOTS; i++)
+        hist_destroy(t->slots[i].h);
     msg_test_config_free(&t->cfg);
     free(t);
 }
@@ -451,73 +467,150 @@ static int ctl_send_trigger(struct ctl *c, struct test *t, int abort, int64_t st
 
 /* ---- aggregate time series ------------------------------------------------- */
 
-static void ctl_agg_snapshot(struct test *t, struct hist *merged, struct hist *synth,
-                             struct series_snap *snap)
+/* The participants' summed cumulative counts. */
+static void ctl_agg_snapshot(struct test *t, struct series_snap *snap)
 {
-    struct agg_driver *ds[MSG_DRIVERS_MAX];
-    int n = t->n_parts < MSG_DRIVERS_MAX ? t->n_parts : MSG_DRIVERS_MAX;
     memset(snap, 0, sizeof *snap);
-    for (int i = 0; i < n; i++) {
-        ds[i] = &t->parts[i].agg;
+    for (int i = 0; i < t->n_parts; i++) {
         struct agg_stats st;
-        agg_driver_stats(ds[i], &st);
+        agg_driver_stats(&t->parts[i].agg, &st);
         snap->requests_sent += st.requests_sent;
         snap->responses_received += st.responses_received;
         snap->errors += st.errors;
     }
-    agg_merge_hist(ds, n, synth, merged);
 }
 
-/* Make aggregate point idx at t_ms from the participants' latest state. */
-static void ctl_agg_point(struct ctl *c, struct test *t, int64_t idx, int64_t t_ms)
+/* The interval a report closes: periodic reports come at the end of their
+ * interval (elapsed = (i+1) * iv, give or take jitter), a final one within
+ * the interval where the driver finished. */
+static int64_t ctl_report_interval(const struct msg_metrics *m, const struct series_snap *cur,
+                                   int64_t iv)
 {
-    struct series_snap cur;
-    ctl_agg_snapshot(t, c->s.a, c->s.c, &cur);
-    cur.t_ms = t_ms;
-    struct series_point p;
-    series_point_make(t->have_agg_prev ? &t->agg_snap : NULL, &cur,
-                      t->have_agg_prev ? t->agg_prev : NULL, c->s.a, c->s.b, &p);
-    hist_copy(t->agg_prev, c->s.a);
-    t->have_agg_prev = 1;
-    t->agg_snap = cur;
-    ctl_store_point(c, t, "", idx, &p);
+    int64_t e = m->has_ext && m->elapsed_ms > 0 ? m->elapsed_ms : cur->t_ms;
+    int64_t idx = m->final ? e / iv : (e + iv / 2) / iv - 1;
+    return idx < 0 ? 0 : idx;
 }
 
-static void ctl_agg_sample(struct ctl *c, struct test *t, int64_t now)
+static void ctl_agg_advance(struct ctl *c, struct test *t, int64_t now);
+
+static int ctl_part_done(const struct part *p)
+{
+    return p->agg.final || p->refused || p->dead;
+}
+
+/* Make the point of interval t->agg_next from its slot and advance. */
+static void ctl_agg_emit(struct ctl *c, struct test *t)
+{
+    int64_t k = t->agg_next;
+    int64_t iv = ctl_interval_ms(t);
+    struct agg_slot *sl = &t->slots[k % CTL_SLOTS];
+    int has = sl->used && sl->idx == k;
+    struct series_snap cur = t->have_agg_prev ? t->agg_snap : (struct series_snap){0};
+    cur.t_ms = (k + 1) * iv;
+    if (has) {
+        cur.requests_sent += sl->sent;
+        cur.responses_received += sl->recv;
+        cur.errors += sl->errs;
+        /* The test's last interval ends when its last driver finished. */
+        if (sl->end_ms > k * iv && sl->end_ms < cur.t_ms) {
+            int all_done = 1;
+            for (int i = 0; i < t->n_parts; i++)
+                all_done &= ctl_part_done(&t->parts[i]) && t->parts[i].agg_idx <= k;
+            if (all_done)
+                cur.t_ms = sl->end_ms;
+        }
+    }
+    struct series_point p;
+    hist_reset(c->s.a);
+    series_point_make(t->have_agg_prev ? &t->agg_snap : NULL, &cur, NULL,
+                      has && sl->h ? sl->h : c->s.a, c->s.b, &p);
+    t->agg_snap = cur;
+    t->have_agg_prev = 1;
+    sl->used = 0;
+    t->agg_next = k + 1;
+    ctl_store_point(c, t, "", k, &p);
+}
+
+/* Add what participant p's report changed (before -> after, with its
+ * latency window when it had one) to the interval the report closes. */
+static void ctl_agg_add(struct ctl *c, struct test *t, struct part *p, const struct msg_metrics *m,
+                        const struct series_snap *before, const struct series_snap *after,
+                        const struct hist *window, int64_t now)
+{
+    int64_t iv = ctl_interval_ms(t);
+    int64_t idx = ctl_report_interval(m, after, iv);
+    if (idx > p->agg_idx)
+        p->agg_idx = idx;
+    /* A report for an interval already made into a point counts in the
+     * next one: totals stay exact, its latencies show a little later. */
+    if (idx < t->agg_next)
+        idx = t->agg_next;
+    while (idx >= t->agg_next + CTL_SLOTS)
+        ctl_agg_emit(c, t);
+    struct agg_slot *sl = &t->slots[idx % CTL_SLOTS];
+    if (!sl->used) {
+        sl->used = 1;
+        sl->idx = idx;
+        sl->sent = sl->recv = sl->errs = sl->end_ms = 0;
+        if (sl->h)
+            hist_reset(sl->h);
+    }
+    if (window && hist_count(window) > 0) {
+        if (!sl->h && hist_create(&sl->h) < 0)
+            log_error("test %s: out of memory for the aggregate time series", t->id);
+        if (sl->h)
+            hist_merge(sl->h, window);
+    }
+    sl->sent += after->requests_sent - before->requests_sent;
+    sl->recv += after->responses_received - before->responses_received;
+    sl->errs += after->errors - before->errors;
+    if (m->final && m->elapsed_ms > sl->end_ms)
+        sl->end_ms = m->elapsed_ms;
+    ctl_agg_advance(c, t, now);
+}
+
+/* Make every interval into a point that is complete: every participant
+ * has reported past it or is done, or its grace time is over. */
+static void ctl_agg_advance(struct ctl *c, struct test *t, int64_t now)
 {
     if (t->state != TS_RUNNING || t->start_at_ms <= 0)
         return;
     int64_t iv = ctl_interval_ms(t);
-    int64_t since = now - t->start_at_ms - CTL_POINT_LAG_MS;
-    if (since < iv)
-        return;
-    int64_t k = since / iv; /* intervals completed */
-    if (k < t->agg_next + 1)
-        return;
-    ctl_agg_point(c, t, k - 1, k * iv);
-    t->agg_next = k;
+    for (;;) {
+        int64_t k = t->agg_next;
+        int64_t end = t->start_at_ms + (k + 1) * iv;
+        int complete = 1;
+        for (int i = 0; i < t->n_parts && complete; i++)
+            complete = t->parts[i].agg_idx >= k || ctl_part_done(&t->parts[i]);
+        if (!complete && now < end + CTL_POINT_GRACE_MS)
+            return;
+        if (complete) {
+            /* Nothing more will come for k; stop once the open intervals
+             * are all behind us (every participant done). */
+            int any_open = 0;
+            for (int i = 0; i < CTL_SLOTS; i++)
+                any_open |= t->slots[i].used;
+            int all_done = 1;
+            for (int i = 0; i < t->n_parts; i++)
+                all_done &= ctl_part_done(&t->parts[i]);
+            if (all_done && !any_open)
+                return;
+        }
+        ctl_agg_emit(c, t);
+    }
 }
 
-/* The last aggregate point of a test that ends, if anything changed. */
-static void ctl_agg_final(struct ctl *c, struct test *t)
+/* The test ends: make points of every interval that still holds data. */
+static void ctl_agg_flush(struct ctl *c, struct test *t)
 {
     if (t->start_at_ms <= 0)
         return;
-    struct series_snap cur;
-    ctl_agg_snapshot(t, c->s.a, c->s.c, &cur);
-    if (t->have_agg_prev && cur.requests_sent == t->agg_snap.requests_sent &&
-        cur.responses_received == t->agg_snap.responses_received &&
-        cur.errors == t->agg_snap.errors && hist_count(c->s.a) == hist_count(t->agg_prev))
-        return;
-    int64_t t_ms = 0;
-    for (int i = 0; i < t->n_parts; i++)
-        if (t->parts[i].agg.elapsed_ms > t_ms)
-            t_ms = t->parts[i].agg.elapsed_ms;
-    int64_t floor_ms = t->have_agg_prev ? t->agg_snap.t_ms + 1 : 1;
-    if (t_ms < floor_ms)
-        t_ms = floor_ms;
-    ctl_agg_point(c, t, t->agg_next, t_ms);
-    t->agg_next++;
+    int64_t last = -1;
+    for (int i = 0; i < CTL_SLOTS; i++)
+        if (t->slots[i].used && t->slots[i].idx > last)
+            last = t->slots[i].idx;
+    while (t->agg_next <= last)
+        ctl_agg_emit(c, t);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------- */
@@ -525,7 +618,7 @@ static void ctl_agg_final(struct ctl *c, struct test *t)
 static void ctl_finish(struct ctl *c, struct test *t, enum tstate state, int64_t now)
 {
     if (t->state == TS_RUNNING)
-        ctl_agg_final(c, t);
+        ctl_agg_flush(c, t);
     if (state == TS_PARTIAL || (state == TS_FAILED && t->state == TS_RUNNING)) {
         /* A frozen driver that resumes must find its test over. */
         char err[256];
@@ -596,6 +689,8 @@ static void ctl_trigger(struct ctl *c, struct test *t, int64_t now)
     t->start_at_ms = start_at;
     t->agg_next = 0;
     t->have_agg_prev = 0;
+    for (int i = 0; i < t->n_parts; i++)
+        t->parts[i].agg_idx = -1;
     log_info("test %s RUNNING: start_at %lld", t->id, (long long)start_at);
     ctl_persist(c, t, now);
     ctl_publish_test(c, t, now);
@@ -755,7 +850,7 @@ static void ctl_step(struct ctl *c, int64_t now)
         break;
     case TS_RUNNING:
         ctl_check_parts(c, t, now);
-        ctl_agg_sample(c, t, now);
+        ctl_agg_advance(c, t, now);
         ctl_step_running(c, t, now);
         break;
     default:
@@ -928,8 +1023,13 @@ static void ctl_on_metrics(struct ctl *c, const struct bus_record *rec, int64_t 
         p->last_seen_ms = now;
     struct series_point pt;
     char warn[256];
+    struct series_snap before = p->agg.reports ? p->agg.snap : (struct series_snap){0};
     rc = agg_driver_apply(&p->agg, &m, t->cfg.message_count_per_driver, t->start_at_ms, now, &c->s,
                           &pt, warn, sizeof warn);
+    if (rc == 1 && t->state == TS_RUNNING) {
+        /* agg_driver_apply leaves the report's latency window in c->s.c. */
+        ctl_agg_add(c, t, p, &m, &before, &p->agg.snap, c->s.c, now);
+    }
     if (warn[0])
         log_warn("test %s: report %s from %s: %s; its latencies become approximate", t->id,
                  m.report_id, m.node_id, warn);
@@ -1148,8 +1248,7 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
     if (ostore_test_get(c->db, id, &row, err, sizeof err) != 1)
         return NULL;
     struct test *t = calloc(1, sizeof *t);
-    if (!t || hist_create(&t->agg_prev)) {
-        free(t);
+    if (!t) {
         ostore_test_free(&row);
         return NULL;
     }
@@ -1166,7 +1265,6 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
     if (msg_test_config_decode(cfg, strlen(cfg), &t->cfg, err, sizeof err) < 0) {
         log_error("test %s: stored config unreadable: %s", id, err);
         ostore_test_free(&row);
-        hist_destroy(t->agg_prev);
         free(t);
         return NULL;
     }
@@ -1184,6 +1282,7 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
                 continue;
             struct part *p = &t->parts[t->n_parts++];
             agg_driver_init(&p->agg, nid);
+            p->agg_idx = -1;
             p->last_seen_ms = now;
             ctl_rebuild_part(c, t, p, now);
         }
@@ -1191,11 +1290,15 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
     cJSON_Delete(parts);
     ostore_test_free(&row);
     if (t->state == TS_RUNNING) {
+        /* Points already stored stay; what the rebuilt reports hold counts
+         * as reported up to the next point. */
         int64_t last = ostore_point_last(c->db, t->id, "");
         t->agg_next = last + 1;
-        ctl_agg_snapshot(t, t->agg_prev, c->s.c, &t->agg_snap);
+        ctl_agg_snapshot(t, &t->agg_snap);
         t->agg_snap.t_ms = t->agg_next * ctl_interval_ms(t);
         t->have_agg_prev = 1;
+        for (int i = 0; i < t->n_parts; i++)
+            t->parts[i].agg_idx = last;
     }
     return t;
 }
@@ -1354,8 +1457,7 @@ int ctl_test_create(struct ctl *c, const struct msg_test_config *cfg, int64_t mi
         }
     }
     t = calloc(1, sizeof *t);
-    if (!t || hist_create(&t->agg_prev) || msg_test_config_copy(&t->cfg, cfg) < 0 ||
-        id_new("t-", t->id, sizeof t->id) < 0) {
+    if (!t || msg_test_config_copy(&t->cfg, cfg) < 0 || id_new("t-", t->id, sizeof t->id) < 0) {
         ctl_test_free(t);
         t = NULL;
         ctl_err(err, errlen, "out of memory");
