@@ -936,6 +936,22 @@ cJSON *msg_latency_to_json(const struct msg_latency *l)
     return msg_finish(&e, m);
 }
 
+void msg_latency_from_hist(const struct hist *h, struct msg_latency *l)
+{
+    memset(l, 0, sizeof *l);
+    if (!h || hist_count(h) == 0)
+        return;
+    l->min = (double)hist_min(h) / 1000.0;
+    l->max = (double)hist_max(h) / 1000.0;
+    l->mean = hist_mean(h) / 1000.0;
+    l->median = (double)hist_percentile(h, 50) / 1000.0;
+    l->mode = (double)hist_mode(h) / 1000.0;
+    l->p90 = (double)hist_percentile(h, 90) / 1000.0;
+    l->p95 = (double)hist_percentile(h, 95) / 1000.0;
+    l->p99 = (double)hist_percentile(h, 99) / 1000.0;
+    l->p999 = (double)hist_percentile(h, 99.9) / 1000.0;
+}
+
 static void msg_add_item(struct msg_enc *e, cJSON *o, const char *key, cJSON *item)
 {
     if (!item || !cJSON_AddItemToObject(o, key, item)) {

@@ -13,6 +13,7 @@
 #ifndef DLT_MSG_H
 #define DLT_MSG_H
 
+#include "hist.h"
 #include "ids.h"
 
 #include <cjson/cJSON.h>
@@ -179,6 +180,11 @@ int msg_test_config_from_json(const cJSON *obj, int need_id, struct msg_test_con
  * The caller owns the tree (cJSON_Delete); NULL when out of memory. */
 cJSON *msg_test_config_to_json(const struct msg_test_config *m);
 cJSON *msg_metrics_to_json(const struct msg_metrics *m);
+/* Fill l (milliseconds) from a latency histogram in microseconds: exact
+ * min, max and mean; nearest-rank median, p90, p95, p99 and p99.9; the mode
+ * as hist_mode defines it. All zero for an empty histogram. Can't fail. */
+void msg_latency_from_hist(const struct hist *h, struct msg_latency *l);
+
 /* The latency object alone, as in "metrics": {"mean_latency", ...}. */
 cJSON *msg_latency_to_json(const struct msg_latency *l);
 

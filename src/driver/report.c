@@ -6,22 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-void report_latency(const struct hist *h, struct msg_latency *l)
-{
-    memset(l, 0, sizeof *l);
-    if (!h || hist_count(h) == 0)
-        return;
-    l->mean = hist_mean(h) / 1000.0;
-    l->median = (double)hist_percentile(h, 50) / 1000.0;
-    l->min = (double)hist_min(h) / 1000.0;
-    l->max = (double)hist_max(h) / 1000.0;
-    l->mode = (double)hist_mode(h) / 1000.0;
-    l->p90 = (double)hist_percentile(h, 90) / 1000.0;
-    l->p95 = (double)hist_percentile(h, 95) / 1000.0;
-    l->p99 = (double)hist_percentile(h, 99) / 1000.0;
-    l->p999 = (double)hist_percentile(h, 99.9) / 1000.0;
-}
-
 int report_build(const struct report_in *in, struct msg_metrics *out)
 {
     memset(out, 0, sizeof *out);
@@ -29,7 +13,7 @@ int report_build(const struct report_in *in, struct msg_metrics *out)
     snprintf(out->test_id, sizeof out->test_id, "%s", in->test_id);
     if (id_new("r-", out->report_id, sizeof out->report_id) < 0)
         return -1;
-    report_latency(in->lat, &out->lat);
+    msg_latency_from_hist(in->lat, &out->lat);
     out->has_ext = 1;
     out->seq = in->seq;
     out->final = in->final;
@@ -61,7 +45,7 @@ int report_build(const struct report_in *in, struct msg_metrics *out)
         goto oom;
     if (in->svc) {
         out->has_service = 1;
-        report_latency(in->svc, &out->service);
+        msg_latency_from_hist(in->svc, &out->service);
         if (hist_encode(in->svc, &out->service_histogram) < 0)
             goto oom;
     }

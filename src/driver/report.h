@@ -26,10 +26,6 @@ struct report_in {
     const char *failure;   /* NULL or "": none */
 };
 
-/* Fill l from h (µs in, ms out). An empty histogram gives all zeros.
- * Can't fail. */
-void report_latency(const struct hist *h, struct msg_latency *l);
-
 /* Build the metrics message for in, with a new report_id. out is
  * overwritten; free it with msg_metrics_free. Returns 0, or -1 when out of
  * memory (out then holds nothing to free). */

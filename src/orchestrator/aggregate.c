@@ -157,19 +157,6 @@ void agg_driver_heartbeat(struct agg_driver *d, int64_t requests_sent, int64_t n
         d->updated_ms = now_ms;
 }
 
-static void agg_lat_from_hist(const struct hist *h, struct msg_latency *l)
-{
-    l->min = (double)hist_min(h) / 1000.0;
-    l->max = (double)hist_max(h) / 1000.0;
-    l->mean = hist_mean(h) / 1000.0;
-    l->median = (double)hist_percentile(h, 50) / 1000.0;
-    l->mode = (double)hist_mode(h) / 1000.0;
-    l->p90 = (double)hist_percentile(h, 90) / 1000.0;
-    l->p95 = (double)hist_percentile(h, 95) / 1000.0;
-    l->p99 = (double)hist_percentile(h, 99) / 1000.0;
-    l->p999 = (double)hist_percentile(h, 99.9) / 1000.0;
-}
-
 void agg_driver_stats(const struct agg_driver *d, struct agg_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -190,12 +177,12 @@ void agg_driver_stats(const struct agg_driver *d, struct agg_stats *out)
     if (d->elapsed_ms > 0)
         out->rps = (double)d->responses_received * 1000.0 / (double)d->elapsed_ms;
     if (d->hist && hist_count(d->hist) > 0)
-        agg_lat_from_hist(d->hist, &out->lat);
+        msg_latency_from_hist(d->hist, &out->lat);
     else
         out->lat = d->lat;
     out->has_service = d->has_service || d->service_hist != NULL;
     if (d->service_hist && hist_count(d->service_hist) > 0)
-        agg_lat_from_hist(d->service_hist, &out->service);
+        msg_latency_from_hist(d->service_hist, &out->service);
     else
         out->service = d->service;
     out->updated_ms = d->updated_ms;
@@ -291,7 +278,7 @@ static void agg_acc_result(const struct agg_acc *a, struct msg_latency *l)
     memset(l, 0, sizeof *l);
     if (a->samples == 0 || hist_count(a->merged) == 0)
         return;
-    agg_lat_from_hist(a->merged, l);
+    msg_latency_from_hist(a->merged, l);
     if (a->synthesised) {
         /* Exact where the figures allow: min, max, count-weighted mean. */
         l->min = a->min_ms;
