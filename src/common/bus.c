@@ -27,6 +27,12 @@ struct bus_consumer {
     atomic_int assigned;
     bus_log_fn log_cb;
     void *log_opaque;
+    /* To build the client again when the cluster behind the bootstrap
+     * address is replaced (see bus_consumer_maintain). */
+    rd_kafka_conf_t *conf_copy;
+    rd_kafka_topic_partition_list_t *subscription; /* group consumers */
+    char clusterid[128];                           /* "" until known */
+    int64_t next_check_us;
 };
 
 __attribute__((format(printf, 3, 4))) static int bus_fail(char *err, size_t errlen, const char *fmt,
@@ -440,6 +446,13 @@ int bus_producer_warm(struct bus_producer *p, const char *const *topics, int n, 
     return 0;
 }
 
+void bus_producer_purge(struct bus_producer *p)
+{
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    /* Serve the delivery reports: each purged message counts as failed. */
+    rd_kafka_poll(p->rk, 0);
+}
+
 void bus_producer_destroy(struct bus_producer *p)
 {
     if (!p)
@@ -498,10 +511,16 @@ static struct bus_consumer *bus_consumer_new(const struct bus_conf *c, const cha
     rd_kafka_conf_set_opaque(conf, lg);
     if (with_rebalance)
         rd_kafka_conf_set_rebalance_cb(conf, bus_rebalance_cb);
+    bc->conf_copy = rd_kafka_conf_dup(conf);
     char rerr[512];
-    bc->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rerr, sizeof rerr);
+    /* Ownership of conf passes to librdkafka on success. */
+    bc->rk = bc->conf_copy ? rd_kafka_new(RD_KAFKA_CONSUMER, conf, rerr, sizeof rerr) : NULL;
     if (!bc->rk) {
+        if (!bc->conf_copy)
+            snprintf(rerr, sizeof rerr, "out of memory");
         rd_kafka_conf_destroy(conf);
+        if (bc->conf_copy)
+            rd_kafka_conf_destroy(bc->conf_copy);
         free(bc);
         free(lg);
         bus_fail(err, errlen, "kafka consumer: %s", rerr);
@@ -519,26 +538,15 @@ int bus_consumer_create_group(const struct bus_conf *c, const char *group_id,
                               char *err, size_t errlen)
 {
     *out = NULL;
-    const char *fixed[] = {"group.id",
-                           group_id,
-                           "enable.auto.commit",
-                           "true",
-                           "enable.auto.offset.store",
-                           "false",
-                           "auto.commit.interval.ms",
-                           "500",
-                           "auto.offset.reset",
-                           "earliest",
-                           "fetch.wait.max.ms",
-                           "50",
-                           "session.timeout.ms",
-                           "10000",
-                           "heartbeat.interval.ms",
-                           "1000",
+    const char *fixed[] = {"group.id", group_id, "enable.auto.commit", "true",
+                           "enable.auto.offset.store", "false", "auto.commit.interval.ms", "500",
+                           "auto.offset.reset", "earliest", "fetch.wait.max.ms", "50",
+                           /* The lowest a Kafka broker accepts by default
+                            * (group.min.session.timeout.ms): a consumer
+                            * that crashed leaves the group this soon. */
+                           "session.timeout.ms", "6000", "heartbeat.interval.ms", "1000",
                            /* Notice topics created after the subscription. */
-                           "topic.metadata.refresh.interval.ms",
-                           "10000",
-                           NULL};
+                           "topic.metadata.refresh.interval.ms", "10000", NULL};
     struct bus_consumer *bc = bus_consumer_new(c, fixed, 1, err, errlen);
     if (!bc)
         return -1;
@@ -550,7 +558,7 @@ int bus_consumer_create_group(const struct bus_conf *c, const char *group_id,
         rd_kafka_topic_partition_list_add(tl, name, RD_KAFKA_PARTITION_UA);
     }
     rd_kafka_resp_err_t e = rd_kafka_subscribe(bc->rk, tl);
-    rd_kafka_topic_partition_list_destroy(tl);
+    bc->subscription = tl; /* kept for bus_consumer_maintain */
     if (e) {
         bus_consumer_destroy(bc);
         return bus_fail(err, errlen, "kafka subscribe: %s", rd_kafka_err2str(e));
@@ -690,6 +698,125 @@ void bus_consumer_destroy(struct bus_consumer *c)
     struct bus_logger *lg = rd_kafka_opaque(c->rk);
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
+    if (c->conf_copy)
+        rd_kafka_conf_destroy(c->conf_copy);
+    if (c->subscription)
+        rd_kafka_topic_partition_list_destroy(c->subscription);
     free(lg);
     free(c);
+}
+
+/* A new group client from the kept configuration, subscribed as before.
+ * The old one is dropped without leaving its group: that group belonged to
+ * a cluster that is gone. */
+static int bus_consumer_rebuild(struct bus_consumer *c, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(c->conf_copy);
+    if (!conf)
+        return bus_fail(err, errlen, "out of memory");
+    char rerr[512];
+    /* Ownership of conf passes to librdkafka on success. Both clients share
+     * the logger (their opaque), which stays until bus_consumer_destroy. */
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rerr, sizeof rerr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return bus_fail(err, errlen, "kafka consumer: %s", rerr);
+    }
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk, c->subscription);
+    if (e) {
+        rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        return bus_fail(err, errlen, "kafka subscribe: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    c->rk = rk;
+    atomic_store(&c->assigned, 0);
+    return 0;
+}
+
+/* Start every assigned partition again from the beginning of its log. */
+static int bus_consumer_rewind(struct bus_consumer *c, char *err, size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *tl = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_assignment(c->rk, &tl);
+    if (!e) {
+        for (int i = 0; i < tl->cnt; i++)
+            tl->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        e = rd_kafka_assign(c->rk, tl);
+    }
+    if (tl)
+        rd_kafka_topic_partition_list_destroy(tl);
+    return e ? bus_fail(err, errlen, "kafka assign: %s", rd_kafka_err2str(e)) : 0;
+}
+
+int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen)
+{
+    int64_t now = clock_mono_us();
+    if (now < c->next_check_us)
+        return 0;
+    c->next_check_us = now + 500000;
+    char *id = rd_kafka_clusterid(c->rk, 0);
+    if (!id)
+        return 0;
+    int replaced = c->clusterid[0] && strcmp(id, c->clusterid) != 0;
+    if (replaced)
+        bus_log(c->log_cb, c->log_opaque, LOGL_WARN,
+                "kafka: the cluster was replaced (id %s, was %s): everything in it is new; "
+                "%s",
+                id, c->clusterid,
+                c->group ? "joining its consumer group anew" : "reading it from the beginning");
+    snprintf(c->clusterid, sizeof c->clusterid, "%s", id);
+    rd_kafka_mem_free(c->rk, id);
+    if (!replaced)
+        return 0;
+    int rc = c->group ? bus_consumer_rebuild(c, err, errlen) : bus_consumer_rewind(c, err, errlen);
+    return rc < 0 ? -1 : 1;
+}
+
+int bus_consumer_reachable(struct bus_consumer *c, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, NULL, &md, timeout_ms);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+int bus_consumer_lag(struct bus_consumer *c, const char *topic, int timeout_ms, int64_t *lag,
+                     char *err, size_t errlen)
+{
+    char name[256];
+    bus_topic_name(c->prefix, topic, name, sizeof name);
+    *lag = 0;
+    rd_kafka_topic_partition_list_t *tl = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_assignment(c->rk, &tl);
+    if (e)
+        return bus_fail(err, errlen, "kafka assignment: %s", rd_kafka_err2str(e));
+    /* Where each partition stands: the position, or where it was assigned
+     * to start while nothing was consumed from it yet. */
+    rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_copy(tl);
+    e = rd_kafka_position(c->rk, pos);
+    int rc = 0;
+    for (int i = 0; !e && rc == 0 && i < tl->cnt; i++) {
+        if (strcmp(tl->elems[i].topic, name) != 0)
+            continue;
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t we = rd_kafka_query_watermark_offsets(
+            c->rk, name, tl->elems[i].partition, &lo, &hi, timeout_ms);
+        if (we) {
+            rc = bus_fail(err, errlen, "kafka: log end of %s[%d]: %s", name,
+                          (int)tl->elems[i].partition, rd_kafka_err2str(we));
+            break;
+        }
+        int64_t at = pos->elems[i].offset;
+        if (at < 0)
+            at = tl->elems[i].offset >= 0 ? tl->elems[i].offset : lo;
+        if (hi > at)
+            *lag += hi - at;
+    }
+    if (e)
+        rc = bus_fail(err, errlen, "kafka position: %s", rd_kafka_err2str(e));
+    rd_kafka_topic_partition_list_destroy(pos);
+    rd_kafka_topic_partition_list_destroy(tl);
+    return rc;
 }

@@ -87,6 +87,9 @@ int bus_producer_outq(const struct bus_producer *p);
  * err (e.g. no broker reachable); the producer works either way. */
 int bus_producer_warm(struct bus_producer *p, const char *const *topics, int n, int timeout_ms,
                       char *err, size_t errlen);
+/* Give up on every message still queued or in flight: each is counted as
+ * failed (and logged) now. For a shutdown that cannot wait for Kafka. */
+void bus_producer_purge(struct bus_producer *p);
 /* Flush (up to 10 s) and free. Accepts NULL. */
 void bus_producer_destroy(struct bus_producer *p);
 
@@ -128,6 +131,24 @@ void bus_record_release(struct bus_record *rec);
 int bus_consumer_commit(struct bus_consumer *c, const struct bus_record *rec);
 /* 1 once the consumer has partitions assigned. */
 int bus_consumer_assigned(struct bus_consumer *c);
+/* Notice a replaced cluster: when the brokers behind the bootstrap address
+ * report a new cluster id (a non-durable broker such as load-broker was
+ * restarted, empty), a group consumer is built again so that it joins the
+ * new cluster's group (librdkafka 2.0 keeps talking to the old group
+ * coordinator's address otherwise), and a broadcast consumer reads every
+ * assigned partition from the beginning (everything in the new log is new).
+ * Checks at most every 500 ms. Call from the polling thread while holding
+ * no record. Returns 1 when it renewed the consumer, 0 when nothing
+ * changed, -1 with err when renewing failed (the old client is kept). */
+int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen);
+/* 1 when a broker answered a metadata request within timeout_ms, 0 when
+ * none did (Kafka is unreachable from here). Blocks up to timeout_ms. */
+int bus_consumer_reachable(struct bus_consumer *c, int timeout_ms);
+/* Messages of the (logical) topic on the assigned partitions that this
+ * consumer has not returned yet, from the brokers' log ends asked now
+ * (each waits up to timeout_ms). Returns 0 with *lag, or -1 with err. */
+int bus_consumer_lag(struct bus_consumer *c, const char *topic, int timeout_ms, int64_t *lag,
+                     char *err, size_t errlen);
 /* Commit what was marked, leave the group, free. Accepts NULL. */
 void bus_consumer_destroy(struct bus_consumer *c);
 
