@@ -25,6 +25,7 @@
 #define CTL_POINT_GRACE_MS 1000  /* longest wait for late reports of an interval */
 #define CTL_SLOTS 8              /* aggregate intervals open at once */
 #define CTL_FORGET_MIN_MS 600000 /* a dead driver is shown for at least 10 minutes */
+#define CTL_PROBE_MS 500         /* how often (and how long) Kafka is asked whether it answers */
 #define CTL_REASON_MAX 1024
 #define ORCH_STR2(x) #x
 #define ORCH_STR(x) ORCH_STR2(x)
@@ -1090,17 +1091,32 @@ static void *ctl_consumer_main(void *arg)
         log_warn("could not check the topics (they are created on first use): %s", err);
     struct bus_record recs[CTL_BATCH];
     memset(recs, 0, sizeof recs);
-    int64_t last_err_log = 0, warm_at = 0;
-    int warm = 0;
+    int64_t last_err_log = 0, warm_at = 0, next_probe_us = 0;
+    int warm = 0, reachable = 1;
     while (!atomic_load(&c->stop)) {
+        /* The orchestrator hears the drivers only while it has its
+         * partitions and a broker answers: a broker that is down keeps
+         * the assignment in place but delivers nothing. */
+        if (clock_mono_us() >= next_probe_us) {
+            int was = reachable;
+            reachable = bus_consumer_reachable(c->cons, CTL_PROBE_MS);
+            next_probe_us = clock_mono_us() + CTL_PROBE_MS * 1000;
+            if (was && !reachable)
+                log_warn("kafka does not answer; liveness judgements wait until it does");
+        }
+        /* A restarted, empty load-broker is a new cluster: its consumer
+         * group has to be joined anew. */
+        if (bus_consumer_maintain(c->cons, err, sizeof err) < 0)
+            log_error("%s", err);
         int assigned = bus_consumer_assigned(c->cons);
-        if (assigned != (c->listening_since_ms > 0)) {
+        int hearing = assigned && reachable;
+        if (hearing != (c->listening_since_ms > 0)) {
             pthread_mutex_lock(&c->mu);
-            c->listening_since_ms = assigned ? clock_wall_ms() : 0;
+            c->listening_since_ms = hearing ? clock_wall_ms() : 0;
             pthread_mutex_unlock(&c->mu);
-            if (assigned)
+            if (hearing)
                 log_info("consuming register, heartbeat and metrics");
-            else
+            else if (!assigned)
                 log_warn("lost the Kafka partitions; liveness judgements wait until they return");
         }
         /* Learn where test_config and trigger go before the first test
