@@ -21,6 +21,9 @@
 /* Receive buffer per easy handle (libcurl allocates 16 KiB by default):
  * small responses fit, and 1,000 connections stay within a few MB. */
 #define ENG_RECV_BUFFER 4096L
+/* A thread back this much later than it asked to be did not run: the
+ * process was frozen (SIGSTOP, a suspended VM) or starved. */
+#define ENG_STALL_US 1000000LL
 
 struct eng_thread;
 
@@ -69,6 +72,8 @@ struct engine {
     int n;
     struct eng_thread *th;
     atomic_int abort;
+    atomic_int hold;         /* 1: send nothing new (see engine_stalled) */
+    atomic_llong stalled_us; /* the longest stall seen while holding */
     int started;
     int64_t start_us;
 };
@@ -346,10 +351,30 @@ static int64_t eng_next_due(const struct eng_thread *t)
     return e->start_us;
 }
 
+/* Read the clock. A reading more than ENG_STALL_US past by (when the loop
+ * expected to be back at the latest; -1: no bound) means the thread was
+ * not running: hold new sends, so that requests made overdue by the stall
+ * are not fired in a burst before the node has looked for an ABORT. */
+static int64_t eng_clock(struct eng_thread *t, int64_t by)
+{
+    int64_t now = clock_mono_us();
+    if (by >= 0 && now - by > ENG_STALL_US) {
+        struct engine *e = t->e;
+        atomic_store(&e->hold, 1);
+        int64_t was = atomic_load(&e->stalled_us);
+        if (now - by > was)
+            atomic_store(&e->stalled_us, now - by);
+    }
+    t->now_us = now;
+    return now;
+}
+
 /* Send every request that is due and has a slot. */
 static void eng_fill(struct eng_thread *t, int64_t now)
 {
     int64_t nsent = 0, late = 0, failed = 0;
+    if (atomic_load_explicit(&t->e->hold, memory_order_relaxed))
+        return;
     int paced = t->e->conf.gap_us > 0;
     while (t->next_j < t->count && t->inflight < t->inflight_max) {
         int64_t due = eng_next_due(t);
@@ -433,7 +458,7 @@ static void *eng_main(void *arg)
          * loopback a response may even be complete by the time this returns:
          * collect it before waiting. */
         if (eng_kick(t, now)) {
-            now = t->now_us = clock_mono_us();
+            now = eng_clock(t, now);
             if (eng_collect(t, now) > 0)
                 continue;
         }
@@ -444,16 +469,20 @@ static void *eng_main(void *arg)
             int64_t d = t->curl_deadline_us - now;
             timeout = d <= 0 ? 0 : (int)((d + 999) / 1000);
         }
-        if (t->next_j < t->count && t->inflight < t->inflight_max) {
+        int held = atomic_load_explicit(&e->hold, memory_order_relaxed);
+        if (t->next_j < t->count && t->inflight < t->inflight_max && !held) {
             int64_t due = eng_next_due(t);
             if (due > now)
                 eng_arm(t, due);
             else
                 timeout = 0;
         }
+        int64_t by = timeout >= 0 ? now + (int64_t)timeout * 1000 : -1;
+        if (t->armed_us >= 0 && !held && (by < 0 || t->armed_us < by))
+            by = t->armed_us > now ? t->armed_us : now;
         int n = epoll_wait(t->epfd, evs, ENG_EVENTS, timeout);
         /* Responses are timed from here, when their bytes became readable. */
-        now = t->now_us = clock_mono_us();
+        now = eng_clock(t, by);
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd == t->tfd || fd == t->efd) {
@@ -620,6 +649,8 @@ int engine_create(const struct engine_conf *c, struct engine **out, char *err, s
     e->conf.header_lines = NULL;
     e->conf.n_headers = 0;
     atomic_init(&e->abort, 0);
+    atomic_init(&e->hold, 0);
+    atomic_init(&e->stalled_us, 0);
     if (oom) {
         snprintf(err, errlen, "out of memory");
         engine_destroy(e);
@@ -669,6 +700,27 @@ int engine_start(struct engine *e, int64_t start_mono_us, char *err, size_t errl
         e->th[k].created = 1;
     }
     return 0;
+}
+
+int64_t engine_stalled(struct engine *e)
+{
+    if (!e || !atomic_load(&e->hold))
+        return 0;
+    int64_t us = atomic_load(&e->stalled_us);
+    return us > 0 ? us : 1;
+}
+
+void engine_release(struct engine *e)
+{
+    if (!e)
+        return;
+    atomic_store(&e->stalled_us, 0);
+    atomic_store(&e->hold, 0);
+    for (int k = 0; k < e->n; k++) {
+        uint64_t one = 1;
+        ssize_t w = write(e->th[k].efd, &one, sizeof one);
+        (void)w;
+    }
 }
 
 void engine_abort(struct engine *e)

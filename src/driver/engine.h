@@ -75,6 +75,17 @@ int engine_start(struct engine *e, int64_t start_mono_us, char *err, size_t errl
  * Returns at once; engine_done tells when they have stopped. Thread-safe. */
 void engine_abort(struct engine *e);
 
+/* A thread that finds it was not running for over a second (the process
+ * was frozen or starved) stops sending new requests until
+ * engine_release: requests that fell far overdue are not fired in a burst
+ * before the caller has checked whether the test was called off. Returns
+ * the longest stall seen in microseconds while sends are held, else 0.
+ * Thread-safe. */
+int64_t engine_stalled(struct engine *e);
+
+/* Let the threads send again after a stall. Thread-safe. */
+void engine_release(struct engine *e);
+
 /* 1 once every thread has finished (all requests done, or aborted), or
  * when the engine never started. */
 int engine_done(struct engine *e);

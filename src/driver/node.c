@@ -30,6 +30,9 @@
 #define NODE_PENDING_TRIGGER_US (10 * 1000000LL) /* a trigger may beat its config */
 #define NODE_START_AHEAD_MAX_MS (10 * 60 * 1000LL)
 #define NODE_FLUSH_MS 10000
+/* After a stall, how long new sends wait at most for the trigger topic to
+ * be read up to date (an ABORT published meanwhile is acted on first). */
+#define NODE_CATCHUP_US (2 * 1000000LL)
 
 struct node {
     struct node_opts *o;
@@ -52,7 +55,8 @@ struct node {
     int64_t start_wall_ms;
     int64_t anchor_mono_us, anchor_wall_us; /* for converting times */
     int64_t next_report_us;
-    const char *stop_reason; /* set when aborted */
+    const char *stop_reason;  /* set when aborted */
+    int64_t catchup_until_us; /* sends held after a stall until then; 0 none */
 
     /* A trigger that arrived before its config. */
     struct msg_trigger pending;
@@ -169,6 +173,7 @@ static void node_clear_test(struct node *n)
     n->url[0] = '\0';
     n->seq = 0;
     n->stop_reason = NULL;
+    n->catchup_until_us = 0;
 }
 
 static int64_t node_epoch_ms(const struct node *n, int64_t mono_us)
@@ -479,6 +484,39 @@ static void node_dispatch(struct node *n, const struct bus_record *rec)
         node_on_trigger(n, rec);
 }
 
+/* After the engine found it was not running for a while (the process was
+ * frozen, say by SIGSTOP), its new sends are held: read the trigger topic up
+ * to date first, so that an ABORT published meanwhile (the orchestrator
+ * declared this driver dead and ended the test) stops the test before any
+ * overdue request goes out. Then, or after NODE_CATCHUP_US, let it go on. */
+static void node_check_stall(struct node *n, int64_t now)
+{
+    int64_t stalled = engine_stalled(n->eng);
+    if (!stalled || n->stop_reason)
+        return;
+    if (n->catchup_until_us == 0) {
+        log_warn("test %s: this driver did not run for %.1f s (frozen?); no new request until "
+                 "the trigger topic is read up to date",
+                 n->cfg.test_id, (double)stalled / 1e6);
+        n->catchup_until_us = now + NODE_CATCHUP_US;
+    }
+    char err[512];
+    int64_t lag = -1;
+    int rc = bus_consumer_lag(n->cons, TOPIC_TRIGGER, 200, &lag, err, sizeof err);
+    if (rc == 0 && lag == 0) {
+        log_info("test %s: no ABORT for it; it goes on", n->cfg.test_id);
+    } else if (clock_mono_us() >= n->catchup_until_us) {
+        log_warn("test %s: the trigger topic could not be read up to date in %lld s (%s); the "
+                 "test goes on",
+                 n->cfg.test_id, (long long)(NODE_CATCHUP_US / 1000000),
+                 rc < 0 ? err : "messages still pending");
+    } else {
+        return;
+    }
+    n->catchup_until_us = 0;
+    engine_release(n->eng);
+}
+
 /* ---- run ---------------------------------------------------------------------- */
 
 static int node_stop_requested(const sigset_t *stop)
@@ -644,7 +682,10 @@ int node_run(struct node_opts *o, const sigset_t *stop)
                 node_report(&n, 1);
                 node_clear_test(&n);
                 node_set_state(&n, NODE_STATE_IDLE);
-            } else if (now >= n.next_report_us) {
+            } else {
+                node_check_stall(&n, now);
+            }
+            if (n.state == NODE_STATE_RUNNING && now >= n.next_report_us) {
                 node_report(&n, 0);
                 n.next_report_us += n.report_us;
                 if (n.next_report_us <= now)
@@ -676,9 +717,13 @@ int node_run(struct node_opts *o, const sigset_t *stop)
     }
     node_end_test(&n, "driver shutting down");
     node_register(&n, 1);
-    if (bus_producer_flush(n.prod, NODE_FLUSH_MS) < 0)
-        log_error("%d message(s) still undelivered after %d ms", bus_producer_outq(n.prod),
-                  NODE_FLUSH_MS);
+    if (bus_producer_flush(n.prod, NODE_FLUSH_MS) < 0) {
+        /* Kafka is not reachable: give up rather than wait on, so that a
+         * stop is bounded (each lost message is logged and counted). */
+        log_error("%d message(s) still undelivered after %d ms; giving up on them",
+                  bus_producer_outq(n.prod), NODE_FLUSH_MS);
+        bus_producer_purge(n.prod);
+    }
     rc = bus_producer_failed(n.prod) > 0 ? 1 : 0;
     if (rc)
         log_error("%lld message(s) could not be delivered to kafka",
@@ -733,6 +778,8 @@ int node_bench(struct node_opts *o, const char *config_json, const sigset_t *sto
     n.report_us = (c.report_interval_ms > 0 ? c.report_interval_ms : MSG_DEFAULT_REPORT_MS) * 1000;
     int64_t next_report = n.start_mono_us + n.report_us;
     while (!engine_done(n.eng)) {
+        if (engine_stalled(n.eng))
+            engine_release(n.eng); /* no Kafka here: nothing to wait for */
         if (node_sleep(stop, 10)) {
             n.stop_reason = "aborted";
             engine_abort(n.eng);
