@@ -1,13 +1,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "api.h"
 
+#include "apibody.h"
 #include "clock.h"
 #include "log.h"
 #include "opts.h"
 #include "route.h"
 #include "web.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -40,9 +40,8 @@ struct api {
 struct api_req {
     struct route_match rm;
     int route_status; /* 200, 404 or 405 */
-    char *body;
-    size_t len;
-    int too_big;
+    struct api_body body;
+    int too_big; /* declared (Content-Length) or offered over the limit */
 };
 
 /* ---- responses ----------------------------------------------------------- */
@@ -113,74 +112,6 @@ api_error(struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
     return api_error_allow(conn, status, msg, NULL);
 }
 
-/* ---- request bodies ---------------------------------------------------------- */
-
-/* Parse a test request body into cfg and min_drivers. Returns 0, or -1 with
- * a reason for a 400 in err. */
-static int api_parse_test(const char *body, size_t len, int original, struct msg_test_config *cfg,
-                          int64_t *min_drivers, char *err, size_t errlen)
-{
-    memset(cfg, 0, sizeof *cfg);
-    *min_drivers = 1;
-    if (len == 0 || !body) {
-        snprintf(err, errlen,
-                 "empty body: send a JSON object with test_type, message_count_per_driver and "
-                 "test_message_delay (seconds)");
-        return -1;
-    }
-    if (memchr(body, '\0', len)) {
-        snprintf(err, errlen, "body is not valid JSON (it holds a NUL byte)");
-        return -1;
-    }
-    const char *end = NULL;
-    cJSON *o = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-    if (!o) {
-        snprintf(err, errlen, "body is not valid JSON (near byte %zu)",
-                 end && end >= body ? (size_t)(end - body) : (size_t)0);
-        return -1;
-    }
-    for (const char *p = end; p && p < body + len; p++) {
-        if (!isspace((unsigned char)*p)) {
-            snprintf(err, errlen, "body is not valid JSON (trailing data after the object)");
-            cJSON_Delete(o);
-            return -1;
-        }
-    }
-    int rc = -1;
-    if (!cJSON_IsObject(o)) {
-        snprintf(err, errlen, "body must be a JSON object");
-        goto out;
-    }
-    if (cJSON_GetObjectItemCaseSensitive(o, "test_id")) {
-        snprintf(err, errlen, "\"test_id\" is chosen by the orchestrator; leave it out");
-        goto out;
-    }
-    const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "min_drivers");
-    if (md && !cJSON_IsNull(md)) {
-        if (original) {
-            snprintf(err, errlen, "\"min_drivers\" is not part of /startLoadTest; use /api/tests");
-            goto out;
-        }
-        double v = cJSON_IsNumber(md) ? md->valuedouble : -1;
-        if (!cJSON_IsNumber(md) || v != (double)(int64_t)v || v < 1 || v > MSG_DRIVERS_MAX) {
-            snprintf(err, errlen, "\"min_drivers\" must be a whole number 1..%d", MSG_DRIVERS_MAX);
-            goto out;
-        }
-        *min_drivers = (int64_t)v;
-    }
-    if (msg_test_config_from_json(o, 0, cfg, err, errlen) < 0)
-        goto out;
-    if (cfg->drivers && cfg->n_drivers == 0) {
-        snprintf(err, errlen, "\"drivers\" is empty: leave it out to use every alive driver");
-        msg_test_config_free(cfg);
-        goto out;
-    }
-    rc = 0;
-out:
-    cJSON_Delete(o);
-    return rc;
-}
-
 /* ---- handlers -------------------------------------------------------------------- */
 
 static enum MHD_Result api_ctl_reply(struct MHD_Connection *conn, int status, cJSON *o,
@@ -198,7 +129,8 @@ static enum MHD_Result api_create(struct api *a, struct MHD_Connection *conn, st
     struct msg_test_config cfg;
     int64_t min_drivers = 1;
     char err[512];
-    if (api_parse_test(r->body, r->len, original, &cfg, &min_drivers, err, sizeof err) < 0)
+    if (api_parse_test(r->body.data, r->body.len, original, &cfg, &min_drivers, err, sizeof err) <
+        0)
         return api_error(conn, MHD_HTTP_BAD_REQUEST, "%s", err);
     cJSON *o = NULL;
     int status = ctl_test_create(a->ctl, &cfg, min_drivers, &o, err, sizeof err);
@@ -418,6 +350,7 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
+        api_body_init(&r->body, a->conf.max_body);
         *con_cls = r;
         r->route_status = route_match(method, url, &r->rm);
         const char *cl =
@@ -445,20 +378,9 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const
         *upload_data_size = 0;
         if (r->too_big || r->route_status != 200)
             return MHD_YES; /* read and discard */
-        if (r->len + n > a->conf.max_body) {
-            r->too_big = 1;
-            free(r->body);
-            r->body = NULL;
-            r->len = 0;
-            return MHD_YES;
-        }
-        char *nb = realloc(r->body, r->len + n + 1);
-        if (!nb)
+        if (api_body_feed(&r->body, upload_data, n) < 0)
             return MHD_NO;
-        memcpy(nb + r->len, upload_data, n);
-        r->body = nb;
-        r->len += n;
-        r->body[r->len] = '\0';
+        r->too_big = r->body.too_big;
         return MHD_YES;
     }
     return api_dispatch(a, conn, r, method);
@@ -472,7 +394,7 @@ static void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls
     (void)toe;
     struct api_req *r = *con_cls;
     if (r) {
-        free(r->body);
+        api_body_close(&r->body);
         free(r);
         *con_cls = NULL;
     }
