@@ -232,6 +232,10 @@ static int eng_easy_setup(struct eng_thread *t, struct eng_req *r)
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)e->conf.timeout_ms);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    /* Keep resolved names for the whole test: libcurl otherwise sweeps its
+     * DNS cache at the end of every transfer. Keep-alive connections are
+     * not re-resolved anyway, and an engine lives for one test. */
+    curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
     if (e->headers)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, e->headers);
     if (strcmp(m, "HEAD") == 0) {
