@@ -224,7 +224,10 @@ static int eng_easy_setup(struct eng_thread *t, struct eng_req *r)
      * small GET on a reused connection). */
     int ok = curl_easy_setopt(h, CURLOPT_CURLU, t->url) == CURLE_OK;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* skips the proxy environment lookup */
+    /* No proxy, and no look-up of the proxy variables in the environment
+     * (libcurl reads no_proxy and NO_PROXY for every transfer otherwise). */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, eng_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(h, CURLOPT_PRIVATE, r);
