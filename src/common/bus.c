@@ -32,6 +32,8 @@ struct bus_consumer {
     rd_kafka_conf_t *conf_copy;
     rd_kafka_topic_partition_list_t *subscription; /* group consumers */
     char clusterid[128];                           /* "" until known */
+    char brokers[512];                             /* "id@host:port ..." of the latest metadata */
+    int moved; /* a broker id changed address since the last check */
     int64_t next_check_us;
 };
 
@@ -758,12 +760,15 @@ int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen)
     char *id = rd_kafka_clusterid(c->rk, 0);
     if (!id)
         return 0;
-    int replaced = c->clusterid[0] && strcmp(id, c->clusterid) != 0;
+    /* A new id, or a broker that came back at another address under the
+     * same id (load-broker's cluster ids can repeat across restarts). */
+    int replaced = (c->clusterid[0] && strcmp(id, c->clusterid) != 0) || c->moved;
+    c->moved = 0;
     if (replaced)
         bus_log(c->log_cb, c->log_opaque, LOGL_WARN,
-                "kafka: the cluster was replaced (id %s, was %s): everything in it is new; "
-                "%s",
-                id, c->clusterid,
+                "kafka: the cluster was replaced (id %s, was %s; brokers %s): everything in "
+                "it is new; %s",
+                id, c->clusterid, c->brokers,
                 c->group ? "joining its consumer group anew" : "reading it from the beginning");
     snprintf(c->clusterid, sizeof c->clusterid, "%s", id);
     rd_kafka_mem_free(c->rk, id);
@@ -777,6 +782,33 @@ int bus_consumer_reachable(struct bus_consumer *c, int timeout_ms)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, NULL, &md, timeout_ms);
+    if (!e && md) {
+        /* Only an id known before under another address counts: brokers
+         * may be listed in any order, and may come and go. */
+        char sig[sizeof c->brokers];
+        size_t used = 0;
+        sig[0] = '\0';
+        for (int i = 0; i < md->broker_cnt && used < sizeof sig; i++) {
+            char one[300], prefix[32];
+            snprintf(one, sizeof one, "%d@%s:%d", (int)md->brokers[i].id, md->brokers[i].host,
+                     md->brokers[i].port);
+            snprintf(prefix, sizeof prefix, "%d@", (int)md->brokers[i].id);
+            /* Look for " id@" (or "id@" at the start) in the old list. */
+            for (const char *at = c->brokers; (at = strstr(at, prefix)) != NULL; at++) {
+                if (at != c->brokers && at[-1] != ' ')
+                    continue;
+                size_t n = strcspn(at, " ");
+                if (n != strlen(one) || strncmp(at, one, n) != 0)
+                    c->moved = 1;
+                break;
+            }
+            int k = snprintf(sig + used, sizeof sig - used, "%s%s", i ? " " : "", one);
+            if (k < 0)
+                break;
+            used += (size_t)k;
+        }
+        snprintf(c->brokers, sizeof c->brokers, "%s", sig);
+    }
     if (md)
         rd_kafka_metadata_destroy(md);
     return e == RD_KAFKA_RESP_ERR_NO_ERROR;

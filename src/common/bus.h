@@ -142,7 +142,9 @@ int bus_consumer_assigned(struct bus_consumer *c);
  * changed, -1 with err when renewing failed (the old client is kept). */
 int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen);
 /* 1 when a broker answered a metadata request within timeout_ms, 0 when
- * none did (Kafka is unreachable from here). Blocks up to timeout_ms. */
+ * none did (Kafka is unreachable from here). Blocks up to timeout_ms. The
+ * brokers' addresses it learns let bus_consumer_maintain notice a broker
+ * that came back elsewhere under the same id and cluster id. */
 int bus_consumer_reachable(struct bus_consumer *c, int timeout_ms);
 /* Messages of the (logical) topic on the assigned partitions that this
  * consumer has not returned yet, from the brokers' log ends asked now
