@@ -173,6 +173,16 @@ static enum liveness ctl_part_liveness(struct ctl *c, const struct part *p, int6
     if (p->dead)
         return LIVE_DEAD;
     const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
+    /* A participant is judged as ctl_part_gone does: the time the
+     * orchestrator could not hear counts for nobody. */
+    if (c->listening_since_ms > 0) {
+        int64_t last = p->last_seen_ms;
+        if (d && d->last_rx_ms > last)
+            last = d->last_rx_ms;
+        if (c->listening_since_ms > last)
+            last = c->listening_since_ms;
+        return liveness_judge(now, last, c->conf.hb_interval_ms, c->conf.hb_timeout_ms);
+    }
     if (d)
         return registry_judge(c->reg, d, now);
     return liveness_judge(now, p->last_seen_ms, c->conf.hb_interval_ms, c->conf.hb_timeout_ms);
