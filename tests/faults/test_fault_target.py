@@ -52,18 +52,15 @@ def main():
         # 1. The target dies.
         tid = start_test(orch.url, cfg)
         under_way(orch, tid, 600)
-        served = target_total(target)
         target.kill()
         t0 = time.time()
-        log(f"target killed after {served} requests")
+        log("target killed")
         t = wait_test(orch.url, tid, timeout=30)
         log(f"test {t['state']} {time.time() - t0:.1f}s after the kill")
         check(t["state"] == "COMPLETED", f"state {t['state']}: {t['reason']}")
         accounted(t, "killed target")
         agg = t["aggregate"]
         check(agg["error_kinds"]["connect"] > 0, f"no connect errors: {agg['error_kinds']}")
-        check(agg["responses_received"] <= served, f"{agg['responses_received']} responses, "
-              f"the target saw {served}")
 
         # 2. The target hangs: accepted connections are never answered.
         target = c.target()
