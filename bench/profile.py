@@ -11,7 +11,8 @@ temporary folder, then measures at each connection count:
 
 1. Instructions per request, with valgrind's callgrind: the difference
    between a run of 25,000 and a run of 5,000 requests, divided by 20,000,
-   so start-up and connection set-up cancel out. Deterministic up to the
+   so start-up and connection set-up cancel out (wrk: a 6 s and a 2 s run,
+   divided by the difference of their requests). Deterministic up to the
    loop's timing (±2% between repetitions); median of --reps.
 2. System calls per request (perf's syscall tracepoints), when perf can
    use them here.
@@ -72,6 +73,22 @@ def callgrind_ir(argv, env=None):
     return int(re.search(r"refs:\s+([\d,]+)", r.err).group(1).replace(",", ""))
 
 
+def wrk_ir_per_request(url, c, reps):
+    """wrk runs for a time, not a count: the difference between a 6 s and
+    a 2 s run under callgrind, divided by the difference of the requests
+    it made."""
+    vals = []
+    for _ in range(reps):
+        pts = []
+        for secs in (2, 6):
+            r = bl.run_measured(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                                 "wrk", "-t1", f"-c{c}", f"-d{secs}s", url], timeout=120)
+            ir = int(re.search(r"refs:\s+([\d,]+)", r.err).group(1).replace(",", ""))
+            pts.append((ir, int(re.search(r"(\d+) requests in", r.out).group(1))))
+        vals.append((pts[1][0] - pts[0][0]) / (pts[1][1] - pts[0][1]))
+    return bl.median(vals), vals
+
+
 def ir_per_request(mk, reps):
     """mk(n) -> argv of a run of n requests."""
     vals = [(callgrind_ir(mk(25000)) - callgrind_ir(mk(5000))) / 20000 for _ in range(reps)]
@@ -104,6 +121,8 @@ def main():
     ap.add_argument("--conns", default="1,64,256,1000")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--annotate", metavar="LIBCURL_DIR")
+    ap.add_argument("--ir-only", action="store_true",
+                    help="instructions per request only (no system calls, no timed runs)")
     args = ap.parse_args()
     bl.deadline(40 * 60)
     bl.ensure_tools({"valgrind": "valgrind", "wrk": "wrk", "nginx": "nginx-light",
@@ -126,18 +145,27 @@ def main():
             med, vals = ir_per_request(lambda n: [curl_loop, ng.url, str(n), str(c)], args.reps)
             res["ir"][c]["curl_loop"] = {"median": med, "runs": vals}
             bl.log(f"c={c} curl_loop: {med:,.0f} instructions/request")
+            med, vals = wrk_ir_per_request(ng.url, c, args.reps)
+            res["ir"][c]["wrk"] = {"median": med, "runs": vals}
+            bl.log(f"c={c} wrk: {med:,.0f} instructions/request")
+        if args.ir_only:
+            conns_cpu = []
+        else:
+            conns_cpu = conns
         # 2. System calls per request, at 64 connections.
         n = 100000
-        for sha, exe in builds:
+        for sha, exe in (builds if conns_cpu else []):
             res["syscalls"][sha] = perf_syscalls(driver_argv(exe, ng.url, n, 64), n)
-        res["syscalls"]["curl_loop"] = perf_syscalls([curl_loop, ng.url, str(n), "64"], n)
+        if conns_cpu:
+            res["syscalls"]["curl_loop"] = perf_syscalls([curl_loop, ng.url, str(n), "64"], n)
 
         def wrk_total(r):
             return int(re.search(r"(\d+) requests in", r.out).group(1))
-        res["syscalls"]["wrk"] = perf_syscalls(["wrk", "-t1", "-c64", "-d2s", ng.url],
-                                               wrk_total)
+        if conns_cpu:
+            res["syscalls"]["wrk"] = perf_syscalls(["wrk", "-t1", "-c64", "-d2s", ng.url],
+                                                   wrk_total)
         # 3. CPU per request, paired real runs.
-        for c in conns:
+        for c in conns_cpu:
             n = 150000 if c < 1000 else 200000
             runs = {}
             for rep in range(args.reps):
@@ -178,11 +206,15 @@ def main():
 
     names = [s for s, _ in builds] + ["curl_loop"]
     bl.out("\n## Instructions per request (callgrind, median of %d)\n" % args.reps)
-    bl.out("| connections | " + " | ".join(names) + " |")
-    bl.out("| --- |" + " --- |" * len(names))
+    bl.out("| connections | " + " | ".join(names + ["wrk"]) + " |")
+    bl.out("| --- |" + " --- |" * (len(names) + 1))
     for c in conns:
-        bl.out(f"| {c} | " + " | ".join(f"{res['ir'][c][k]['median']:,.0f}" for k in names)
-               + " |")
+        bl.out(f"| {c} | " + " | ".join(f"{res['ir'][c][k]['median']:,.0f}"
+                                        for k in names + ["wrk"]) + " |")
+    if args.ir_only:
+        bl.out(f"\nload average after: {m['loadavg_after']}")
+        bl.save_results("profile", res)
+        return
     bl.out("\n## System calls per request, 64 connections\n")
     cols = [k for k in names + ["wrk"] if res["syscalls"].get(k)]
     bl.out("| syscall | " + " | ".join(cols) + " |")
