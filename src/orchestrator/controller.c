@@ -18,14 +18,15 @@
 #include <string.h>
 #include <time.h>
 
-#define CTL_BATCH 64             /* Kafka records stored per transaction */
-#define CTL_TICK_MS 100          /* ticker period */
-#define CTL_EVENT_MS 1000        /* live views are refreshed at least this often */
-#define CTL_SAVE_MS 2000         /* heartbeat times are saved this often */
-#define CTL_POINT_GRACE_MS 1000  /* longest wait for late reports of an interval */
-#define CTL_SLOTS 8              /* aggregate intervals open at once */
-#define CTL_FORGET_MIN_MS 600000 /* a dead driver is shown for at least 10 minutes */
-#define CTL_PROBE_MS 500         /* how often (and how long) Kafka is asked whether it answers */
+#define CTL_BATCH 64              /* Kafka records stored per transaction */
+#define CTL_TICK_MS 100           /* ticker period */
+#define CTL_EVENT_MS 1000         /* live views are refreshed at least this often */
+#define CTL_SAVE_MS 2000          /* heartbeat times are saved this often */
+#define CTL_POINT_GRACE_MS 1000   /* longest wait for late reports of an interval */
+#define CTL_SLOTS 8               /* aggregate intervals open at once */
+#define CTL_DEFAULT_REPORT_MS 500 /* report_interval_ms asked of drivers when not given */
+#define CTL_FORGET_MIN_MS 600000  /* a dead driver is shown for at least 10 minutes */
+#define CTL_PROBE_MS 500          /* how often (and how long) Kafka is asked whether it answers */
 #define CTL_REASON_MAX 1024
 #define ORCH_STR2(x) #x
 #define ORCH_STR(x) ORCH_STR2(x)
@@ -1490,6 +1491,10 @@ int ctl_test_create(struct ctl *c, const struct msg_test_config *cfg, int64_t mi
         status = 500;
         goto out;
     }
+    /* Figures shown while a test runs must be under a second old: with
+     * reports every second plus their transit they would not be. */
+    if (t->cfg.report_interval_ms == 0)
+        t->cfg.report_interval_ms = CTL_DEFAULT_REPORT_MS;
     snprintf(t->cfg.test_id, sizeof t->cfg.test_id, "%s", t->id);
     t->state = TS_CREATED;
     t->named = cfg->drivers != NULL;

@@ -1,6 +1,8 @@
 """load-orchestrator: while a 4 s TSUNAMI runs on two real drivers, polling
 GET /api/tests/{id} shows each driver's requests_sent change at least every
-1.2 s, and the live event stream carries the test (state changes and at
+1.2 s, each driver's statistics are never more than a second old (the
+orchestrator asks for a report every 500 ms unless told otherwise), and
+the live event stream carries the test (state changes and at
 least once a second), a point per time-series interval, and the drivers
 once a second. The windowed time series adds up to the totals."""
 
@@ -12,6 +14,7 @@ from orchlib import EventStream, get_test, start_test, wait_drivers, wait_test
 COUNT = 1600
 DELAY = 0.0025  # seconds between requests: 1600 requests take 4 s
 MAX_GAP = 1.2
+MAX_AGE_MS = 1000
 
 
 def main():
@@ -31,6 +34,7 @@ def main():
         last_change = {}
         gaps = {d.node_id: 0.0 for d in drivers}
         polls = 0
+        max_age = {d.node_id: 0 for d in drivers}
         deadline = time.time() + 40
         state = None
         while time.time() < deadline:
@@ -40,8 +44,15 @@ def main():
             state = t["state"]
             if state not in ("CREATED", "CONFIGURED", "RUNNING"):
                 break
+            start_at = t.get("start_at_ms") or 0
+            now_ms = int(now * 1000)
             for pd in t["per_driver"]:
                 nid, sent = pd["node_id"], pd["requests_sent"]
+                # Age of its statistics: when they were taken at the driver
+                # (start_at + elapsed_ms of its latest report) to now. The
+                # first report is due one interval after the start.
+                if state == "RUNNING" and not pd["final"] and pd.get("elapsed_ms", 0) > 0:
+                    max_age[nid] = max(max_age[nid], now_ms - (start_at + pd["elapsed_ms"]))
                 if pd["final"] or sent >= COUNT:
                     last_change.pop(nid, None)
                     continue
@@ -55,19 +66,23 @@ def main():
                     gaps[nid] = max(gaps[nid], now - last_change[nid])
             time.sleep(0.05)
         log(f"{polls} polls; longest time without a new requests_sent per driver: "
-            + ", ".join(f"{k}: {v:.2f}s" for k, v in gaps.items()))
+            + ", ".join(f"{k}: {v:.2f}s" for k, v in gaps.items())
+            + "; oldest statistics: " + ", ".join(f"{k}: {v} ms" for k, v in max_age.items()))
         t = wait_test(orch.url, tid, timeout=30)
         check(t["state"] == "COMPLETED", f"state {t['state']}: {t['reason']}")
         for nid, gap in gaps.items():
             check(gap <= MAX_GAP, f"{nid}: requests_sent went {gap:.2f}s without an update")
+        for nid, age in max_age.items():
+            check(0 < age <= MAX_AGE_MS, f"{nid}: statistics were {age} ms old")
         check(all(v is not None and v > 0 for v in last_value.values()),
               f"never saw a running count: {last_value}")
         check(t["aggregate"]["requests_sent"] == 2 * COUNT, f"aggregate {t['aggregate']}")
 
-        # The time series: one aggregate point per second or so, windowed.
+        # The time series: one aggregate point per 500 ms report interval.
+        check(t["config"]["report_interval_ms"] == 500, f"config {t['config']}")
         ts = get_json(f"{orch.url}/api/tests/{tid}/timeseries")
         agg = ts["aggregate"]
-        check(3 <= len(agg) <= 8, f"{len(agg)} aggregate points for a 4 s test")
+        check(6 <= len(agg) <= 12, f"{len(agg)} aggregate points for a 4 s test")
         check([p["t_ms"] for p in agg] == sorted(p["t_ms"] for p in agg), "points out of order")
         check(agg[-1]["responses_received"] == 2 * COUNT, f"last point {agg[-1]}")
         mid = agg[1]
