@@ -4,6 +4,7 @@
  * a forwarder puts it behind a fixed bootstrap address so every other binary
  * works with its defaults. Nothing is written to disk. */
 #define _POSIX_C_SOURCE 200809L
+#include "cli.h"
 #include "fwd.h"
 #include "log.h"
 #include "msg.h"
@@ -17,7 +18,6 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,18 +59,6 @@ static void broker_usage(FILE *out)
                  "  -V, --version        show the version and exit\n");
 }
 
-/* One line on stderr, exit status 2. */
-__attribute__((format(printf, 1, 2), noreturn)) static void broker_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (try --help)\n");
-    va_end(ap);
-    exit(2);
-}
-
 static void broker_parse(int argc, char **argv, struct broker_opts *o)
 {
     enum { OPT_LISTEN = 256, OPT_PARTITIONS, OPT_PREFIX, OPT_LOG };
@@ -92,41 +80,24 @@ static void broker_parse(int argc, char **argv, struct broker_opts *o)
         switch (c) {
         case OPT_LISTEN:
             if (opt_parse_hostport(optarg, o->host, sizeof o->host, &o->port, err, sizeof err))
-                broker_usage_error("--listen: %s", err);
+                cli_usage_error("--listen: %s", err);
             break;
         case OPT_PARTITIONS:
             if (opt_parse_int64(optarg, 1, 64, &o->partitions, err, sizeof err))
-                broker_usage_error("--partitions: %s", err);
+                cli_usage_error("--partitions: %s", err);
             break;
         case OPT_PREFIX:
             if (strlen(optarg) > 48)
-                broker_usage_error("--topic-prefix: '%.48s...' is too long", optarg);
+                cli_usage_error("--topic-prefix: '%.48s...' is too long", optarg);
             if (o->n_prefixes >= BROKER_PREFIXES_MAX)
-                broker_usage_error("--topic-prefix: at most %d prefixes", BROKER_PREFIXES_MAX);
+                cli_usage_error("--topic-prefix: at most %d prefixes", BROKER_PREFIXES_MAX);
             snprintf(o->prefixes[o->n_prefixes++], sizeof o->prefixes[0], "%s", optarg);
             break;
-        case OPT_LOG: {
-            enum log_level lv;
-            if (log_parse_level(optarg, &lv))
-                broker_usage_error("--log-level: unknown level '%s'", optarg);
-            log_set_level(lv);
-            break;
-        }
-        case 'h':
-            broker_usage(stdout);
-            exit(0);
-        case 'V':
-            printf(PROG " %s\n", DLT_VERSION);
-            exit(0);
-        case ':':
-            broker_usage_error("option %s needs a value", argv[optind - 1]);
-            break;
         default:
-            broker_usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_other_option(c, OPT_LOG, optarg, argv);
         }
     }
-    if (optind < argc)
-        broker_usage_error("unexpected argument '%s'", argv[optind]);
+    cli_no_operands(argc, argv);
 }
 
 /* librdkafka's mock broker listens with an accept backlog of 5: when dozens
@@ -170,6 +141,7 @@ static void broker_rk_log(const rd_kafka_t *rk, int level, const char *fac, cons
 int main(int argc, char **argv)
 {
     log_set_name(PROG);
+    cli_init(PROG, broker_usage);
     struct broker_opts o = {0};
     broker_parse(argc, argv, &o);
 

@@ -1,8 +1,8 @@
 /* log: leveled diagnostics on stderr, one line each, with a UTC time.
  *
- * This is the only module in src/common that writes anything; other modules
- * report through return codes and error buffers, and main-level code decides
- * what to log. Thread-safe: each line is written with one fprintf. */
+ * With cli (main-level option parsing), the only module in src/common that
+ * writes anything; other modules report through return codes and error
+ * buffers, and main-level code decides what to log. Thread-safe: each line is written with one fprintf. */
 #ifndef DLT_LOG_H
 #define DLT_LOG_H
 

@@ -3,6 +3,7 @@
  * metrics as it goes. main parses the options and hands over to node. */
 #define _POSIX_C_SOURCE 200809L
 #include "bus.h"
+#include "cli.h"
 #include "engine.h"
 #include "ids.h"
 #include "log.h"
@@ -16,7 +17,6 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,18 +77,6 @@ static void driver_usage(FILE *out)
         ENGINE_THREADS_MAX, MSG_CONCURRENCY_MAX);
 }
 
-/* One line on stderr, exit status 2. */
-__attribute__((format(printf, 1, 2), noreturn)) static void driver_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (try --help)\n");
-    va_end(ap);
-    exit(2);
-}
-
 static void driver_parse(int argc, char **argv, struct driver_opts *o)
 {
     enum {
@@ -140,104 +128,88 @@ static void driver_parse(int argc, char **argv, struct driver_opts *o)
         switch (c) {
         case OPT_KAFKA:
             if (bus_conf_set_brokers(&o->bus, optarg, err, sizeof err))
-                driver_usage_error("%s", err);
+                cli_usage_error("%s", err);
             break;
         case 'X':
             if (bus_conf_add_property(&o->bus, optarg, err, sizeof err))
-                driver_usage_error("%s", err);
+                cli_usage_error("%s", err);
             break;
         case OPT_PREFIX:
             if (bus_conf_set_prefix(&o->bus, optarg, err, sizeof err))
-                driver_usage_error("%s", err);
+                cli_usage_error("%s", err);
             break;
         case OPT_TARGET: {
             char host[256];
             if (strlen(optarg) > MSG_URL_MAX ||
                 plan_url_host(optarg, host, sizeof host, err, sizeof err))
-                driver_usage_error("--target: %s",
-                                   strlen(optarg) > MSG_URL_MAX ? "URL is too long" : err);
+                cli_usage_error("--target: %s",
+                                strlen(optarg) > MSG_URL_MAX ? "URL is too long" : err);
             n->target = optarg;
             break;
         }
         case OPT_ORCH:
             if (!*optarg)
-                driver_usage_error("--orchestrator needs a URL");
+                cli_usage_error("--orchestrator needs a URL");
             n->orchestrator = optarg;
             break;
         case OPT_DB:
             if (!*optarg)
-                driver_usage_error("--db needs a path");
+                cli_usage_error("--db needs a path");
             n->db = optarg;
             break;
         case OPT_THREADS:
             if (opt_parse_int64(optarg, 1, ENGINE_THREADS_MAX, &v, err, sizeof err))
-                driver_usage_error("--threads: %s", err);
+                cli_usage_error("--threads: %s", err);
             n->threads = (int)v;
             break;
         case OPT_NODE_ID:
             if (!id_valid(optarg))
-                driver_usage_error("--node-id: '%.80s' is not a valid id (1..63 of A-Z a-z "
-                                   "0-9 _ . : -)",
-                                   optarg);
+                cli_usage_error("--node-id: '%.80s' is not a valid id (1..63 of A-Z a-z "
+                                "0-9 _ . : -)",
+                                optarg);
             snprintf(n->node_id, sizeof n->node_id, "%s", optarg);
             break;
         case OPT_NODE_IP: {
             unsigned char buf[sizeof(struct in6_addr)];
             if (inet_pton(AF_INET, optarg, buf) != 1 && inet_pton(AF_INET6, optarg, buf) != 1)
-                driver_usage_error("--node-ip: '%.80s' is not an IPv4 or IPv6 address", optarg);
+                cli_usage_error("--node-ip: '%.80s' is not an IPv4 or IPv6 address", optarg);
             snprintf(n->node_ip, sizeof n->node_ip, "%s", optarg);
             break;
         }
         case OPT_ALLOW:
             if (!*optarg || strlen(optarg) > 255 || strchr(optarg, '/') || strchr(optarg, ' '))
-                driver_usage_error("--allow-target: '%.80s' is not a host name or address", optarg);
+                cli_usage_error("--allow-target: '%.80s' is not a host name or address", optarg);
             if (n->n_allow >= ALLOW_MAX)
-                driver_usage_error("--allow-target: at most %d hosts", ALLOW_MAX);
+                cli_usage_error("--allow-target: at most %d hosts", ALLOW_MAX);
             o->allow[n->n_allow++] = optarg;
             break;
         case OPT_MAX_INFLIGHT:
             if (opt_parse_int64(optarg, 1, MSG_CONCURRENCY_MAX, &n->max_inflight, err, sizeof err))
-                driver_usage_error("--max-in-flight: %s", err);
+                cli_usage_error("--max-in-flight: %s", err);
             break;
         case OPT_HB:
             if (opt_parse_duration_us(optarg, 1000000, 60000000, &n->heartbeat_us, err, sizeof err))
-                driver_usage_error("--heartbeat-interval: %s", err);
+                cli_usage_error("--heartbeat-interval: %s", err);
             if (n->heartbeat_us < 100000)
-                driver_usage_error("--heartbeat-interval: '%s' is below 100ms", optarg);
+                cli_usage_error("--heartbeat-interval: '%s' is below 100ms", optarg);
             break;
         case OPT_BENCH:
             o->bench = optarg;
             break;
-        case OPT_LOG: {
-            enum log_level lv;
-            if (log_parse_level(optarg, &lv))
-                driver_usage_error("--log-level: unknown level '%s'", optarg);
-            log_set_level(lv);
-            break;
-        }
-        case 'h':
-            driver_usage(stdout);
-            exit(0);
-        case 'V':
-            printf(PROG " %s\n", DLT_VERSION);
-            exit(0);
-        case ':':
-            driver_usage_error("option %s needs a value", argv[optind - 1]);
-            break;
         default:
-            driver_usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_other_option(c, OPT_LOG, optarg, argv);
         }
     }
-    if (optind < argc)
-        driver_usage_error("unexpected argument '%s'", argv[optind]);
+    cli_no_operands(argc, argv);
     n->allow = (const char *const *)o->allow;
     if (!n->node_id[0] && id_new("d-", n->node_id, sizeof n->node_id) < 0)
-        driver_usage_error("cannot make a node id");
+        cli_usage_error("cannot make a node id");
 }
 
 int main(int argc, char **argv)
 {
     log_set_name(PROG);
+    cli_init(PROG, driver_usage);
     static struct driver_opts o;
     driver_parse(argc, argv, &o);
 

@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "api.h"
 #include "bus.h"
+#include "cli.h"
 #include "controller.h"
 #include "log.h"
 #include "msg.h"
@@ -18,7 +19,6 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,29 +80,17 @@ static void orch_usage(FILE *out)
             "in seconds.\n");
 }
 
-/* One line on stderr, exit status 2. */
-__attribute__((format(printf, 1, 2), noreturn)) static void orch_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (try --help)\n");
-    va_end(ap);
-    exit(2);
-}
-
 static void orch_duration(const char *opt, const char *val, int64_t min_ms, int64_t max_ms,
                           int64_t *out_ms)
 {
     char err[256];
     int64_t us = 0;
     if (opt_parse_duration_us(val, 1000000, max_ms * 1000, &us, err, sizeof err) < 0)
-        orch_usage_error("%s: %s", opt, err);
+        cli_usage_error("%s: %s", opt, err);
     if (us < min_ms * 1000) {
         char lim[32];
         opt_format_duration(min_ms * 1000, lim, sizeof lim);
-        orch_usage_error("%s: '%s' is too short (at least %s)", opt, val, lim);
+        cli_usage_error("%s: '%s' is too short (at least %s)", opt, val, lim);
     }
     *out_ms = us / 1000;
 }
@@ -111,14 +99,14 @@ static void orch_token(struct orch_opts *o, const char *tok, const char *from)
 {
     size_t n = strlen(tok);
     if (n == 0 || n > 512)
-        orch_usage_error("%s: the API token must be 1..512 characters", from);
+        cli_usage_error("%s: the API token must be 1..512 characters", from);
     for (size_t i = 0; i < n; i++)
         if (tok[i] <= ' ' || tok[i] == 0x7f)
-            orch_usage_error("%s: the API token may not hold spaces or control characters", from);
+            cli_usage_error("%s: the API token may not hold spaces or control characters", from);
     free(o->token);
     o->token = strdup(tok);
     if (!o->token)
-        orch_usage_error("out of memory");
+        cli_usage_error("out of memory");
 }
 
 static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_conf *bc)
@@ -169,23 +157,23 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         switch (c) {
         case OPT_LISTEN:
             if (opt_parse_hostport(optarg, o->host, sizeof o->host, &o->port, err, sizeof err))
-                orch_usage_error("--listen: %s", err);
+                cli_usage_error("--listen: %s", err);
             break;
         case OPT_KAFKA:
             if (bus_conf_set_brokers(bc, optarg, err, sizeof err))
-                orch_usage_error("%s", err);
+                cli_usage_error("%s", err);
             break;
         case 'X':
             if (bus_conf_add_property(bc, optarg, err, sizeof err))
-                orch_usage_error("%s", err);
+                cli_usage_error("%s", err);
             break;
         case OPT_PREFIX:
             if (bus_conf_set_prefix(bc, optarg, err, sizeof err))
-                orch_usage_error("%s", err);
+                cli_usage_error("%s", err);
             break;
         case OPT_DB:
             if (!*optarg || strlen(optarg) >= sizeof o->db)
-                orch_usage_error("--db: give a file path (or :memory:)");
+                cli_usage_error("--db: give a file path (or :memory:)");
             snprintf(o->db, sizeof o->db, "%s", optarg);
             break;
         case OPT_HB_TIMEOUT:
@@ -205,39 +193,23 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
             break;
         case OPT_MAX_BODY:
             if (opt_parse_int64(optarg, 64, MAX_BODY_LIMIT, &o->max_body, err, sizeof err))
-                orch_usage_error("--max-body: %s", err);
-            break;
-        case OPT_LOG: {
-            enum log_level lv;
-            if (log_parse_level(optarg, &lv))
-                orch_usage_error("--log-level: unknown level '%s'", optarg);
-            log_set_level(lv);
-            break;
-        }
-        case 'h':
-            orch_usage(stdout);
-            exit(0);
-        case 'V':
-            printf(PROG " %s\n", DLT_VERSION);
-            exit(0);
-        case ':':
-            orch_usage_error("option %s needs a value", argv[optind - 1]);
+                cli_usage_error("--max-body: %s", err);
             break;
         default:
-            orch_usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_other_option(c, OPT_LOG, optarg, argv);
         }
     }
-    if (optind < argc)
-        orch_usage_error("unexpected argument '%s'", argv[optind]);
+    cli_no_operands(argc, argv);
     if (o->ctl.hb_timeout_ms <= o->ctl.hb_interval_ms)
-        orch_usage_error("--heartbeat-timeout (%lldms) must be longer than "
-                         "--heartbeat-interval (%lldms)",
-                         (long long)o->ctl.hb_timeout_ms, (long long)o->ctl.hb_interval_ms);
+        cli_usage_error("--heartbeat-timeout (%lldms) must be longer than "
+                        "--heartbeat-interval (%lldms)",
+                        (long long)o->ctl.hb_timeout_ms, (long long)o->ctl.hb_interval_ms);
 }
 
 int main(int argc, char **argv)
 {
     log_set_name(PROG);
+    cli_init(PROG, orch_usage);
     struct orch_opts o;
     memset(&o, 0, sizeof o);
     struct bus_conf bc;

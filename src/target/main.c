@@ -5,6 +5,7 @@
  * HTTP side is server.c; this file parses the options, wires the modules,
  * waits for SIGINT or SIGTERM and stops cleanly. */
 #define _GNU_SOURCE /* getrandom */
+#include "cli.h"
 #include "clock.h"
 #include "delayspec.h"
 #include "log.h"
@@ -14,7 +15,6 @@
 
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,18 +82,6 @@ static void target_usage(FILE *out)
             DELAYSPEC_MAX_MS);
 }
 
-/* One line on stderr, exit status 2. */
-__attribute__((format(printf, 1, 2), noreturn)) static void target_usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (try --help)\n");
-    va_end(ap);
-    exit(2);
-}
-
 static void target_parse(int argc, char **argv, struct target_opts *o)
 {
     enum {
@@ -142,75 +130,58 @@ static void target_parse(int argc, char **argv, struct target_opts *o)
         switch (c) {
         case OPT_LISTEN:
             if (opt_parse_hostport(optarg, o->host, sizeof o->host, &cfg->port, err, sizeof err))
-                target_usage_error("--listen: %s", err);
+                cli_usage_error("--listen: %s", err);
             break;
         case OPT_THREADS:
             if (opt_parse_int64(optarg, 1, 256, &v, err, sizeof err))
-                target_usage_error("--threads: %s", err);
+                cli_usage_error("--threads: %s", err);
             cfg->threads = (unsigned)v;
             break;
         case OPT_DELAY:
             if (delayspec_parse(optarg, &cfg->delay, err, sizeof err))
-                target_usage_error("--delay-ms: %s", err);
+                cli_usage_error("--delay-ms: %s", err);
             break;
         case OPT_ERROR_RATE:
             if (opt_parse_double(optarg, 0.0, 1.0, &cfg->error_rate, err, sizeof err))
-                target_usage_error("--error-rate: %s", err);
+                cli_usage_error("--error-rate: %s", err);
             break;
         case OPT_SEED:
             if (opt_parse_int64(optarg, 0, INT64_MAX, &v, err, sizeof err))
-                target_usage_error("--seed: %s", err);
+                cli_usage_error("--seed: %s", err);
             o->seed = (uint64_t)v;
             o->seed_set = 1;
             break;
         case OPT_MAX_CONN:
             if (opt_parse_int64(optarg, 1, 1000000, &v, err, sizeof err))
-                target_usage_error("--max-connections: %s", err);
+                cli_usage_error("--max-connections: %s", err);
             cfg->max_connections = (unsigned)v;
             break;
         case OPT_TIMEOUT:
             if (opt_parse_duration_us(optarg, 1000000, 86400LL * 1000000, &v, err, sizeof err))
-                target_usage_error("--timeout: %s", err);
+                cli_usage_error("--timeout: %s", err);
             /* libmicrohttpd counts whole seconds: round up, keep 0 as never. */
             cfg->timeout_s = (unsigned)((v + 999999) / 1000000);
             break;
         case OPT_CONN_MEMORY:
             if (opt_parse_int64(optarg, 4096, 16777216, &v, err, sizeof err))
-                target_usage_error("--conn-memory: %s", err);
+                cli_usage_error("--conn-memory: %s", err);
             cfg->conn_memory = (size_t)v;
             break;
         case OPT_MAX_BODY:
             if (opt_parse_int64(optarg, 0, 1073741824, &v, err, sizeof err))
-                target_usage_error("--max-body: %s", err);
+                cli_usage_error("--max-body: %s", err);
             cfg->max_body = (uint64_t)v;
             break;
         case OPT_GRACE:
             if (opt_parse_duration_us(optarg, 1000000, 600LL * 1000000, &o->grace_us, err,
                                       sizeof err))
-                target_usage_error("--grace: %s", err);
-            break;
-        case OPT_LOG: {
-            enum log_level lv;
-            if (log_parse_level(optarg, &lv))
-                target_usage_error("--log-level: unknown level '%s'", optarg);
-            log_set_level(lv);
-            break;
-        }
-        case 'h':
-            target_usage(stdout);
-            exit(0);
-        case 'V':
-            printf(PROG " %s\n", DLT_VERSION);
-            exit(0);
-        case ':':
-            target_usage_error("option %s needs a value", argv[optind - 1]);
+                cli_usage_error("--grace: %s", err);
             break;
         default:
-            target_usage_error("unknown option '%s'", argv[optind - 1]);
+            cli_other_option(c, OPT_LOG, optarg, argv);
         }
     }
-    if (optind < argc)
-        target_usage_error("unexpected argument '%s'", argv[optind]);
+    cli_no_operands(argc, argv);
     cfg->host = o->host;
 }
 
@@ -241,6 +212,7 @@ static void target_fit_nofile(struct server_config *cfg)
 int main(int argc, char **argv)
 {
     log_set_name(PROG);
+    cli_init(PROG, target_usage);
     struct target_opts o;
     memset(&o, 0, sizeof o);
     target_parse(argc, argv, &o);
