@@ -148,11 +148,7 @@ int main(int argc, char **argv)
     /* Block the stop signals before any library thread exists, so that only
      * sigwait below receives them. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_block_stop_signals(&stop);
 
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

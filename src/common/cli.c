@@ -1,6 +1,8 @@
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -54,4 +56,13 @@ void cli_no_operands(int argc, char **argv)
 {
     if (optind < argc)
         cli_usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+void cli_block_stop_signals(sigset_t *stop)
+{
+    sigemptyset(stop);
+    sigaddset(stop, SIGINT);
+    sigaddset(stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }

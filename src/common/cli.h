@@ -8,6 +8,7 @@
 #ifndef DLT_CLI_H
 #define DLT_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 /* Name the program (borrowed; keep it alive) and its help printer.
@@ -25,5 +26,10 @@ void cli_other_option(int c, int log_opt, const char *arg, char **argv);
 
 /* A usage error when operands are left after the options (argv[optind]). */
 void cli_no_operands(int argc, char **argv);
+
+/* Block SIGINT and SIGTERM in the calling thread, so that every thread it
+ * starts afterwards inherits the mask and only the caller's sigwait(*stop)
+ * receives them; ignore SIGPIPE. Call before any library starts a thread. */
+void cli_block_stop_signals(sigset_t *stop);
 
 #endif

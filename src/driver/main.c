@@ -216,11 +216,7 @@ int main(int argc, char **argv)
     /* Block the stop signals before any library thread exists, so that the
      * node loop alone takes them (sigtimedwait). */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_block_stop_signals(&stop);
 
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         log_error("cannot initialise libcurl");

@@ -364,7 +364,7 @@ static cJSON *agg_lat_json(const struct msg_latency *l)
     return o;
 }
 
-static int agg_add(cJSON *o, const char *k, cJSON *item)
+int agg_json_add(cJSON *o, const char *k, cJSON *item)
 {
     if (!item)
         return 0;
@@ -391,7 +391,7 @@ cJSON *agg_stats_to_json(const struct agg_stats *st)
               cJSON_AddNumberToObject(k, "http_5xx", (double)st->err_5xx) &&
               cJSON_AddNumberToObject(k, "other", (double)st->err_other);
     }
-    ok &= agg_add(o, "error_kinds", k);
+    ok &= agg_json_add(o, "error_kinds", k);
     cJSON *sc = cJSON_CreateObject();
     for (int c = 100; sc && c < AGG_STATUS_CODES; c++) {
         if (st->status[c] > 0) {
@@ -400,13 +400,13 @@ cJSON *agg_stats_to_json(const struct agg_stats *st)
             ok &= cJSON_AddNumberToObject(sc, code, (double)st->status[c]) != NULL;
         }
     }
-    ok &= agg_add(o, "status_codes", sc);
+    ok &= agg_json_add(o, "status_codes", sc);
     ok &= cJSON_AddNumberToObject(o, "late", (double)st->late) &&
           cJSON_AddNumberToObject(o, "elapsed_ms", (double)st->elapsed_ms) &&
           cJSON_AddNumberToObject(o, "rps", round(st->rps * 100.0) / 100.0);
-    ok &= agg_add(o, "latency_ms", agg_lat_json(&st->lat));
+    ok &= agg_json_add(o, "latency_ms", agg_lat_json(&st->lat));
     if (st->has_service)
-        ok &= agg_add(o, "service_ms", agg_lat_json(&st->service));
+        ok &= agg_json_add(o, "service_ms", agg_lat_json(&st->service));
     else
         ok &= cJSON_AddNullToObject(o, "service_ms") != NULL;
     ok &= cJSON_AddNumberToObject(o, "updated_ms", (double)st->updated_ms) != NULL;

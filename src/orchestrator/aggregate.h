@@ -112,4 +112,9 @@ void agg_synth_hist(const struct msg_latency *l, int64_t count, struct hist *out
 /* The <stats> object. The caller owns the tree; NULL when out of memory. */
 cJSON *agg_stats_to_json(const struct agg_stats *st);
 
+/* Add item to object o under k, taking ownership: on failure (or a NULL
+ * item, from a failed cJSON_Create*) the item is freed and 0 returned;
+ * 1 on success. */
+int agg_json_add(cJSON *o, const char *k, cJSON *item);
+
 #endif

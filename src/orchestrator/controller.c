@@ -234,17 +234,6 @@ static void ctl_list_ids(char *buf, size_t len, const char *const *ids, int n)
 
 /* ---- JSON views ------------------------------------------------------------ */
 
-static int ctl_add(cJSON *o, const char *k, cJSON *item)
-{
-    if (!item)
-        return 0;
-    if (!cJSON_AddItemToObject(o, k, item)) {
-        cJSON_Delete(item);
-        return 0;
-    }
-    return 1;
-}
-
 static int ctl_add_opt_ms(cJSON *o, const char *k, int64_t v)
 {
     if (v > 0)
@@ -321,7 +310,7 @@ static cJSON *ctl_test_json(struct ctl *c, struct test *t, int64_t now, int per_
     int ok = cJSON_AddStringToObject(o, "test_id", t->id) &&
              cJSON_AddStringToObject(o, "state", tstate_names[t->state]) &&
              cJSON_AddStringToObject(o, "reason", t->reason) &&
-             ctl_add(o, "config", msg_test_config_to_json(&t->cfg)) &&
+             agg_json_add(o, "config", msg_test_config_to_json(&t->cfg)) &&
              cJSON_AddNumberToObject(o, "created_ms", (double)t->created_ms) &&
              ctl_add_opt_ms(o, "start_at_ms", t->start_at_ms) &&
              ctl_add_opt_ms(o, "ended_ms", t->ended_ms);
@@ -333,16 +322,16 @@ static cJSON *ctl_test_json(struct ctl *c, struct test *t, int64_t now, int per_
             ok = 0;
         }
     }
-    ok = ok && ctl_add(o, "drivers", drv);
+    ok = ok && agg_json_add(o, "drivers", drv);
     ok = ok && cJSON_AddNumberToObject(o, "min_drivers", (double)t->min_drivers) &&
          cJSON_AddBoolToObject(o, "approximate", approximate);
     if (lo > 0)
         ok = ok && cJSON_AddNumberToObject(o, "start_skew_ms", (double)(hi - lo));
     else
         ok = ok && cJSON_AddNullToObject(o, "start_skew_ms");
-    ok = ok && ctl_add(o, "aggregate", agg_stats_to_json(&agg));
+    ok = ok && agg_json_add(o, "aggregate", agg_stats_to_json(&agg));
     if (per_driver)
-        ok = ok && ctl_add(o, "per_driver", ctl_per_driver_json(c, t, now));
+        ok = ok && agg_json_add(o, "per_driver", ctl_per_driver_json(c, t, now));
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -1538,7 +1527,7 @@ static int ctl_stored_test(struct ctl *c, const char *test_id, int per_driver, c
         cJSON *pd = row.per_driver ? cJSON_Parse(row.per_driver) : NULL;
         if (!pd)
             pd = cJSON_CreateArray();
-        if (!ctl_add(o, "per_driver", pd)) {
+        if (!agg_json_add(o, "per_driver", pd)) {
             cJSON_Delete(o);
             o = NULL;
         }

@@ -220,11 +220,7 @@ int main(int argc, char **argv)
     /* Block the stop signals before any library thread exists, so that only
      * sigwait below receives them. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_block_stop_signals(&stop);
 
     int rc = 1;
     char err[512];

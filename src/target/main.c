@@ -220,11 +220,7 @@ int main(int argc, char **argv)
     /* Block the stop signals before any thread exists (the event loops'),
      * so that only sigwait below receives them. */
     sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_block_stop_signals(&stop);
 
     if (!o.seed_set && getrandom(&o.seed, sizeof o.seed, GRND_NONBLOCK) != sizeof o.seed)
         o.seed = (uint64_t)clock_wall_us() ^ ((uint64_t)getpid() << 40);
