@@ -688,6 +688,34 @@ int bus_consumer_commit(struct bus_consumer *c, const struct bus_record *rec)
     return e ? -1 : 0;
 }
 
+int bus_consumer_redeliver(struct bus_consumer *c, const struct bus_record *recs, int n, char *err,
+                           size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+    for (int i = 0; i < n; i++) {
+        const rd_kafka_message_t *m = recs[i].handle_;
+        if (!m || !m->rkt)
+            continue;
+        const char *name = rd_kafka_topic_name(m->rkt);
+        if (!rd_kafka_topic_partition_list_find(tl, name, m->partition))
+            rd_kafka_topic_partition_list_add(tl, name, m->partition)->offset = m->offset;
+    }
+    int rc = 0;
+    if (tl->cnt > 0) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, tl, 2000);
+        if (e) {
+            rc = bus_fail(err, errlen, "kafka seek: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        for (int i = 0; rc == 0 && i < tl->cnt; i++)
+            if (tl->elems[i].err)
+                rc = bus_fail(err, errlen, "kafka seek %s[%d]: %s", tl->elems[i].topic,
+                              (int)tl->elems[i].partition, rd_kafka_err2str(tl->elems[i].err));
+    }
+    rd_kafka_topic_partition_list_destroy(tl);
+    return rc;
+}
+
 int bus_consumer_assigned(struct bus_consumer *c)
 {
     return atomic_load(&c->assigned);

@@ -129,6 +129,14 @@ void bus_record_release(struct bus_record *rec);
 /* Mark rec processed: its offset will be committed (group consumers only;
  * a no-op for broadcast). Call before releasing it. Returns 0 or -1. */
 int bus_consumer_commit(struct bus_consumer *c, const struct bus_record *rec);
+/* Deliver again what failed to be processed: seek each partition of the n
+ * records back to its earliest offset among them (recs in the order they
+ * were polled), so that the next polls return those messages and the ones
+ * after them again. Call before releasing them. Returns 0, or -1 with err
+ * filled (a partition no longer assigned resumes from its committed
+ * offset, which was never moved past them). */
+int bus_consumer_redeliver(struct bus_consumer *c, const struct bus_record *recs, int n, char *err,
+                           size_t errlen);
 /* 1 once the consumer has partitions assigned. */
 int bus_consumer_assigned(struct bus_consumer *c);
 /* Notice a replaced cluster: when the brokers behind the bootstrap address

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #define CTL_BATCH 64              /* Kafka records stored per transaction */
+#define CTL_RETRY_MS 1000         /* pause before a batch the store refused is read again */
 #define CTL_TICK_MS 100           /* ticker period */
 #define CTL_EVENT_MS 1000         /* live views are refreshed at least this often */
 #define CTL_SAVE_MS 2000          /* heartbeat times are saved this often */
@@ -1078,6 +1079,8 @@ static void ctl_on_record(struct ctl *c, const struct bus_record *rec, int64_t n
 
 /* ---- threads ------------------------------------------------------------------- */
 
+static void ctl_reload_test(struct ctl *c, const char *id, int64_t now);
+
 static void *ctl_consumer_main(void *arg)
 {
     struct ctl *c = arg;
@@ -1092,7 +1095,7 @@ static void *ctl_consumer_main(void *arg)
     struct bus_record recs[CTL_BATCH];
     memset(recs, 0, sizeof recs);
     int64_t last_err_log = 0, warm_at = 0, next_probe_us = 0;
-    int warm = 0, reachable = 1;
+    int warm = 0, reachable = 1, store_ok = 1;
     while (!atomic_load(&c->stop)) {
         /* The orchestrator hears the drivers only while it has its
          * partitions and a broker answers: a broker that is down keeps
@@ -1109,7 +1112,9 @@ static void *ctl_consumer_main(void *arg)
         if (bus_consumer_maintain(c->cons, err, sizeof err) < 0)
             log_error("%s", err);
         int assigned = bus_consumer_assigned(c->cons);
-        int hearing = assigned && reachable;
+        /* A store that refuses writes makes the orchestrator deaf too: what
+         * it reads is not taken until the store takes it. */
+        int hearing = assigned && reachable && store_ok;
         if (hearing != (c->listening_since_ms > 0)) {
             pthread_mutex_lock(&c->mu);
             c->listening_since_ms = hearing ? clock_wall_ms() : 0;
@@ -1118,6 +1123,8 @@ static void *ctl_consumer_main(void *arg)
                 log_info("consuming register, heartbeat and metrics");
             else if (!assigned)
                 log_warn("lost the Kafka partitions; liveness judgements wait until they return");
+            else if (!store_ok)
+                log_warn("the store refuses writes; liveness judgements wait until it takes them");
         }
         /* Learn where test_config and trigger go before the first test
          * needs them: the first message would otherwise wait a second. */
@@ -1144,27 +1151,47 @@ static void *ctl_consumer_main(void *arg)
             n++;
         pthread_mutex_lock(&c->mu);
         int64_t now = clock_wall_ms();
-        int in_tx = ostore_begin(c->db, err, sizeof err) == 0;
-        if (!in_tx)
+        /* The batch is applied in one transaction or not at all. */
+        int stored = ostore_begin(c->db, err, sizeof err) == 0;
+        if (!stored) {
             ctl_db_error(c, "begin", err);
-        int64_t errors_before = c->db_errors;
-        for (int i = 0; i < n; i++)
-            ctl_on_record(c, &recs[i], now);
-        int stored = 1;
-        if (in_tx && ostore_commit(c->db, err, sizeof err) < 0) {
-            ctl_db_error(c, "commit", err);
-            ostore_rollback(c->db);
-            stored = 0;
+        } else {
+            char active_id[ID_MAX] = "";
+            if (c->active)
+                snprintf(active_id, sizeof active_id, "%s", c->active->id);
+            int64_t errors_before = c->db_errors;
+            for (int i = 0; i < n; i++)
+                ctl_on_record(c, &recs[i], now);
+            if (c->db_errors != errors_before) {
+                stored = 0;
+            } else if (ostore_commit(c->db, err, sizeof err) < 0) {
+                ctl_db_error(c, "commit", err);
+                stored = 0;
+            }
+            if (!stored) {
+                ostore_rollback(c->db);
+                ctl_reload_test(c, active_id, now);
+            }
         }
-        if (!in_tx || c->db_errors != errors_before)
-            stored = 0;
         pthread_mutex_unlock(&c->mu);
-        /* Mark offsets only for what is stored: the rest comes back after a
-         * restart, and applying a report twice has no effect. */
+        store_ok = stored;
+        /* Mark offsets only for what is stored. What is not is read again
+         * (applying a report twice has no effect), after a pause, until the
+         * store takes it: nothing behind it is committed meanwhile. */
+        if (!stored) {
+            if (bus_consumer_redeliver(c->cons, recs, n, err, sizeof err) < 0)
+                log_error("%s", err);
+            log_warn("store failed; %d message(s) will be read again in %d ms", n, CTL_RETRY_MS);
+        }
         for (int i = 0; i < n; i++) {
             if (stored)
                 bus_consumer_commit(c->cons, &recs[i]);
             bus_record_release(&recs[i]);
+        }
+        for (int slept = 0; !stored && slept < CTL_RETRY_MS && !atomic_load(&c->stop);
+             slept += 100) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
         }
     }
     for (int i = 0; i < CTL_BATCH; i++)
@@ -1317,6 +1344,30 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
             t->parts[i].agg_idx = last;
     }
     return t;
+}
+
+/* A batch was rolled back: undo in memory what it did to the test that was
+ * active by loading that test again from the store, as a restart would; the
+ * batch's messages are then applied again. */
+static void ctl_reload_test(struct ctl *c, const char *id, int64_t now)
+{
+    if (!id[0])
+        return;
+    struct test *t = ctl_load_test(c, id, now);
+    if (!t) {
+        log_error("test %s: cannot be reloaded from the store; it goes on as held in memory", id);
+        return;
+    }
+    if (c->active)
+        ctl_test_free(c->active);
+    c->active = NULL;
+    if (t->state == TS_CREATED || t->state == TS_CONFIGURED || t->state == TS_RUNNING) {
+        c->active = t;
+        log_warn("test %s reloaded from the store in state %s", t->id, tstate_names[t->state]);
+        ctl_publish_test(c, t, now);
+    } else {
+        ctl_test_free(t);
+    }
 }
 
 /* Bring back the unfinished test, if any; older unfinished ones failed. */
