@@ -3,13 +3,14 @@ port, VmHWM of a process, the orchestrator's REST helpers (tests/orchestrator/
 orchlib.py) and a few waits. Standard library only."""
 
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "orchestrator"))
 sys.path.insert(0, os.path.join(HERE, "..", "driver"))
 
-from dlt import binary, get_json, log, wait_until  # noqa: E402
+from dlt import binary, get_json, http, log, wait_until  # noqa: E402
 
 
 def broker_on(cluster, port, *extra):
@@ -39,6 +40,13 @@ def proc_state(pid):
 
 def target_total(target):
     return get_json(target.url + "/metrics")["total_requests"]
+
+
+def prom(url, name):
+    """The value of an unlabelled Prometheus sample in url's /metrics, or None."""
+    text = http("GET", url + "/metrics")[2].decode()
+    m = re.search(rf"^{name} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
 
 
 def driver_view(orch_url, node_id):

@@ -17,12 +17,11 @@ Timings measured: the orchestrator has its partitions back about 11 s after
 a SIGKILL (group session timeout 6 s, plus the join)."""
 
 import json
-import re
 import subprocess
 import time
 
-from dlt import Cluster, check, http, log, run_test, wait_until
-from faultlib import target_total
+from dlt import Cluster, check, log, run_test, wait_until
+from faultlib import prom, target_total
 from orchlib import get_test, start_test, wait_drivers, wait_test
 
 HB_TIMEOUT = 3.0
@@ -32,12 +31,6 @@ DELAY = 0.004  # 8 s per driver
 
 def consuming(p):
     return "consuming register, heartbeat and metrics" in p.stderr_text()
-
-
-def prom(url, name):
-    text = http("GET", url + "/metrics")[2].decode()
-    m = re.search(rf"^{name} (\S+)$", text, re.M)
-    return float(m.group(1)) if m else None
 
 
 def main():

@@ -11,23 +11,16 @@ The test then ends COMPLETED with every response accounted for, both final
 reports are in the database, and an orchestrator restarted on the same
 database shows the same result."""
 
-import re
 import sqlite3
 import time
 
-from dlt import Cluster, check, http, log, run_test, wait_until
-from faultlib import target_total
+from dlt import Cluster, check, log, run_test, wait_until
+from faultlib import prom, target_total
 from orchlib import get_test, start_test, wait_drivers, wait_test
 
 COUNT = 300
 DELAY = 0.01  # 3 s per driver
 LOCK_S = 12.0
-
-
-def prom(url, name):
-    text = http("GET", url + "/metrics")[2].decode()
-    m = re.search(rf"^{name} (\S+)$", text, re.M)
-    return float(m.group(1)) if m else None
 
 
 def check_result(t, served, what):
