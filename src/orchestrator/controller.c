@@ -116,6 +116,7 @@ struct ctl {
      * it has none the orchestrator hears nothing, so nobody is declared
      * dead for that silence. */
     int64_t listening_since_ms;
+    int store_refusing; /* a store operation failed; cleared by the next stored batch */
     /* Counters for /metrics. */
     int64_t msgs[TP_COUNT], rejected[TP_COUNT], dup_reports, stray_reports, db_errors;
     /* Rate limit for logging rejected messages. */
@@ -170,6 +171,14 @@ static struct part *ctl_part(struct test *t, const char *node_id)
     return NULL;
 }
 
+/* Since when the orchestrator hears and keeps what it hears, or 0: nobody is
+ * judged by a silence it could not hear (no partitions, Kafka silent) or
+ * could not record (the store refusing writes). */
+static int64_t ctl_heard_since(const struct ctl *c)
+{
+    return c->store_refusing ? 0 : c->listening_since_ms;
+}
+
 static enum liveness ctl_part_liveness(struct ctl *c, const struct part *p, int64_t now)
 {
     if (p->dead)
@@ -177,31 +186,36 @@ static enum liveness ctl_part_liveness(struct ctl *c, const struct part *p, int6
     const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
     /* A participant is judged as ctl_part_gone does: the time the
      * orchestrator could not hear counts for nobody. */
-    if (c->listening_since_ms > 0) {
+    int64_t since = ctl_heard_since(c);
+    if (since > 0) {
         int64_t last = p->last_seen_ms;
         if (d && d->last_rx_ms > last)
             last = d->last_rx_ms;
-        if (c->listening_since_ms > last)
-            last = c->listening_since_ms;
+        if (since > last)
+            last = since;
         return liveness_judge(now, last, c->conf.hb_interval_ms, c->conf.hb_timeout_ms);
     }
-    if (d)
-        return registry_judge(c->reg, d, now);
-    return liveness_judge(now, p->last_seen_ms, c->conf.hb_interval_ms, c->conf.hb_timeout_ms);
+    /* Deaf: a silence may be the orchestrator's own, so it makes a
+     * participant suspect at most. */
+    enum liveness l =
+        d ? registry_judge(c->reg, d, now)
+          : liveness_judge(now, p->last_seen_ms, c->conf.hb_interval_ms, c->conf.hb_timeout_ms);
+    return l == LIVE_DEAD ? LIVE_SUSPECT : l;
 }
 
 /* 1 when p is to be declared dead: no sign of life for the heartbeat
  * timeout while the orchestrator was listening. */
 static int ctl_part_gone(struct ctl *c, const struct part *p, int64_t now)
 {
-    if (c->listening_since_ms <= 0)
+    int64_t since = ctl_heard_since(c);
+    if (since <= 0)
         return 0;
     int64_t last = p->last_seen_ms;
     const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
     if (d && d->last_rx_ms > last)
         last = d->last_rx_ms;
-    if (c->listening_since_ms > last)
-        last = c->listening_since_ms;
+    if (since > last)
+        last = since;
     return liveness_judge(now, last, c->conf.hb_interval_ms, c->conf.hb_timeout_ms) == LIVE_DEAD;
 }
 
@@ -351,6 +365,7 @@ static char *ctl_print(cJSON *o)
 static void ctl_db_error(struct ctl *c, const char *what, const char *err)
 {
     c->db_errors++;
+    c->store_refusing = 1;
     log_error("store: %s: %s", what, err);
 }
 
@@ -1095,7 +1110,7 @@ static void *ctl_consumer_main(void *arg)
     struct bus_record recs[CTL_BATCH];
     memset(recs, 0, sizeof recs);
     int64_t last_err_log = 0, warm_at = 0, next_probe_us = 0;
-    int warm = 0, reachable = 1, store_ok = 1;
+    int warm = 0, reachable = 1;
     while (!atomic_load(&c->stop)) {
         /* The orchestrator hears the drivers only while it has its
          * partitions and a broker answers: a broker that is down keeps
@@ -1112,9 +1127,7 @@ static void *ctl_consumer_main(void *arg)
         if (bus_consumer_maintain(c->cons, err, sizeof err) < 0)
             log_error("%s", err);
         int assigned = bus_consumer_assigned(c->cons);
-        /* A store that refuses writes makes the orchestrator deaf too: what
-         * it reads is not taken until the store takes it. */
-        int hearing = assigned && reachable && store_ok;
+        int hearing = assigned && reachable;
         if (hearing != (c->listening_since_ms > 0)) {
             pthread_mutex_lock(&c->mu);
             c->listening_since_ms = hearing ? clock_wall_ms() : 0;
@@ -1123,8 +1136,6 @@ static void *ctl_consumer_main(void *arg)
                 log_info("consuming register, heartbeat and metrics");
             else if (!assigned)
                 log_warn("lost the Kafka partitions; liveness judgements wait until they return");
-            else if (!store_ok)
-                log_warn("the store refuses writes; liveness judgements wait until it takes them");
         }
         /* Learn where test_config and trigger go before the first test
          * needs them: the first message would otherwise wait a second. */
@@ -1156,6 +1167,14 @@ static void *ctl_consumer_main(void *arg)
         if (!stored) {
             ctl_db_error(c, "begin", err);
         } else {
+            if (c->store_refusing) {
+                /* The silence while the store refused counts for nobody;
+                 * a failure in this batch makes it refuse again. */
+                c->store_refusing = 0;
+                if (c->listening_since_ms > 0)
+                    c->listening_since_ms = now;
+                log_info("the store takes writes again");
+            }
             char active_id[ID_MAX] = "";
             if (c->active)
                 snprintf(active_id, sizeof active_id, "%s", c->active->id);
@@ -1174,7 +1193,6 @@ static void *ctl_consumer_main(void *arg)
             }
         }
         pthread_mutex_unlock(&c->mu);
-        store_ok = stored;
         /* Mark offsets only for what is stored. What is not is read again
          * (applying a report twice has no effect), after a pause, until the
          * store takes it: nothing behind it is committed meanwhile. */
