@@ -124,7 +124,9 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
     char stop_path[160];
     snprintf(stop_path, sizeof stop_path, "/api/tests/%s/stop", id);
     const int64_t t0 = watch_now_ms();
-    int64_t last_ok = t0, last_line = t0 - 1000;
+    /* Plain lines go out on a 1 s grid from the start: polling every
+     * WATCH_POLL_MS alone would space them up to 1.3 s apart. */
+    int64_t last_ok = t0, next_line = t0;
     int stop_sent = 0, drawn = 0;
     char last_state[32] = "";
     char why[512] = "";
@@ -203,11 +205,15 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
                     drawn = 0;
                 }
                 fflush(o->out);
-            } else if (fin || now - last_line >= 1000 || strcmp(state, last_state) != 0) {
+            } else if (fin || now >= next_line || strcmp(state, last_state) != 0) {
                 watch_format_line(test, elapsed, line, sizeof line);
                 fprintf(o->out, "%s\n", line);
                 fflush(o->out);
-                last_line = now;
+                /* On the grid while it keeps up; a line for a new state
+                 * starts a new one. */
+                next_line = now >= next_line ? next_line + 1000 : now + 1000;
+                if (next_line <= now)
+                    next_line = now + 1000;
             }
         }
         snprintf(last_state, sizeof last_state, "%s", state);
@@ -216,9 +222,11 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
             return 0;
         }
         cJSON_Delete(test);
-        int64_t spent = watch_now_ms() - now;
-        if (spent < WATCH_POLL_MS)
-            watch_sleep_ms(WATCH_POLL_MS - spent);
+        int64_t wake = now + WATCH_POLL_MS, after = watch_now_ms();
+        if (o->out && !o->tty && next_line < wake)
+            wake = next_line;
+        if (after < wake)
+            watch_sleep_ms(wake - after);
     }
 fail:
     if (o->out && drawn && o->tty) {

@@ -63,6 +63,10 @@ def check_start_wait(fake):
     check(len(progress) >= 2, f"expected per-second lines: {r}")
     check("\r" not in r.out and "\033" not in r.out, f"terminal codes in piped output: {r}")
     check(any("state=RUNNING" in l for l in progress), f"never saw RUNNING: {r}")
+    # One line per second means no gap over a second (plus a fetch).
+    ts = [float(re.match(r"t=([0-9.]+)s", l).group(1)) for l in progress]
+    gaps = [b - a for a, b in zip(ts, ts[1:])]
+    check(len(ts) >= 3 and max(gaps) <= 1.15, f"progress lines {ts}: a gap over 1.15 s")
     rows = table_rows(r.out)
     final = fake.test_object(tid)
     for d in final["per_driver"]:
