@@ -10,7 +10,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "orchestrator"))
 sys.path.insert(0, os.path.join(HERE, "..", "driver"))
 
-from dlt import binary, get_json, http, log, wait_until  # noqa: E402
+from dlt import binary, check, get_json, http, log, wait_until  # noqa: E402
 
 
 def broker_on(cluster, port, *extra):
@@ -47,6 +47,21 @@ def prom(url, name):
     text = http("GET", url + "/metrics")[2].decode()
     m = re.search(rf"^{name} (\S+)$", text, re.M)
     return float(m.group(1)) if m else None
+
+
+def check_exact(t, served, drivers, count, what="test"):
+    """t (GET /api/tests/ID) is COMPLETED with every one of drivers x count
+    requests sent and answered, as many as the target served (served), and
+    every participant final and alive."""
+    agg = t["aggregate"]
+    log(f"{what}: {t['state']}, sent {agg['requests_sent']}, responses "
+        f"{agg['responses_received']}, target {served}")
+    check(t["state"] == "COMPLETED", f"{what}: state {t['state']}: {t['reason']}")
+    check(agg["requests_sent"] == drivers * count == served == agg["responses_received"],
+          f"{what}: counts {agg['requests_sent']}/{agg['responses_received']}, target {served}")
+    for p in t["per_driver"]:
+        check(p["final"] and p["requests_sent"] == count == p["responses_received"] and
+              p["liveness"] == "alive", f"{what}: driver {p}")
 
 
 def driver_view(orch_url, node_id):

@@ -13,7 +13,7 @@ import time
 
 from dlt import Cluster, check, log, run_test, wait_until
 from faultlib import proc_state, target_total
-from orchlib import get_test, start_test, wait_drivers, wait_test
+from orchlib import start_test, wait_drivers, wait_test, wait_under_way
 
 COUNT = 2000
 DELAY = 0.002  # 4 s per driver
@@ -32,13 +32,6 @@ def accounted(t, what):
     check(agg["requests_sent"] == 2 * COUNT, f"{what}: aggregate {agg['requests_sent']}")
 
 
-def under_way(orch, tid, n):
-    def ok():
-        t = get_test(orch.url, tid)
-        return t["state"] == "RUNNING" and t["aggregate"]["responses_received"] >= n
-    wait_until(ok, timeout=20, interval=0.05, what=f"test {tid} under way")
-
-
 def main():
     with Cluster() as c:
         c.broker()
@@ -51,7 +44,7 @@ def main():
 
         # 1. The target dies.
         tid = start_test(orch.url, cfg)
-        under_way(orch, tid, 600)
+        wait_under_way(orch.url, tid, 600, timeout=20)
         target.kill()
         t0 = time.time()
         log("target killed")
@@ -66,7 +59,7 @@ def main():
         target = c.target()
         cfg["target_url"] = target.url + "/ping"
         tid = start_test(orch.url, cfg)
-        under_way(orch, tid, 600)
+        wait_under_way(orch.url, tid, 600, timeout=20)
         target.signal(signal.SIGSTOP)
         wait_until(lambda: proc_state(target.pid) == "T", timeout=5, what="the target stopped")
         t0 = time.time()

@@ -191,6 +191,15 @@ def wait_test(orch_url, test_id, timeout=60, states=TERMINAL):
     return wait_until(done, timeout=timeout, interval=0.1, what=f"test {test_id} in {states}")
 
 
+def wait_under_way(orch_url, test_id, at_least, timeout=30):
+    """Wait until the test is RUNNING with at_least responses counted."""
+    def ok():
+        t = get_test(orch_url, test_id)
+        return t["state"] == "RUNNING" and t["aggregate"]["responses_received"] >= at_least
+
+    wait_until(ok, timeout=timeout, interval=0.05, what=f"test {test_id} under way")
+
+
 def wait_drivers(orch_url, n, timeout=20, liveness="alive"):
     def enough():
         ds = get_json(orch_url + "/api/drivers")["drivers"]

@@ -14,17 +14,11 @@ import signal
 import time
 
 from dlt import Cluster, check, get_json, log, run_test, wait_until
-from orchlib import EventStream, get_test, start_test, target_count, wait_drivers, wait_test
+from orchlib import (EventStream, get_test, start_test, target_count, wait_drivers, wait_test,
+                     wait_under_way)
 
 COUNT = 2500
 DELAY = 0.002  # 5 s per test
-
-
-def running_with_progress(url, tid, at_least):
-    def ok():
-        t = get_test(url, tid)
-        return t["state"] == "RUNNING" and t["aggregate"]["responses_received"] >= at_least
-    wait_until(ok, timeout=30, interval=0.05, what=f"test {tid} under way")
 
 
 def main():
@@ -46,7 +40,7 @@ def main():
         before = target_count(target.url)
         tid_b = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": DELAY,
                                       "message_count_per_driver": COUNT})
-        running_with_progress(orch.url, tid_b, 600)
+        wait_under_way(orch.url, tid_b, 600)
         streams = [EventStream(orch.url) for _ in range(3)]  # open while it stops
         wait_until(lambda: all(s.of("drivers") for s in streams), timeout=5,
                    what="event streams under way")
@@ -92,7 +86,7 @@ def main():
         before = target_count(target.url)
         tid_c = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": DELAY,
                                       "message_count_per_driver": COUNT})
-        running_with_progress(orch.url, tid_c, 1000)
+        wait_under_way(orch.url, tid_c, 1000)
         orch.kill()
         log("orchestrator killed with SIGKILL")
         orch = c.orchestrator(db=orch.db)
