@@ -16,6 +16,7 @@ Standard library only.
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -45,11 +46,35 @@ def binary(name):
     return path
 
 
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that was free a moment ago, outside the
+    kernel's ephemeral range. A port from that range (what bind to port 0
+    gives) can be taken at any moment as the source port of an outgoing
+    connection; a client that keeps reconnecting to a stopped server on such
+    a port may even connect to itself and hold it, so a server restarted on
+    it fails with "Address already in use"."""
+    lo, hi = _ephemeral_range()
+    # Below the ephemeral range when there is room, else above it.
+    first, last = (10000, lo - 1) if lo > 12000 else (hi + 1, 65535)
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randint(first, last)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}..{last}")
 
 
 def log(*args):
