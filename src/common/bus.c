@@ -5,6 +5,7 @@
 #include "log.h"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,8 +33,11 @@ struct bus_consumer {
     rd_kafka_conf_t *conf_copy;
     rd_kafka_topic_partition_list_t *subscription; /* group consumers */
     char clusterid[128];                           /* "" until known */
-    char brokers[512];                             /* "id@host:port ..." of the latest metadata */
-    int moved; /* a broker id changed address since the last check */
+    /* bus_consumer_reachable may run on another thread than the polling
+     * one: mu guards what it learns. */
+    pthread_mutex_t mu;
+    char brokers[512]; /* "id@host:port ..." of the latest metadata */
+    int moved;         /* a broker id changed address since the last check */
     int64_t next_check_us;
 };
 
@@ -504,6 +508,7 @@ static struct bus_consumer *bus_consumer_new(const struct bus_conf *c, const cha
     lg[0].cb = c->log_cb;
     lg[0].opaque = c->log_opaque;
     lg[1].opaque = bc;
+    pthread_mutex_init(&bc->mu, NULL);
     rd_kafka_conf_t *conf = bus_make_conf(c, fixed, err, errlen);
     if (!conf) {
         free(bc);
@@ -732,6 +737,7 @@ void bus_consumer_destroy(struct bus_consumer *c)
         rd_kafka_conf_destroy(c->conf_copy);
     if (c->subscription)
         rd_kafka_topic_partition_list_destroy(c->subscription);
+    pthread_mutex_destroy(&c->mu);
     free(lg);
     free(c);
 }
@@ -790,6 +796,7 @@ int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen)
         return 0;
     /* A new id, or a broker that came back at another address under the
      * same id (load-broker's cluster ids can repeat across restarts). */
+    pthread_mutex_lock(&c->mu);
     int replaced = (c->clusterid[0] && strcmp(id, c->clusterid) != 0) || c->moved;
     c->moved = 0;
     if (replaced)
@@ -798,6 +805,7 @@ int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen)
                 "it is new; %s",
                 id, c->clusterid, c->brokers,
                 c->group ? "joining its consumer group anew" : "reading it from the beginning");
+    pthread_mutex_unlock(&c->mu);
     snprintf(c->clusterid, sizeof c->clusterid, "%s", id);
     rd_kafka_mem_free(c->rk, id);
     if (!replaced)
@@ -811,6 +819,7 @@ int bus_consumer_reachable(struct bus_consumer *c, int timeout_ms)
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, NULL, &md, timeout_ms);
     if (!e && md) {
+        pthread_mutex_lock(&c->mu);
         /* Only an id known before under another address counts: brokers
          * may be listed in any order, and may come and go. */
         char sig[sizeof c->brokers];
@@ -836,6 +845,7 @@ int bus_consumer_reachable(struct bus_consumer *c, int timeout_ms)
             used += (size_t)k;
         }
         snprintf(c->brokers, sizeof c->brokers, "%s", sig);
+        pthread_mutex_unlock(&c->mu);
     }
     if (md)
         rd_kafka_metadata_destroy(md);
@@ -871,8 +881,11 @@ int bus_consumer_lag(struct bus_consumer *c, const char *topic, int timeout_ms, 
         int64_t at = pos->elems[i].offset;
         if (at < 0)
             at = tl->elems[i].offset >= 0 ? tl->elems[i].offset : lo;
-        if (hi > at)
-            *lag += hi - at;
+        if (at > hi) {
+            *lag = -1; /* past the log end: the log was reset under it */
+            break;
+        }
+        *lag += hi - at;
     }
     if (e)
         rc = bus_fail(err, errlen, "kafka position: %s", rd_kafka_err2str(e));

@@ -152,11 +152,15 @@ int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen);
 /* 1 when a broker answered a metadata request within timeout_ms, 0 when
  * none did (Kafka is unreachable from here). Blocks up to timeout_ms. The
  * brokers' addresses it learns let bus_consumer_maintain notice a broker
- * that came back elsewhere under the same id and cluster id. */
+ * that came back elsewhere under the same id and cluster id. For a
+ * broadcast consumer it may run on another thread than the polling one
+ * (maintain replaces a group consumer's client, never a broadcast one's). */
 int bus_consumer_reachable(struct bus_consumer *c, int timeout_ms);
 /* Messages of the (logical) topic on the assigned partitions that this
  * consumer has not returned yet, from the brokers' log ends asked now
- * (each waits up to timeout_ms). Returns 0 with *lag, or -1 with err. */
+ * (each waits up to timeout_ms). Returns 0 with *lag, or -1 with err.
+ * *lag is -1 when a partition's position is past its log end (the log was
+ * reset under the consumer: messages there may never be returned). */
 int bus_consumer_lag(struct bus_consumer *c, const char *topic, int timeout_ms, int64_t *lag,
                      char *err, size_t errlen);
 /* Commit what was marked, leave the group, free. Accepts NULL. */

@@ -1056,6 +1056,14 @@ int msg_heartbeat_decode(const char *buf, size_t len, struct msg_heartbeat *out,
     }
     if (msg_get_int(o, "requests_sent", 0, 1000000000000LL, &out->requests_sent, err, errlen) < 0)
         goto bad;
+    it = cJSON_GetObjectItemCaseSensitive(o, "listening");
+    if (it && !cJSON_IsNull(it)) {
+        if (!cJSON_IsBool(it)) {
+            msg_fail(err, errlen, "\"listening\" is not a boolean");
+            goto bad;
+        }
+        out->listening = cJSON_IsTrue(it) ? MSG_LISTENING_YES : MSG_LISTENING_NO;
+    }
     cJSON_Delete(o);
     return 0;
 bad:
@@ -1078,6 +1086,8 @@ char *msg_heartbeat_encode(const struct msg_heartbeat *m)
         if (m->test_id[0])
             msg_add_str(&e, o, "test_id", m->test_id);
         msg_add_num(&e, o, "requests_sent", (double)m->requests_sent);
+        if (m->listening != MSG_LISTENING_UNKNOWN)
+            msg_add_bool(&e, o, "listening", m->listening == MSG_LISTENING_YES);
     }
     return msg_print(msg_finish(&e, o));
 }

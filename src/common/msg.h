@@ -151,6 +151,8 @@ struct msg_metrics {
 void msg_metrics_free(struct msg_metrics *m);
 
 /* ---- heartbeat ---- */
+enum msg_listening { MSG_LISTENING_UNKNOWN = 0, MSG_LISTENING_YES, MSG_LISTENING_NO };
+
 struct msg_heartbeat {
     char node_id[ID_MAX];
     double timestamp; /* epoch seconds, ms precision */
@@ -158,6 +160,10 @@ struct msg_heartbeat {
     enum node_state state; /* NODE_STATE_NONE when absent */
     char test_id[ID_MAX];  /* "" when none */
     int64_t requests_sent;
+    /* Whether the driver reads test_config and trigger up to date: it
+     * knows it does not when its consumer stays behind or is past the log
+     * end. 0 (MSG_LISTENING_UNKNOWN) when absent. */
+    enum msg_listening listening;
 };
 
 int msg_register_decode(const char *buf, size_t len, struct msg_register *out, char *err,

@@ -17,6 +17,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,16 @@
 /* After a stall, how long new sends wait at most for the trigger topic to
  * be read up to date (an ABORT published meanwhile is acted on first). */
 #define NODE_CATCHUP_US (2 * 1000000LL)
+/* How often the watch thread asks Kafka about the broadcast topics, how
+ * long each question may take, and how many checks in a row the consumer
+ * may stay behind before the driver says it is not listening. */
+#define NODE_WATCH_MS 1000
+#define NODE_WATCH_ASK_MS 500
+#define NODE_WATCH_BEHIND 3
+/* Tests this driver ended (ran or refused), remembered so that a config or
+ * trigger read again (a broadcast topic re-read after the cluster was
+ * replaced, a config sent twice) never runs a test a second time. */
+#define NODE_DONE_MAX 64
 
 struct node {
     struct node_opts *o;
@@ -61,6 +73,16 @@ struct node {
     /* A trigger that arrived before its config. */
     struct msg_trigger pending;
     int64_t pending_until_us;
+
+    char done[NODE_DONE_MAX][ID_MAX];
+    int done_next;
+
+    /* The watch thread: whether Kafka answers and the broadcast consumer
+     * keeps up (an enum msg_listening), for the heartbeat. */
+    pthread_t watch_thr;
+    int watching;
+    atomic_int watch_stop;
+    atomic_int listening;
 };
 
 /* ---- sending ---------------------------------------------------------------- */
@@ -87,6 +109,7 @@ static void node_heartbeat(struct node *n)
     if (n->state != NODE_STATE_IDLE)
         snprintf(hb.test_id, sizeof hb.test_id, "%s", n->cfg.test_id);
     hb.requests_sent = n->eng ? engine_sent(n->eng) : 0;
+    hb.listening = (enum msg_listening)atomic_load(&n->listening);
     char *json = msg_heartbeat_encode(&hb);
     node_send(n, TOPIC_HEARTBEAT, json);
     free(json);
@@ -143,11 +166,26 @@ static void node_publish(struct node *n, const struct report_in *in, const char 
     msg_metrics_free(&m);
 }
 
+static void node_remember(struct node *n, const char *test_id)
+{
+    snprintf(n->done[n->done_next], ID_MAX, "%s", test_id);
+    n->done_next = (n->done_next + 1) % NODE_DONE_MAX;
+}
+
+static int node_ended(const struct node *n, const char *test_id)
+{
+    for (int i = 0; i < NODE_DONE_MAX; i++)
+        if (n->done[i][0] && strcmp(n->done[i], test_id) == 0)
+            return 1;
+    return 0;
+}
+
 /* A test this driver will not run: a final report with zero counts. */
 static void node_refuse(struct node *n, const char *test_id, const char *type, const char *url,
                         const char *reason)
 {
     log_warn("test %s refused: %s", test_id, reason);
+    node_remember(n, test_id);
     hist_reset(n->lat);
     hist_reset(n->svc);
     struct report_in in = {.node_id = n->o->node_id,
@@ -200,6 +238,7 @@ static void node_report(struct node *n, int final)
         .failure = final ? n->stop_reason : NULL};
     node_publish(n, &in, test_type_name(n->cfg.test_type), n->url);
     if (final) {
+        node_remember(n, n->cfg.test_id);
         char lat[32], p99[32];
         opt_format_duration(hist_percentile(n->lat, 50), lat, sizeof lat);
         opt_format_duration(hist_percentile(n->lat, 99), p99, sizeof p99);
@@ -345,7 +384,8 @@ static void node_on_config(struct node *n, const struct bus_record *rec)
     if (msg_test_config_decode(rec->payload, rec->len, &c, err, sizeof err) < 0) {
         char id[ID_MAX];
         log_warn("test_config skipped: %s", err);
-        if (node_bad_config_id(rec, n->o->node_id, id) && n->state != NODE_STATE_RUNNING) {
+        if (node_bad_config_id(rec, n->o->node_id, id) && n->state != NODE_STATE_RUNNING &&
+            !node_ended(n, id)) {
             char reason[MSG_TEXT_MAX];
             snprintf(reason, sizeof reason, "bad config: %.200s", err);
             node_refuse(n, id, NULL, NULL, reason);
@@ -359,6 +399,11 @@ static void node_on_config(struct node *n, const struct bus_record *rec)
     }
     if (n->state != NODE_STATE_IDLE && strcmp(c.test_id, n->cfg.test_id) == 0) {
         log_info("test_config %s again; already %s", c.test_id, node_state_name(n->state));
+        msg_test_config_free(&c);
+        return;
+    }
+    if (node_ended(n, c.test_id)) {
+        log_info("test_config %s again; this driver has ended that test", c.test_id);
         msg_test_config_free(&c);
         return;
     }
@@ -462,6 +507,8 @@ static void node_on_trigger(struct node *n, const struct bus_record *rec)
         node_start(n, &tr);
     } else if (ours) {
         log_info("trigger for test %s again; already running", tr.test_id);
+    } else if (node_ended(n, tr.test_id)) {
+        log_debug("trigger for test %s again; this driver has ended that test", tr.test_id);
     } else {
         /* Topics are not ordered with each other: the config may come next. */
         log_info("trigger for test %s, which is not configured here; kept for %lld s in case "
@@ -515,6 +562,78 @@ static void node_check_stall(struct node *n, int64_t now)
     }
     n->catchup_until_us = 0;
     engine_release(n->eng);
+}
+
+/* ---- watching Kafka ------------------------------------------------------------ */
+
+/* Whether the broadcast consumer reads both topics up to date: it is not
+ * when a partition's position is past its log end (the cluster was
+ * replaced under it, until bus_consumer_maintain rewinds it), or when it
+ * stays behind for NODE_WATCH_BEHIND checks in a row while Kafka answers.
+ * Asking Kafka blocks, so this runs on a thread of its own; what it learns
+ * of the brokers also lets the main loop's bus_consumer_maintain notice a
+ * replaced cluster. */
+static void *node_watch_main(void *arg)
+{
+    struct node *n = arg;
+    static const char *const topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER};
+    int behind = 0, said = MSG_LISTENING_UNKNOWN;
+    while (!atomic_load(&n->watch_stop)) {
+        int64_t next = clock_mono_us() + NODE_WATCH_MS * 1000LL;
+        int now_says = MSG_LISTENING_UNKNOWN;
+        char err[512] = "";
+        if (bus_consumer_reachable(n->cons, NODE_WATCH_ASK_MS)) {
+            int ahead = 0, lagging = 0, known = 1;
+            for (int i = 0; i < 2 && known; i++) {
+                int64_t lag = 0;
+                if (bus_consumer_lag(n->cons, topics[i], NODE_WATCH_ASK_MS, &lag, err, sizeof err) <
+                    0)
+                    known = 0;
+                else if (lag < 0)
+                    ahead = 1;
+                else if (lag > 0)
+                    lagging = 1;
+            }
+            behind = known && lagging ? behind + 1 : 0;
+            if (known)
+                now_says =
+                    ahead || behind >= NODE_WATCH_BEHIND ? MSG_LISTENING_NO : MSG_LISTENING_YES;
+            if (ahead)
+                snprintf(err, sizeof err, "its position is past the log end");
+            else if (known && lagging)
+                snprintf(err, sizeof err, "messages are waiting unread");
+        }
+        atomic_store(&n->listening, now_says);
+        if (now_says != said && now_says != MSG_LISTENING_UNKNOWN) {
+            if (now_says == MSG_LISTENING_NO)
+                log_warn("not listening: this driver does not read test_config and trigger up "
+                         "to date (%s)",
+                         err);
+            else if (said == MSG_LISTENING_NO)
+                log_info("listening again: test_config and trigger are read up to date");
+            said = now_says;
+        }
+        while (!atomic_load(&n->watch_stop) && clock_mono_us() < next)
+            nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+    }
+    return NULL;
+}
+
+static void node_watch_start(struct node *n)
+{
+    atomic_store(&n->watch_stop, 0);
+    n->watching = pthread_create(&n->watch_thr, NULL, node_watch_main, n) == 0;
+    if (!n->watching)
+        log_warn("cannot start the Kafka watch thread; a replaced cluster goes unnoticed");
+}
+
+static void node_watch_stop(struct node *n)
+{
+    if (!n->watching)
+        return;
+    atomic_store(&n->watch_stop, 1);
+    pthread_join(n->watch_thr, NULL);
+    n->watching = 0;
 }
 
 /* ---- run ---------------------------------------------------------------------- */
@@ -600,6 +719,7 @@ static int node_init(struct node *n, struct node_opts *o)
 
 static void node_fini(struct node *n)
 {
+    node_watch_stop(n);
     node_clear_test(n);
     bus_consumer_destroy(n->cons);
     bus_producer_destroy(n->prod);
@@ -672,6 +792,7 @@ int node_run(struct node_opts *o, const sigset_t *stop)
         log_error("register message could not be delivered; continuing");
     printf("ready node_id=%s\n", o->node_id);
     fflush(stdout);
+    node_watch_start(&n);
     node_heartbeat(&n);
 
     struct bus_record rec = {0};
@@ -705,6 +826,11 @@ int node_run(struct node_opts *o, const sigset_t *stop)
             wait_us = 100000;
         }
         int wait_ms = wait_us <= 0 ? 0 : (int)((wait_us + 999) / 1000);
+        /* A restarted, empty load-broker is a new cluster: the positions
+         * held in the old one mean nothing there, so read it from the
+         * beginning (what was already acted on is known by its test id). */
+        if (bus_consumer_maintain(n.cons, err, sizeof err) < 0)
+            log_error("%s", err);
         int got = bus_consumer_poll(n.cons, wait_ms, &rec, err, sizeof err);
         if (got == 1)
             node_dispatch(&n, &rec);

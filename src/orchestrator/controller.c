@@ -80,7 +80,8 @@ struct test {
     int64_t min_drivers;
     int named; /* the user named the drivers */
     int64_t created_ms, start_at_ms, ended_ms;
-    int64_t deadline_ms; /* of the current wait */
+    int64_t configured_ms; /* when test_config was sent; 0 not yet */
+    int64_t deadline_ms;   /* of the current wait */
     int stopping;
     struct part *parts;
     int n_parts;
@@ -687,6 +688,7 @@ static void ctl_configure(struct ctl *c, struct test *t, const char *const *ids,
     }
     free(payload);
     t->state = TS_CONFIGURED;
+    t->configured_ms = now;
     t->deadline_ms = now + c->conf.ready_timeout_ms;
     log_info("test %s CONFIGURED on %d driver(s)", t->id, n);
     ctl_persist(c, t, now);
@@ -713,31 +715,49 @@ static void ctl_trigger(struct ctl *c, struct test *t, int64_t now)
     ctl_publish_test(c, t, now);
 }
 
+/* A driver that can take a test now: alive, and not saying that it cannot
+ * read test configs. */
+static int ctl_eligible(struct ctl *c, const struct reg_driver *d, int64_t now)
+{
+    return registry_judge(c->reg, d, now) == LIVE_ALIVE && d->listening != MSG_LISTENING_NO;
+}
+
 /* CREATED: wait (bounded) for enough alive drivers, then configure. */
 static void ctl_step_created(struct ctl *c, struct test *t, int64_t now)
 {
     int n = registry_count(c->reg);
-    const char **alive = calloc((size_t)(n ? n : 1), sizeof *alive);
+    /* Room for every known driver and every named one. */
+    const char **alive = calloc((size_t)n + (size_t)t->cfg.n_drivers + 1, sizeof *alive);
     if (!alive)
         return;
-    int na = 0;
+    int na = 0, deaf = 0;
+    const char *deaf_ids[MSG_DRIVERS_MAX];
     if (t->named) {
         int missing = 0;
         const char *miss[MSG_DRIVERS_MAX];
         for (int i = 0; i < t->cfg.n_drivers; i++) {
             struct reg_driver *d = registry_find(c->reg, t->cfg.drivers[i]);
-            if (d && registry_judge(c->reg, d, now) == LIVE_ALIVE)
+            if (d && ctl_eligible(c, d, now))
                 alive[na++] = d->node_id;
+            else if (d && d->listening == MSG_LISTENING_NO &&
+                     registry_judge(c->reg, d, now) == LIVE_ALIVE)
+                deaf_ids[deaf++] = d->node_id;
             else
                 miss[missing++] = t->cfg.drivers[i];
         }
-        if (missing == 0) {
+        if (missing == 0 && deaf == 0) {
             ctl_configure(c, t, alive, na, now);
         } else if (now >= t->deadline_ms) {
             char list[256];
-            ctl_list_ids(list, sizeof list, miss, missing);
-            ctl_reason(t, "named driver(s) not alive after %.1fs: %s",
-                       (double)c->conf.ready_timeout_ms / 1000.0, list);
+            if (missing > 0) {
+                ctl_list_ids(list, sizeof list, miss, missing);
+                ctl_reason(t, "named driver(s) not alive after %.1fs: %s",
+                           (double)c->conf.ready_timeout_ms / 1000.0, list);
+            }
+            if (deaf > 0) {
+                ctl_list_ids(list, sizeof list, deaf_ids, deaf);
+                ctl_reason(t, "named driver(s) alive but not reading test configs: %s", list);
+            }
             ctl_finish(c, t, TS_FAILED, now);
         }
         free(alive);
@@ -745,14 +765,22 @@ static void ctl_step_created(struct ctl *c, struct test *t, int64_t now)
     }
     for (int i = 0; i < n && na < MSG_DRIVERS_MAX; i++) {
         struct reg_driver *d = registry_at(c->reg, i);
-        if (registry_judge(c->reg, d, now) == LIVE_ALIVE)
+        if (ctl_eligible(c, d, now))
             alive[na++] = d->node_id;
+        else if (d->listening == MSG_LISTENING_NO && deaf < MSG_DRIVERS_MAX &&
+                 registry_judge(c->reg, d, now) == LIVE_ALIVE)
+            deaf_ids[deaf++] = d->node_id;
     }
     if (na >= t->min_drivers && na > 0) {
         ctl_configure(c, t, alive, na, now);
     } else if (now >= t->deadline_ms) {
         ctl_reason(t, "only %d of the %lld driver(s) needed were alive after %.1fs", na,
                    (long long)t->min_drivers, (double)c->conf.ready_timeout_ms / 1000.0);
+        if (deaf > 0) {
+            char list[256];
+            ctl_list_ids(list, sizeof list, deaf_ids, deaf);
+            ctl_reason(t, "alive but not reading test configs: %s", list);
+        }
         ctl_finish(c, t, TS_FAILED, now);
     }
     free(alive);
@@ -790,7 +818,7 @@ static void ctl_step_configured(struct ctl *c, struct test *t, int64_t now)
     const char *waiting[MSG_DRIVERS_MAX];
     for (int i = 0; i < t->n_parts; i++) {
         struct part *p = &t->parts[i];
-        if (p->refused || p->dead)
+        if (p->refused || p->dead || p->lost)
             continue;
         usable++;
         if (!p->ready)
@@ -973,6 +1001,23 @@ static void ctl_on_heartbeat(struct ctl *c, const struct bus_record *rec, int64_
         return; /* an original-format driver says nothing more */
     int ours = strcmp(m.test_id, t->id) == 0 &&
                (m.state == NODE_STATE_READY || m.state == NODE_STATE_RUNNING);
+    /* A participant that says, well after the config went out, that it is
+     * not preparing this test did not read the config: waiting for it
+     * until the ready timeout would only hide that. */
+    int64_t deaf_ms = c->conf.ready_timeout_ms / 2 > 1000 ? c->conf.ready_timeout_ms / 2 : 1000;
+    if (!ours && !p->ready && !p->lost && !p->refused && t->state == TS_CONFIGURED &&
+        t->configured_ms > 0 && sent >= t->configured_ms + deaf_ms) {
+        p->lost = 1;
+        ctl_reason(t,
+                   "driver %s heartbeats but had not read the test config %.1fs after it was "
+                   "sent (it does not hear test_config); left out",
+                   p->agg.node_id, (double)deaf_ms / 1000.0);
+        log_warn("test %s: driver %s heartbeats %s but did not read the test config", t->id,
+                 p->agg.node_id, node_state_name(m.state));
+        ctl_publish_test(c, t, now);
+        ctl_step(c, now);
+        return;
+    }
     if (ours && !p->ready) {
         p->ready = 1;
         if (t->state == TS_CONFIGURED)

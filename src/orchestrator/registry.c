@@ -190,7 +190,8 @@ int registry_heartbeat(struct registry *r, const struct msg_heartbeat *m, int64_
     /* Only the newest heartbeat says what the driver is doing now. */
     if (sent_ms >= d->last_sent_ms) {
         d->last_sent_ms = sent_ms;
-        if (d->state != m->state || strcmp(d->test_id, m->test_id) != 0) {
+        if (d->state != m->state || strcmp(d->test_id, m->test_id) != 0 ||
+            d->listening != m->listening) {
             if (rc == REG_NONE)
                 rc = REG_CHANGED;
             d->dirty = 1;
@@ -198,6 +199,7 @@ int registry_heartbeat(struct registry *r, const struct msg_heartbeat *m, int64_
         d->state = m->state;
         snprintf(d->test_id, sizeof d->test_id, "%s", m->test_id);
         d->requests_sent = m->requests_sent;
+        d->listening = m->listening;
     }
     return rc;
 }
@@ -267,6 +269,9 @@ cJSON *registry_driver_json(const struct registry *r, const struct reg_driver *d
         ok &= cJSON_AddNullToObject(o, "last_heartbeat_ms") &&
               cJSON_AddNullToObject(o, "since_heartbeat_ms");
     }
+    ok &= (d->listening == MSG_LISTENING_UNKNOWN
+               ? cJSON_AddNullToObject(o, "listening") != NULL
+               : cJSON_AddBoolToObject(o, "listening", d->listening == MSG_LISTENING_YES) != NULL);
     ok &= cJSON_AddStringToObject(o, "test_id", d->test_id) &&
           cJSON_AddNumberToObject(o, "requests_sent", (double)d->requests_sent) &&
           cJSON_AddNumberToObject(o, "registered_ms", (double)d->registered_ms) &&

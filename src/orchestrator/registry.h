@@ -33,8 +33,9 @@ struct reg_driver {
     enum node_state state; /* NODE_STATE_NONE: it does not say (original format) */
     char test_id[ID_MAX];
     int64_t requests_sent;
-    enum liveness live; /* as of the latest registry_tick or message */
-    int dirty;          /* changed since the caller last saved it */
+    enum msg_listening listening; /* as its newest heartbeat says */
+    enum liveness live;           /* as of the latest registry_tick or message */
+    int dirty;                    /* changed since the caller last saved it */
 };
 
 struct registry;

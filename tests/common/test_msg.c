@@ -133,7 +133,19 @@ static void test_trigger_heartbeat_roundtrip(void **state)
     assert_int_equal(ho.state, NODE_STATE_RUNNING);
     assert_string_equal(ho.test_id, "t-9");
     assert_int_equal(ho.requests_sent, 12345);
+    assert_int_equal(ho.listening, MSG_LISTENING_UNKNOWN);
+    assert_null(strstr(s, "listening"));
     free(s);
+    h.listening = MSG_LISTENING_NO;
+    s = msg_heartbeat_encode(&h);
+    assert_non_null(strstr(s, "\"listening\":false"));
+    assert_int_equal(msg_heartbeat_decode(s, strlen(s), &ho, err, sizeof err), 0);
+    assert_int_equal(ho.listening, MSG_LISTENING_NO);
+    free(s);
+    static const char bad[] = "{\"node_id\":\"d1\",\"heartbeat\":\"YES\",\"timestamp\":1,"
+                              "\"listening\":\"yes\"}";
+    assert_int_equal(msg_heartbeat_decode(bad, strlen(bad), &ho, err, sizeof err), -1);
+    assert_non_null(strstr(err, "listening"));
 }
 
 static void test_metrics_roundtrip(void **state)

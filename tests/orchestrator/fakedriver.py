@@ -13,6 +13,8 @@
                  latency figures (no seq, no counts, no histogram).
 --refuse REASON  answer every test_config with a final report carrying
                  "failure" instead of READY.
+--deaf-configs   read no test_config at all (a driver whose consumer
+                 cannot hear): it heartbeats IDLE on.
 --garbage        also send, every heartbeat interval, messages that must be
                  rejected (not JSON, wrong types, a report for its current
                  test with a field of the wrong type) on each of its topics.
@@ -234,6 +236,8 @@ class Driver:
         self.set_state("IDLE", "")
 
     def on_config(self, cfg):
+        if self.a.deaf_configs:
+            return
         drivers = cfg.get("drivers")
         if drivers is not None and self.node_id not in drivers:
             return
@@ -326,6 +330,7 @@ def main():
     ap.add_argument("--refuse")
     ap.add_argument("--hb-interval", type=float, default=1.0)
     ap.add_argument("--garbage", action="store_true")
+    ap.add_argument("--deaf-configs", action="store_true")
     d = Driver(ap.parse_args())
     signal.signal(signal.SIGTERM, lambda *_: d.stop.set())
     signal.signal(signal.SIGINT, lambda *_: d.stop.set())
