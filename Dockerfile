@@ -13,7 +13,7 @@ COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
  && cmake --build /build -j"$(nproc)" \
  && mkdir -p /out \
- && cp /build/src/broker/load-broker /build/src/target/target-server \
+ && cp /build/src/broker/load-broker /build/src/targetd/target-server \
        /build/src/driver/load-driver /build/src/orchestrator/load-orchestrator \
        /build/src/client/load-client /out/ \
  && strip /out/*

@@ -85,7 +85,7 @@ TARGET=http://127.0.0.1:$TPORT/ping
 ORCH=http://127.0.0.1:$OPORT
 
 start load-broker "$BIN/broker/load-broker" --listen "$KAFKA"
-start target-server "$BIN/target/target-server" --listen "127.0.0.1:$TPORT" --delay-ms 1-5
+start target-server "$BIN/targetd/target-server" --listen "127.0.0.1:$TPORT" --delay-ms 1-5
 start load-orchestrator "$BIN/orchestrator/load-orchestrator" --listen "127.0.0.1:$OPORT" \
   --kafka "$KAFKA" --db "$RUN/orchestrator.db"
 for n in 1 2; do

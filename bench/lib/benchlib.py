@@ -108,7 +108,7 @@ def build_dir(arg=None):
 
 
 def binary(build, name):
-    sub = {"load-driver": "driver", "target-server": "target", "load-broker": "broker",
+    sub = {"load-driver": "driver", "target-server": "targetd", "load-broker": "broker",
            "load-orchestrator": "orchestrator", "load-client": "client"}[name]
     return os.path.join(build, "src", sub, name)
 

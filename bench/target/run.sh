@@ -3,7 +3,7 @@
 #
 #   bench/target/run.sh [BUILD_DIR]
 #
-# BUILD_DIR holds src/target/target-server (default: build-target at the top
+# BUILD_DIR holds src/targetd/target-server (default: build-target at the top
 # of this repository). Environment: DURATION seconds per throughput run
 # (default 5), DELAY_DURATION per delay run (default 10), RUNS per case
 # (default 3). It takes about 2.5 minutes with the defaults.
@@ -26,7 +26,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 BUILD=${1:-$REPO/build-target}
-EXE=$BUILD/src/target/target-server
+EXE=$BUILD/src/targetd/target-server
 DURATION=${DURATION:-5}
 DELAY_DURATION=${DELAY_DURATION:-10}
 RUNS=${RUNS:-3}

@@ -32,7 +32,7 @@ ARTIFACTS = os.environ.get("DLT_ARTIFACTS") or os.path.join(BUILD, "test-artifac
 
 BINARIES = {
     "load-broker": "src/broker/load-broker",
-    "target-server": "src/target/target-server",
+    "target-server": "src/targetd/target-server",
     "load-driver": "src/driver/load-driver",
     "load-orchestrator": "src/orchestrator/load-orchestrator",
     "load-client": "src/client/load-client",
