@@ -207,7 +207,11 @@ static rd_kafka_conf_t *bus_make_conf(const struct bus_conf *c, const char *cons
     if (rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, rerr, sizeof rerr) ||
         rd_kafka_conf_set(conf, "client.id", c->client_id, rerr, sizeof rerr) ||
         rd_kafka_conf_set(conf, "socket.nagle.disable", "true", rerr, sizeof rerr) ||
-        rd_kafka_conf_set(conf, "log.connection.close", "false", rerr, sizeof rerr)) {
+        rd_kafka_conf_set(conf, "log.connection.close", "false", rerr, sizeof rerr) ||
+        /* After an outage, reconnect within a second of the broker's
+         * return (the default backoff grows to 10 s, and a consumer then
+         * fetches nothing for that long). */
+        rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", rerr, sizeof rerr)) {
         rd_kafka_conf_destroy(conf);
         bus_fail(err, errlen, "kafka configuration: %s", rerr);
         return NULL;
