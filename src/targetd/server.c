@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -43,7 +44,8 @@ enum server_route {
     ROUTE_METRICS,
     ROUTE_NOT_FOUND,
     ROUTE_PING_METHOD,
-    ROUTE_METRICS_METHOD
+    ROUTE_METRICS_METHOD,
+    ROUTE_BAD_FRAMING
 };
 
 /* One event loop: a libmicrohttpd daemon in external-epoll mode, its timer
@@ -190,6 +192,70 @@ static enum server_route server_route_of(const char *url, const char *method)
     return ROUTE_NOT_FOUND;
 }
 
+/* What the headers say about the body's length. */
+struct framing {
+    unsigned content_length;    /* Content-Length headers */
+    unsigned transfer_encoding; /* Transfer-Encoding headers */
+    int chunked;                /* the last one is exactly "chunked" */
+};
+
+static enum MHD_Result server_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                             const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->content_length++;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->chunked = value && strcasecmp(value, "chunked") == 0;
+    }
+    return MHD_YES;
+}
+
+/* Why the body's length is ambiguous, or NULL when it is not. libmicrohttpd
+ * 0.9.75 takes the first of several Content-Length headers and lets
+ * chunked win over Content-Length, so a peer reading the other one would
+ * see the rest of the body as a second request: refuse them all. */
+static const char *server_bad_framing(struct MHD_Connection *conn)
+{
+    struct framing f = {0, 0, 0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, server_framing_header, &f);
+    if (f.content_length > 1)
+        return "more than one Content-Length header";
+    if (f.content_length && f.transfer_encoding)
+        return "both Content-Length and Transfer-Encoding";
+    if (f.transfer_encoding > 1)
+        return "more than one Transfer-Encoding header";
+    if (f.transfer_encoding && !f.chunked)
+        return "unsupported Transfer-Encoding (only chunked is read)";
+    return NULL;
+}
+
+/* Queue {"error": msg} with code; closing adds "Connection: close". */
+static enum MHD_Result server_json_error(struct MHD_Connection *conn, unsigned code,
+                                         const char *msg, int closing)
+{
+    char body[256];
+    int n = snprintf(body, sizeof body, "{\"error\": \"%s\"}\n", msg);
+    if (n < 0 || (size_t)n >= sizeof body)
+        return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
+            MHD_YES ||
+        (closing &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    enum MHD_Result rc = MHD_queue_response(conn, code, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 /* A Content-Length already over the limit is refused before any body is
  * read (libmicrohttpd has validated the number's syntax). */
 static int server_declared_too_large(struct server *s, struct MHD_Connection *conn)
@@ -230,6 +296,14 @@ static enum MHD_Result server_handle(void *cls, struct MHD_Connection *conn, con
         r->answered = 0;
         *con_cls = r;
         l->active++;
+        const char *bad = server_bad_framing(conn);
+        if (bad) {
+            /* Answered now, and the connection closes: whatever follows
+             * the headers cannot be told apart from a next request. */
+            r->route = ROUTE_BAD_FRAMING;
+            metrics_add(&s->m.rejected);
+            return server_json_error(conn, MHD_HTTP_BAD_REQUEST, bad, 1);
+        }
         if (r->route == ROUTE_PING)
             metrics_add(&s->m.requests);
         /* A GET with a body is still held to the limit as the body is read
@@ -266,6 +340,8 @@ static enum MHD_Result server_handle(void *cls, struct MHD_Connection *conn, con
     case ROUTE_METRICS_METHOD:
         metrics_add(&s->m.rejected);
         return server_queue(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, RESP_METRICS_METHOD);
+    case ROUTE_BAD_FRAMING:
+        return MHD_NO; /* answered on the first call; never reached */
     case ROUTE_NOT_FOUND:
     default:
         metrics_add(&s->m.rejected);

@@ -4,6 +4,9 @@
  * with an optional injected 500; /metrics (GET) reports the counters of
  * metrics.h as JSON or Prometheus text. Anything else is 404, a wrong
  * method 405 with an Allow header, each with a JSON body {"error": "..."}.
+ * A request whose body length is ambiguous (several Content-Length or
+ * Transfer-Encoding headers, both, or a coding other than chunked) is 400
+ * and its connection closes.
  *
  * Each of cfg.threads event loops runs a libmicrohttpd daemon (external
  * epoll mode) and a timer set (delay.h) on its own thread; the daemons
