@@ -73,6 +73,52 @@ static void agg_keep(struct hist **slot, struct hist *spare, int have, const str
     }
 }
 
+/* a <= b, allowing for the rounding of figures sent with 3 decimals. */
+static int agg_le(double a, double b)
+{
+    return a <= b + 0.002 + 1e-9 * (b < 0 ? -b : b);
+}
+
+static int agg_lat_ok(const struct msg_latency *l)
+{
+    return agg_le(l->min, l->median) && agg_le(l->median, l->max) && agg_le(l->min, l->mean) &&
+           agg_le(l->mean, l->max) && (l->p99 == 0 || agg_le(l->p99, l->max));
+}
+
+int agg_report_check(const struct agg_driver *d, const struct msg_metrics *m,
+                     int64_t expected_count, int64_t max_seq, char *why, size_t whylen)
+{
+    const char *bad = NULL;
+    if (m->has_ext) {
+        int64_t kinds = m->err_connect + m->err_timeout + m->err_4xx + m->err_5xx + m->err_other;
+        int64_t codes = 0;
+        for (int i = 0; i < m->n_status; i++)
+            codes += m->status[i].count;
+        if (expected_count > 0 && m->requests_sent > expected_count)
+            bad = "more requests sent than the test's message_count_per_driver";
+        else if (m->responses_received > m->requests_sent)
+            bad = "more responses than requests sent";
+        else if (m->errors > m->requests_sent || kinds > m->requests_sent)
+            bad = "more errors than requests sent";
+        else if (codes > m->responses_received)
+            bad = "more status codes than responses";
+        else if (m->seq > max_seq)
+            bad = "a seq further ahead than the test's elapsed time allows";
+        else if (d->reports > 0 && d->has_ext && m->seq > d->seq &&
+                 (m->requests_sent < d->requests_sent ||
+                  m->responses_received < d->responses_received))
+            bad = "counts lower than the driver's previous report (they are cumulative)";
+        else if (m->responses_received > 0 && !agg_lat_ok(&m->lat))
+            bad = "latency figures that contradict each other (min, median, mean, max)";
+    } else if (!agg_lat_ok(&m->lat)) {
+        bad = "latency figures that contradict each other (min, median, mean, max)";
+    }
+    if (!bad)
+        return 0;
+    snprintf(why, whylen, "implausible report %s from %s: %s", m->report_id, m->node_id, bad);
+    return -1;
+}
+
 int agg_driver_apply(struct agg_driver *d, const struct msg_metrics *m, int64_t expected_count,
                      int64_t start_at_ms, int64_t now_ms, struct agg_scratch *s,
                      struct series_point *point, char *warn, size_t warnlen)

@@ -71,6 +71,14 @@ void agg_driver_init(struct agg_driver *d, const char *node_id);
 /* Free the histograms. Accepts a zeroed struct. */
 void agg_driver_close(struct agg_driver *d);
 
+/* Whether report m can be true of d: within the test's count
+ * (expected_count, 0 for no bound) and d's sequence (max_seq: the highest
+ * seq the test's elapsed time allows), counts that never go back, and
+ * latency figures that agree with each other. Returns 0 when plausible, or
+ * -1 with why filled. */
+int agg_report_check(const struct agg_driver *d, const struct msg_metrics *m,
+                     int64_t expected_count, int64_t max_seq, char *why, size_t whylen);
+
 /* Apply one metrics report to d, which must be m's node. Afterwards s->c
  * holds the report's latency window (the samples since d's previous report;
  * empty when the report had no usable histogram).

@@ -18,9 +18,16 @@
 #include <string.h>
 #include <time.h>
 
-#define CTL_BATCH 64              /* Kafka records stored per transaction */
-#define CTL_RETRY_MS 1000         /* pause before a batch the store refused is read again */
-#define CTL_TICK_MS 100           /* ticker period */
+#define CTL_BATCH 64      /* Kafka records stored per transaction */
+#define CTL_RETRY_MS 1000 /* pause before a batch the store refused is read again */
+#define CTL_TICK_MS 100   /* ticker period */
+/* A gap this long between two runs of the ticker or the consumer means the
+ * process did not run (SIGSTOP, starvation): that silence counts for nobody. */
+#define CTL_STALL_MS 1000
+#define CTL_DBLOG_MS 10000 /* at most one store error line per this */
+/* Reports a driver may be ahead of one per report interval since the start
+ * (clock skew, a report sent at the start). */
+#define CTL_SEQ_MARGIN 20
 #define CTL_EVENT_MS 1000         /* live views are refreshed at least this often */
 #define CTL_SAVE_MS 2000          /* heartbeat times are saved this often */
 #define CTL_POINT_GRACE_MS 1000   /* longest wait for late reports of an interval */
@@ -117,7 +124,10 @@ struct ctl {
      * it has none the orchestrator hears nothing, so nobody is declared
      * dead for that silence. */
     int64_t listening_since_ms;
-    int store_refusing; /* a store operation failed; cleared by the next stored batch */
+    int store_refusing;  /* a store operation failed; cleared by the next stored batch */
+    int64_t last_run_us; /* monotonic time the ticker or the consumer last ran */
+    int64_t dblog_ms, dblog_suppressed;
+    int64_t evicted_logged, evicted_log_ms;
     /* Counters for /metrics. */
     int64_t msgs[TP_COUNT], rejected[TP_COUNT], dup_reports, stray_reports, db_errors;
     /* Rate limit for logging rejected messages. */
@@ -367,7 +377,36 @@ static void ctl_db_error(struct ctl *c, const char *what, const char *err)
 {
     c->db_errors++;
     c->store_refusing = 1;
-    log_error("store: %s: %s", what, err);
+    /* A store that refuses (disk full) refuses every write: one line per
+     * CTL_DBLOG_MS says so, with how many were not logged. */
+    int64_t now = clock_wall_ms();
+    if (now - c->dblog_ms < CTL_DBLOG_MS) {
+        c->dblog_suppressed++;
+        return;
+    }
+    if (c->dblog_suppressed > 0)
+        log_error("store: %s: %s (and %lld more store error(s) in the last %lld s)", what, err,
+                  (long long)c->dblog_suppressed, (long long)(now - c->dblog_ms) / 1000);
+    else
+        log_error("store: %s: %s", what, err);
+    c->dblog_ms = now;
+    c->dblog_suppressed = 0;
+}
+
+/* Called by the ticker and the consumer with mu held, each time they run. */
+static void ctl_check_stall(struct ctl *c, int64_t now)
+{
+    int64_t mono = clock_mono_us();
+    int64_t gap = c->last_run_us > 0 ? mono - c->last_run_us : 0;
+    c->last_run_us = mono;
+    if (gap <= CTL_STALL_MS * 1000LL)
+        return;
+    if (c->listening_since_ms > 0) {
+        c->listening_since_ms = now;
+        log_warn("the orchestrator did not run for %.1fs (stopped or starved); liveness is "
+                 "judged again from now",
+                 (double)gap / 1e6);
+    }
 }
 
 /* Save the active test's row: config, state and results so far. */
@@ -737,6 +776,11 @@ static void ctl_step_created(struct ctl *c, struct test *t, int64_t now)
         const char *miss[MSG_DRIVERS_MAX];
         for (int i = 0; i < t->cfg.n_drivers; i++) {
             struct reg_driver *d = registry_find(c->reg, t->cfg.drivers[i]);
+            int twice = 0;
+            for (int k = 0; k < i && !twice; k++)
+                twice = strcmp(t->cfg.drivers[k], t->cfg.drivers[i]) == 0;
+            if (twice)
+                continue; /* the API refuses such a list; a stored one may hold it */
             if (d && ctl_eligible(c, d, now))
                 alive[na++] = d->node_id;
             else if (d && d->listening == MSG_LISTENING_NO &&
@@ -839,16 +883,29 @@ static void ctl_step_configured(struct ctl *c, struct test *t, int64_t now)
     ctl_trigger(c, t, now);
 }
 
+/* 1 when p's final report says it stopped before the end of its run:
+ * with a failure (aborted, shutting down) or short of its count. */
+static int ctl_part_cut_short(const struct test *t, const struct part *p)
+{
+    int64_t want = t->cfg.message_count_per_driver;
+    return p->agg.failure[0] || (want > 0 && p->agg.requests_sent < want);
+}
+
 static void ctl_step_running(struct ctl *c, struct test *t, int64_t now)
 {
-    int pending = 0, gone = 0, ran = 0, reported = 0;
+    int pending = 0, gone = 0, ran = 0, reported = 0, short_ = 0, aborted = 0;
+    const char *abort_ids[MSG_DRIVERS_MAX];
     for (int i = 0; i < t->n_parts; i++) {
         struct part *p = &t->parts[i];
         if (p->agg.reports > 0)
             reported++;
         if (p->agg.final) {
-            if (!(p->agg.failure[0] && p->agg.responses_received == 0))
-                ran++;
+            int ran_it = !(p->agg.failure[0] && p->agg.responses_received == 0);
+            ran += ran_it;
+            if (ran_it && ctl_part_cut_short(t, p))
+                short_++;
+            if (strcmp(p->agg.failure, "aborted") == 0)
+                abort_ids[aborted++] = p->agg.node_id;
         } else if (p->dead || p->lost) {
             gone++;
         } else {
@@ -865,6 +922,28 @@ static void ctl_step_running(struct ctl *c, struct test *t, int64_t now)
     }
     if (pending > 0)
         return;
+    if (aborted > 0) {
+        /* An ABORT this orchestrator did not send (it sends one only for a
+         * stop, which sets stopping). */
+        char list[256];
+        ctl_list_ids(list, sizeof list, abort_ids, aborted);
+        ctl_reason(t, "stopped by an ABORT trigger that this orchestrator did not send (%s)", list);
+        ctl_finish(c, t, TS_ABORTED, now);
+        return;
+    }
+    if (short_ > 0 && ran > 0) {
+        for (int i = 0; i < t->n_parts; i++) {
+            const struct part *p = &t->parts[i];
+            if (p->agg.final && ctl_part_cut_short(t, p) &&
+                !(p->agg.failure[0] && p->agg.responses_received == 0) && !p->refused)
+                ctl_reason(t, "driver %s stopped after %lld of %lld requests%s%s", p->agg.node_id,
+                           (long long)p->agg.requests_sent,
+                           (long long)t->cfg.message_count_per_driver,
+                           p->agg.failure[0] ? ": " : "", p->agg.failure);
+        }
+        ctl_finish(c, t, TS_PARTIAL, now);
+        return;
+    }
     if (gone > 0) {
         ctl_finish(c, t, ran > 0 || reported > 0 ? TS_PARTIAL : TS_FAILED, now);
     } else if (ran == 0) {
@@ -958,6 +1037,14 @@ static void ctl_on_register(struct ctl *c, const struct bus_record *rec, int64_t
     } else if (rc == REG_ADDED || rc == REG_CHANGED) {
         if (rc == REG_ADDED)
             log_info("driver %s registered (%s)", m.node_id, m.node_ip);
+        int64_t ev = registry_evicted(c->reg);
+        if (ev > c->evicted_logged && now - c->evicted_log_ms >= CTL_DBLOG_MS) {
+            log_warn("registry: %lld driver(s) that never heartbeated were dropped to make room "
+                     "(a storm of registrations?)",
+                     (long long)(ev - c->evicted_logged));
+            c->evicted_logged = ev;
+            c->evicted_log_ms = now;
+        }
         struct reg_driver *d = registry_find(c->reg, m.node_id);
         if (d)
             ctl_save_driver(c, d);
@@ -1065,6 +1152,22 @@ static void ctl_on_metrics(struct ctl *c, const struct bus_record *rec, int64_t 
         msg_metrics_free(&m);
         return;
     }
+    struct part *p = ctl_part(t, m.node_id);
+    /* Believed only within what the test allows: the count, the sequence
+     * its elapsed time allows (one report per interval, with a margin),
+     * cumulative counts. Checked before it is stored, so that a restart
+     * never rebuilds a driver from a report that was refused. */
+    int64_t ival =
+        t->cfg.report_interval_ms > 0 ? t->cfg.report_interval_ms : MSG_DEFAULT_REPORT_MS;
+    int64_t max_seq = CTL_SEQ_MARGIN;
+    if (t->start_at_ms > 0 && now > t->start_at_ms)
+        max_seq += (now - t->start_at_ms) / ival;
+    if (p && agg_report_check(&p->agg, &m, t->cfg.message_count_per_driver, max_seq, err,
+                              sizeof err) < 0) {
+        ctl_reject(c, TP_METRICS, rec, err, now);
+        msg_metrics_free(&m);
+        return;
+    }
     int rc = ostore_report_put(c->db, m.report_id, m.test_id, m.node_id, seq, m.final, now,
                                rec->payload, rec->len, err, sizeof err);
     if (rc <= 0) {
@@ -1075,7 +1178,6 @@ static void ctl_on_metrics(struct ctl *c, const struct bus_record *rec, int64_t 
         msg_metrics_free(&m);
         return;
     }
-    struct part *p = ctl_part(t, m.node_id);
     if (!p) {
         c->stray_reports++;
         log_warn("test %s: report from %s, which does not take part, kept but not counted", t->id,
@@ -1209,6 +1311,7 @@ static void *ctl_consumer_main(void *arg)
             n++;
         pthread_mutex_lock(&c->mu);
         int64_t now = clock_wall_ms();
+        ctl_check_stall(c, now);
         /* The batch is applied in one transaction or not at all. */
         int stored = ostore_begin(c->db, err, sizeof err) == 0;
         if (!stored) {
@@ -1306,6 +1409,7 @@ static void *ctl_ticker_main(void *arg)
         struct timespec ts = {0, CTL_TICK_MS * 1000000L};
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&c->mu);
+        ctl_check_stall(c, clock_wall_ms());
         ctl_tick(c, clock_wall_ms());
         pthread_mutex_unlock(&c->mu);
         bus_producer_poll(c->prod, 0);
@@ -1349,14 +1453,20 @@ static void ctl_rebuild_part(struct ctl *c, struct test *t, struct part *p, int6
     free(json);
 }
 
-static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
+/* The test as stored, or NULL with why filled. */
+static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now, char *why,
+                                  size_t whylen)
 {
     struct ostore_test row;
     char err[256];
-    if (ostore_test_get(c->db, id, &row, err, sizeof err) != 1)
+    int got = ostore_test_get(c->db, id, &row, err, sizeof err);
+    if (got != 1) {
+        snprintf(why, whylen, "%s", got < 0 ? err : "not in the store");
         return NULL;
+    }
     struct test *t = calloc(1, sizeof *t);
     if (!t) {
+        snprintf(why, whylen, "out of memory");
         ostore_test_free(&row);
         return NULL;
     }
@@ -1371,7 +1481,7 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
     t->deadline_ms = now + c->conf.ready_timeout_ms;
     const char *cfg = row.config ? row.config : "";
     if (msg_test_config_decode(cfg, strlen(cfg), &t->cfg, err, sizeof err) < 0) {
-        log_error("test %s: stored config unreadable: %s", id, err);
+        snprintf(why, whylen, "its stored config is unreadable: %s", err);
         ostore_test_free(&row);
         free(t);
         return NULL;
@@ -1386,7 +1496,7 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now)
         for (int i = 0; t->parts && i < n; i++) {
             cJSON *it = cJSON_GetArrayItem(parts, i);
             const char *nid = cJSON_IsString(it) ? it->valuestring : NULL;
-            if (!nid || !id_valid(nid))
+            if (!nid || !id_valid(nid) || ctl_part(t, nid))
                 continue;
             struct part *p = &t->parts[t->n_parts++];
             agg_driver_init(&p->agg, nid);
@@ -1418,9 +1528,11 @@ static void ctl_reload_test(struct ctl *c, const char *id, int64_t now)
 {
     if (!id[0])
         return;
-    struct test *t = ctl_load_test(c, id, now);
+    char why[512];
+    struct test *t = ctl_load_test(c, id, now, why, sizeof why);
     if (!t) {
-        log_error("test %s: cannot be reloaded from the store; it goes on as held in memory", id);
+        log_error("test %s: cannot be reloaded from the store (%s); it goes on as held in memory",
+                  id, why);
         return;
     }
     if (c->active)
@@ -1433,6 +1545,56 @@ static void ctl_reload_test(struct ctl *c, const char *id, int64_t now)
     } else {
         ctl_test_free(t);
     }
+}
+
+/* End a stored test that cannot be loaded: FAILED, with the reason, so
+ * that it is not tried again at every start. Its stored config stays as it
+ * was; its view shows that config as stored (null when it is not JSON). */
+static void ctl_fail_stored(struct ctl *c, const char *id, const char *why, int64_t now)
+{
+    struct ostore_test row;
+    char err[256];
+    if (ostore_test_get(c->db, id, &row, err, sizeof err) != 1)
+        return;
+    struct test *t = calloc(1, sizeof *t);
+    cJSON *view = NULL;
+    if (t) {
+        memcpy(t->id, row.test_id, sizeof t->id);
+        t->state = TS_FAILED;
+        t->created_ms = row.created_ms;
+        t->start_at_ms = row.start_at_ms;
+        t->ended_ms = now;
+        t->min_drivers = row.min_drivers > 0 ? row.min_drivers : 1;
+        ctl_reason(t, "cannot be resumed after a restart: %s", why);
+        view = ctl_test_json(c, t, now, 0);
+    }
+    cJSON *cfg = row.config ? cJSON_Parse(row.config) : NULL;
+    char *summary = NULL, *old_reason = row.reason, *old_summary = row.summary,
+         *old_per_driver = row.per_driver;
+    if (view &&
+        cJSON_ReplaceItemInObjectCaseSensitive(view, "config", cfg ? cfg : cJSON_CreateNull()))
+        summary = cJSON_PrintUnformatted(view);
+    else
+        cJSON_Delete(cfg);
+    if (!summary) {
+        ctl_db_error(c, "save test", "out of memory");
+    } else {
+        snprintf(row.state, sizeof row.state, "%s", tstate_names[TS_FAILED]);
+        row.reason = t->reason;
+        row.ended_ms = now;
+        row.summary = summary;
+        row.per_driver = "[]";
+        if (ostore_test_put(c->db, &row, err, sizeof err) < 0)
+            ctl_db_error(c, "save test", err);
+    }
+    row.reason = old_reason;
+    row.summary = old_summary;
+    row.per_driver = old_per_driver;
+    cJSON_free(summary);
+    cJSON_Delete(view);
+    if (t)
+        ctl_test_free(t);
+    ostore_test_free(&row);
 }
 
 /* Bring back the unfinished test, if any; older unfinished ones failed. */
@@ -1460,9 +1622,11 @@ static int ctl_restore_tests(struct ctl *c, int64_t now, char *err, size_t errle
         ostore_test_free(&row);
     }
     for (int i = 0; i < nall; i++) {
-        struct test *t = ctl_load_test(c, all[i], now);
+        char why[512];
+        struct test *t = ctl_load_test(c, all[i], now, why, sizeof why);
         if (!t) {
-            log_error("test %s could not be restored", all[i]);
+            log_error("test %s cannot be resumed: %s; it ends FAILED", all[i], why);
+            ctl_fail_stored(c, all[i], why, now);
             continue;
         }
         if (strcmp(all[i], newest) == 0 && !c->active) {
@@ -2006,9 +2170,12 @@ int ctl_prometheus(struct ctl *c, char **text, char *err, size_t errlen)
             "# TYPE dlt_kafka_delivery_failed_total counter\n"
             "dlt_kafka_delivery_failed_total %lld\n"
             "# HELP dlt_event_streams Open /api/events streams.\n"
-            "# TYPE dlt_event_streams gauge\ndlt_event_streams %d\n",
+            "# TYPE dlt_event_streams gauge\ndlt_event_streams %d\n"
+            "# HELP dlt_registry_evicted_total Never-heartbeated drivers dropped to make room.\n"
+            "# TYPE dlt_registry_evicted_total counter\ndlt_registry_evicted_total %lld\n",
             (long long)c->dup_reports, (long long)c->stray_reports, (long long)c->db_errors,
-            (long long)bus_producer_failed(c->prod), sse_hub_clients(c->hub));
+            (long long)bus_producer_failed(c->prod), sse_hub_clients(c->hub),
+            (long long)registry_evicted(c->reg));
     pthread_mutex_unlock(&c->mu);
     if (fclose(f) != 0 || !buf) {
         free(buf);

@@ -19,6 +19,7 @@ struct reg_tomb {
 struct registry {
     struct reg_driver **d;
     int n, cap;
+    int64_t evicted; /* unheard drivers dropped to make room */
     int64_t interval_ms, timeout_ms, forget_ms;
     struct reg_tomb tombs[REG_TOMBS_MAX];
     int n_tombs;
@@ -64,9 +65,45 @@ struct reg_driver *registry_find(struct registry *r, const char *node_id)
     return NULL;
 }
 
-static struct reg_driver *registry_add(struct registry *r, const char *node_id, int64_t now_ms)
+static void registry_drop(struct registry *r, int i);
+
+/* A driver known only from its register message: it never heartbeated. */
+static int registry_unheard(const struct reg_driver *d)
 {
-    if (r->n >= REGISTRY_MAX) {
+    return d->last_sent_ms == 0;
+}
+
+/* Drop the unheard driver that registered first, to make room. Returns 0,
+ * or -1 when there is none. */
+static int registry_evict_unheard(struct registry *r)
+{
+    int oldest = -1;
+    for (int i = 0; i < r->n; i++)
+        if (registry_unheard(r->d[i]) &&
+            (oldest < 0 || r->d[i]->registered_ms < r->d[oldest]->registered_ms))
+            oldest = i;
+    if (oldest < 0)
+        return -1;
+    registry_drop(r, oldest);
+    r->evicted++;
+    return 0;
+}
+
+/* unheard: the new driver is known from a register message only. Drivers
+ * that never heartbeated hold at most REGISTRY_UNHEARD_MAX places, and give
+ * theirs up, oldest first, to newcomers: a storm of registrations can
+ * neither fill the registry nor push out a driver that heartbeats. */
+static struct reg_driver *registry_add(struct registry *r, const char *node_id, int64_t now_ms,
+                                       int unheard)
+{
+    if (unheard) {
+        int n_unheard = 0;
+        for (int i = 0; i < r->n; i++)
+            n_unheard += registry_unheard(r->d[i]);
+        if (n_unheard >= REGISTRY_UNHEARD_MAX)
+            registry_evict_unheard(r);
+    }
+    if (r->n >= REGISTRY_MAX && registry_evict_unheard(r) < 0) {
         errno = ENOSPC;
         return NULL;
     }
@@ -156,7 +193,7 @@ int registry_register(struct registry *r, const struct msg_register *m, int64_t 
     if (!d) {
         if (!fresh || registry_buried(r, m->node_id, sent_ms))
             return REG_NONE; /* a replay of a driver long gone */
-        d = registry_add(r, m->node_id, now_ms);
+        d = registry_add(r, m->node_id, now_ms, 1);
         if (!d)
             return errno == ENOSPC ? -ENOSPC : -ENOMEM;
         rc = REG_ADDED;
@@ -180,7 +217,7 @@ int registry_heartbeat(struct registry *r, const struct msg_heartbeat *m, int64_
     if (!d) {
         if (!fresh || registry_buried(r, m->node_id, sent_ms))
             return REG_NONE;
-        d = registry_add(r, m->node_id, now_ms);
+        d = registry_add(r, m->node_id, now_ms, 0);
         if (!d)
             return errno == ENOSPC ? -ENOSPC : -ENOMEM;
         rc = REG_ADDED;
@@ -208,7 +245,7 @@ int registry_restore(struct registry *r, const struct reg_driver *src)
 {
     if (registry_find(r, src->node_id))
         return -EEXIST;
-    struct reg_driver *d = registry_add(r, src->node_id, src->registered_ms);
+    struct reg_driver *d = registry_add(r, src->node_id, src->registered_ms, registry_unheard(src));
     if (!d)
         return errno == ENOSPC ? -ENOSPC : -ENOMEM;
     *d = *src;
@@ -242,6 +279,11 @@ int registry_tick(struct registry *r, int64_t now_ms)
     }
     r->n = live;
     return changed;
+}
+
+int64_t registry_evicted(const struct registry *r)
+{
+    return r->evicted;
 }
 
 void registry_counts(const struct registry *r, int counts[3])

@@ -20,6 +20,9 @@
 /* The registry holds at most this many drivers: a new one beyond it is
  * refused (-ENOSPC) until dead ones are forgotten. */
 #define REGISTRY_MAX 4096
+/* Drivers known only from a register message (never heartbeated) keep at
+ * most this many places; the oldest of them gives way to a newcomer. */
+#define REGISTRY_UNHEARD_MAX 256
 
 struct reg_driver {
     char node_id[ID_MAX];
@@ -73,6 +76,8 @@ int registry_restore(struct registry *r, const struct reg_driver *d);
 int registry_tick(struct registry *r, int64_t now_ms);
 /* The liveness of d at now_ms. */
 enum liveness registry_judge(const struct registry *r, const struct reg_driver *d, int64_t now_ms);
+/* How many never-heartbeated drivers were dropped to make room. */
+int64_t registry_evicted(const struct registry *r);
 /* Number of drivers in each liveness, as of the latest tick. */
 void registry_counts(const struct registry *r, int counts[3]);
 

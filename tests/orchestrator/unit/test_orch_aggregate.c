@@ -287,13 +287,78 @@ static void test_bad_histogram(void **state)
     agg_scratch_close(&s);
 }
 
+/* make_report, with min, mean and max as one would send them. */
+static void make_full_report(struct msg_metrics *m, int64_t seq, const struct hist *h, int64_t sent)
+{
+    make_report(m, "d-1", seq, 0, h, sent, 0);
+    m->lat.min = (double)hist_min(h) / 1000.0;
+    m->lat.max = (double)hist_max(h) / 1000.0;
+    m->lat.mean = hist_mean(h) / 1000.0;
+}
+
+/* Reports are believed only within what the test allows. */
+static void test_report_check(void **state)
+{
+    (void)state;
+    struct agg_scratch s;
+    assert_int_equal(agg_scratch_init(&s), 0);
+    struct hist *h;
+    assert_int_equal(hist_create(&h), 0);
+    struct agg_driver d;
+    agg_driver_init(&d, "d-1");
+    struct msg_metrics m;
+    struct series_point pt;
+    char why[256], warn[128];
+
+    hist_record_n(h, 1000, 100);
+    make_full_report(&m, 0, h, 100);
+    assert_int_equal(agg_report_check(&d, &m, 1000, 10, why, sizeof why), 0);
+    assert_int_equal(agg_driver_apply(&d, &m, 1000, 0, 0, &s, &pt, warn, sizeof warn), 1);
+    msg_metrics_free(&m);
+
+    make_full_report(&m, 1, h, 1000000000000LL); /* past the count */
+    assert_int_equal(agg_report_check(&d, &m, 1000, 10, why, sizeof why), -1);
+    assert_non_null(strstr(why, "message_count_per_driver"));
+    msg_metrics_free(&m);
+    make_full_report(&m, 1, h, 50); /* fewer sent than answered, and back */
+    assert_int_equal(agg_report_check(&d, &m, 1000, 10, why, sizeof why), -1);
+    msg_metrics_free(&m);
+    make_full_report(&m, 11, h, 100); /* further ahead than time allows */
+    assert_int_equal(agg_report_check(&d, &m, 1000, 10, why, sizeof why), -1);
+    assert_non_null(strstr(why, "seq"));
+    msg_metrics_free(&m);
+    make_full_report(&m, 1, h, 100);
+    m.lat.mean = m.lat.min / 2; /* a mean below the min */
+    assert_int_equal(agg_report_check(&d, &m, 1000, 10, why, sizeof why), -1);
+    assert_non_null(strstr(why, "latency"));
+    msg_metrics_free(&m);
+    /* An older report than the newest applied is no contradiction (a
+     * replay); a newer one with lower cumulative counts is. */
+    hist_record_n(h, 1000, 100);
+    make_full_report(&m, 2, h, 200);
+    assert_int_equal(agg_report_check(&d, &m, 1000, 10, why, sizeof why), 0);
+    assert_int_equal(agg_driver_apply(&d, &m, 1000, 0, 0, &s, &pt, warn, sizeof warn), 1);
+    msg_metrics_free(&m);
+    hist_reset(h);
+    hist_record_n(h, 1000, 100);
+    make_full_report(&m, 0, h, 100);
+    assert_int_equal(agg_report_check(&d, &m, 1000, 10, why, sizeof why), 0);
+    msg_metrics_free(&m);
+    make_full_report(&m, 3, h, 100);
+    assert_int_equal(agg_report_check(&d, &m, 1000, 10, why, sizeof why), -1);
+    assert_non_null(strstr(why, "cumulative"));
+    msg_metrics_free(&m);
+    agg_driver_close(&d);
+    hist_destroy(h);
+    agg_scratch_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_merge_is_union),
-        cmocka_unit_test(test_seq_order),
-        cmocka_unit_test(test_original_format),
-        cmocka_unit_test(test_bad_histogram),
+        cmocka_unit_test(test_merge_is_union),  cmocka_unit_test(test_seq_order),
+        cmocka_unit_test(test_original_format), cmocka_unit_test(test_bad_histogram),
+        cmocka_unit_test(test_report_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -184,6 +184,49 @@ static void test_registry_cap(void **state)
     registry_destroy(r);
 }
 
+/* A storm of registrations from ids that never heartbeat: they keep at
+ * most REGISTRY_UNHEARD_MAX places, the oldest giving way, and no driver
+ * that heartbeats is pushed out or locked out. */
+static void test_registry_storm(void **state)
+{
+    (void)state;
+    struct registry *r = NULL;
+    assert_int_equal(registry_create(IV, TO, 600000, &r), 0);
+    int64_t t = 1700000000000;
+    char id[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof id, "real-%d", i);
+        struct msg_heartbeat m = hb(id, t, NODE_STATE_IDLE, "", 0);
+        assert_int_equal(registry_heartbeat(r, &m, t), REG_ADDED);
+    }
+    struct msg_register reg;
+    memset(&reg, 0, sizeof reg);
+    for (int i = 0; i < 5000; i++) {
+        snprintf(reg.node_id, sizeof reg.node_id, "fake-%d", i);
+        assert_int_equal(registry_register(r, &reg, t + i / 10, t + i / 10), REG_ADDED);
+    }
+    assert_int_equal(registry_count(r), 100 + REGISTRY_UNHEARD_MAX);
+    assert_int_equal(registry_evicted(r), 5000 - REGISTRY_UNHEARD_MAX);
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof id, "real-%d", i);
+        assert_non_null(registry_find(r, id));
+    }
+    assert_null(registry_find(r, "fake-0"));
+    assert_non_null(registry_find(r, "fake-4999"));
+    /* A real newcomer registers, then heartbeats: it stays. */
+    snprintf(reg.node_id, sizeof reg.node_id, "real-new");
+    assert_int_equal(registry_register(r, &reg, t + 600, t + 600), REG_ADDED);
+    struct msg_heartbeat m = hb("real-new", t + 700, NODE_STATE_IDLE, "", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t + 700), REG_CHANGED);
+    for (int i = 5000; i < 6000; i++) {
+        snprintf(reg.node_id, sizeof reg.node_id, "fake-%d", i);
+        assert_int_equal(registry_register(r, &reg, t + 800, t + 800), REG_ADDED);
+    }
+    assert_non_null(registry_find(r, "real-new"));
+    assert_int_equal(registry_count(r), 101 + REGISTRY_UNHEARD_MAX);
+    registry_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_registry_heartbeats),
         cmocka_unit_test(test_registry_register),
         cmocka_unit_test(test_registry_cap),
+        cmocka_unit_test(test_registry_storm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
