@@ -2,7 +2,7 @@
  *
  * Counters are atomics, exact under any number of threads. What they count
  * (only /ping requests; /metrics itself is never counted):
- *   requests   /ping GET or POST requests received (headers complete)
+ *   requests   /ping GET, POST or HEAD requests received (headers complete)
  *   responses  /ping responses queued (200 or 500, after any delay; also 413)
  *   errors     of those responses, the 500s injected by --error-rate
  *   aborted    /ping requests whose connection ended before a response was

@@ -32,8 +32,7 @@ enum server_resp {
     RESP_OK,
     RESP_INJECTED,
     RESP_NOT_FOUND,
-    RESP_PING_METHOD,
-    RESP_METRICS_METHOD,
+    RESP_METHOD,
     RESP_TOO_LARGE,
     RESP_BAD_FORMAT,
     RESP_COUNT
@@ -43,8 +42,7 @@ enum server_route {
     ROUTE_PING,
     ROUTE_METRICS,
     ROUTE_NOT_FOUND,
-    ROUTE_PING_METHOD,
-    ROUTE_METRICS_METHOD,
+    ROUTE_METHOD, /* a known path, a method other than GET, HEAD or POST */
     ROUTE_BAD_FRAMING
 };
 
@@ -182,14 +180,22 @@ static enum MHD_Result server_metrics(struct server *s, struct MHD_Connection *c
     return rc;
 }
 
+/* Every route takes GET, HEAD and POST. libmicrohttpd answers a HEAD with
+ * the headers of the response queued for it (Content-Length included) and
+ * leaves the body out. */
 static enum server_route server_route_of(const char *url, const char *method)
 {
-    int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    enum server_route route;
     if (strcmp(url, "/ping") == 0)
-        return get || strcmp(method, MHD_HTTP_METHOD_POST) == 0 ? ROUTE_PING : ROUTE_PING_METHOD;
-    if (strcmp(url, "/metrics") == 0)
-        return get ? ROUTE_METRICS : ROUTE_METRICS_METHOD;
-    return ROUTE_NOT_FOUND;
+        route = ROUTE_PING;
+    else if (strcmp(url, "/metrics") == 0)
+        route = ROUTE_METRICS;
+    else
+        return ROUTE_NOT_FOUND;
+    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
+        strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+        return route;
+    return ROUTE_METHOD;
 }
 
 /* What the headers say about the body's length. */
@@ -334,12 +340,9 @@ static enum MHD_Result server_handle(void *cls, struct MHD_Connection *conn, con
         return server_ping(l, conn, r);
     case ROUTE_METRICS:
         return server_metrics(s, conn);
-    case ROUTE_PING_METHOD:
+    case ROUTE_METHOD:
         metrics_add(&s->m.rejected);
-        return server_queue(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, RESP_PING_METHOD);
-    case ROUTE_METRICS_METHOD:
-        metrics_add(&s->m.rejected);
-        return server_queue(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, RESP_METRICS_METHOD);
+        return server_queue(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, RESP_METHOD);
     case ROUTE_BAD_FRAMING:
         return MHD_NO; /* answered on the first call; never reached */
     case ROUTE_NOT_FOUND:
@@ -478,10 +481,8 @@ static int server_make_responses(struct server *s)
         [RESP_INJECTED] = {"{\"error\": \"injected failure (--error-rate)\"}\n", "application/json",
                            NULL},
         [RESP_NOT_FOUND] = {"{\"error\": \"not found\"}\n", "application/json", NULL},
-        [RESP_PING_METHOD] = {"{\"error\": \"method not allowed (use GET or POST)\"}\n",
-                              "application/json", "GET, POST"},
-        [RESP_METRICS_METHOD] = {"{\"error\": \"method not allowed (use GET)\"}\n",
-                                 "application/json", "GET"},
+        [RESP_METHOD] = {"{\"error\": \"method not allowed (use GET, HEAD or POST)\"}\n",
+                         "application/json", "GET, HEAD, POST"},
         [RESP_TOO_LARGE] = {"{\"error\": \"request body too large\"}\n", "application/json", NULL},
         [RESP_BAD_FORMAT] = {"{\"error\": \"unknown format (use json or prometheus)\"}\n",
                              "application/json", NULL},

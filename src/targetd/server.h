@@ -1,8 +1,8 @@
 /* server: target-server's HTTP side, libmicrohttpd in epoll mode.
  *
- * Routes: /ping (GET, POST) answers 200 "OK", after an optional delay and
- * with an optional injected 500; /metrics (GET) reports the counters of
- * metrics.h as JSON or Prometheus text. Anything else is 404, a wrong
+ * Routes, each taking GET, HEAD and POST: /ping answers 200 "OK", after an
+ * optional delay and with an optional injected 500; /metrics reports the
+ * counters of metrics.h as JSON or Prometheus text. Anything else is 404, a wrong
  * method 405 with an Allow header, each with a JSON body {"error": "..."}.
  * A request whose body length is ambiguous (several Content-Length or
  * Transfer-Encoding headers, both, or a coding other than chunked) is 400

@@ -1,7 +1,8 @@
 """target-server: the endpoints and the command line.
 
-/ping answers GET and POST with 200 "OK" over keep-alive; unknown paths get
-404 and wrong methods 405 with Allow, both with a JSON error body; /metrics
+/ping answers GET and POST with 200 "OK" over keep-alive, HEAD with the same
+headers and no body; unknown paths get 404 and wrong methods 405 with Allow,
+both with a JSON error body; /metrics (GET, POST, HEAD)
 counts /ping exactly (and not itself) as JSON or Prometheus text; bodies over
 --max-body get 413; --listen with port 0 reports the real port; --help,
 --version; bad options exit 2 with one line; a taken port exits 1; SIGINT
@@ -76,23 +77,44 @@ def endpoints(c):
         check(status == 404, f"GET {path} -> {status}")
         check(headers.get("Content-Type") == "application/json", f"404 type {headers}")
         check_error_body(body, f"GET {path}")
-    for method in ("DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"):
-        status, headers, body = http(method, url + "/ping")
-        check(status == 405, f"{method} /ping -> {status}")
-        check(headers.get("Allow") == "GET, POST", f"{method} /ping Allow {headers}")
-        if method != "HEAD":
-            check_error_body(body, f"{method} /ping")
-    status, headers, body = http("POST", url + "/metrics", body=b"{}")
-    check(status == 405 and headers.get("Allow") == "GET", f"POST /metrics -> {status} {headers}")
-    check_error_body(body, "POST /metrics")
+    for path in ("/ping", "/metrics"):
+        for method in ("DELETE", "PUT", "PATCH", "OPTIONS"):
+            status, headers, body = http(method, url + path)
+            check(status == 405, f"{method} {path} -> {status}")
+            check(headers.get("Allow") == "GET, HEAD, POST", f"{method} {path} Allow {headers}")
+            check_error_body(body, f"{method} {path}")
 
-    # Counts: 6 GET/POST /ping above + 1 chunked; /metrics, 404 and 405 not.
+    # HEAD: the headers GET would get, Content-Length included, and no body
+    # (the next response on the same connection starts right after them).
+    for path in ("/ping", "/metrics", "/metrics?format=prometheus"):
+        req = f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        raw = exchange(t.port, req.replace(b"GET", b"HEAD", 1) + req, read_timeout=1)
+        head_end = raw.find(b"\r\n\r\n")
+        check(raw.startswith(b"HTTP/1.1 200 ") and head_end > 0, f"HEAD {path}: {raw[:200]!r}")
+        hh = {}
+        for line in raw[:head_end].decode("latin-1").split("\r\n")[1:]:
+            k, _, v = line.partition(":")
+            hh[k.strip().lower()] = v.strip()
+        rest = raw[head_end + 4:]
+        check(rest.startswith(b"HTTP/1.1 200 "), f"HEAD {path} sent a body: {rest[:80]!r}")
+        g = parse_one(rest)
+        check(g is not None and g[3] == len(rest), f"GET after HEAD {path}: {rest[:200]!r}")
+        check(hh.get("content-type") == g[1].get("content-type"), f"HEAD {path} {hh} vs {g[1]}")
+        if path == "/ping":
+            check(hh.get("content-length") == "2" and g[2] == b"OK", f"HEAD /ping: {hh}")
+        else:
+            check(int(hh.get("content-length", "0")) > 0, f"HEAD {path}: {hh}")
+    status, headers, body = http("POST", url + "/metrics", body=b"{}")
+    check(status == 200 and json.loads(body)["total_requests"] == 9, f"POST /metrics {status}")
+
+    # Counts: 6 GET/POST /ping above + 1 chunked + HEAD and GET; /metrics,
+    # 404 and 405 not.
     m = metrics(url)
-    check(m["total_requests"] == 7 and m["total_responses"] == 7 and m["in_flight"] == 0,
-          f"counts after 7 pings: {m}")
+    check(m["total_requests"] == 9 and m["total_responses"] == 9 and m["in_flight"] == 0,
+          f"counts after 9 pings: {m}")
     m2 = metrics(url)
-    check(m2["total_requests"] == 7, f"/metrics counted itself: {m2}")
-    check(m2["total_rejected"] == 11, f"rejected (404 and 405) {m2}")
+    check(m2["total_requests"] == 9, f"/metrics counted itself: {m2}")
+    check(m2["total_rejected"] == 13, f"rejected (404 and 405) {m2}")
     check(m2["uptime_s"] >= m["uptime_s"] >= 0, f"uptime {m['uptime_s']} -> {m2['uptime_s']}")
 
     # Prometheus, asked two ways; ?format=json wins over Accept.
@@ -110,12 +132,12 @@ def endpoints(c):
                 name, value = line.split(" ")
                 values[name] = float(value)
                 check(f"# TYPE {name} " in text and f"# HELP {name} " in text, f"{name} untyped")
-        check(values.get("dlt_target_requests_total") == 7, f"prometheus {values}")
-        check(values.get("dlt_target_responses_total") == 7, f"prometheus {values}")
+        check(values.get("dlt_target_requests_total") == 9, f"prometheus {values}")
+        check(values.get("dlt_target_responses_total") == 9, f"prometheus {values}")
         check(values.get("dlt_target_in_flight") == 0, f"prometheus {values}")
     status, headers, body = http("GET", url + "/metrics?format=json",
                                  headers={"Accept": "text/plain"})
-    check(status == 200 and json.loads(body)["total_requests"] == 7, f"format=json {body!r}")
+    check(status == 200 and json.loads(body)["total_requests"] == 9, f"format=json {body!r}")
     status, _, body = http("GET", url + "/metrics?format=xml")
     check(status == 400, f"format=xml -> {status}")
     check_error_body(body, "format=xml")
@@ -129,7 +151,7 @@ def endpoints(c):
     status, _, body = http("POST", url + "/ping", body=b"y" * 1048576)
     check(status == 200 and body == b"OK", f"POST of exactly 1 MiB -> {status}")
     m = metrics(url)
-    check(m["total_requests"] == 9 and m["total_responses"] == 9 and m["in_flight"] == 0,
+    check(m["total_requests"] == 11 and m["total_responses"] == 11 and m["in_flight"] == 0,
           f"counts after 413: {m}")
     rc = t.stop()
     check(rc == 0, f"SIGTERM: exit {rc}")
