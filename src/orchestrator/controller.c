@@ -639,8 +639,14 @@ static void ctl_agg_advance(struct ctl *c, struct test *t, int64_t now)
         int complete = 1;
         for (int i = 0; i < t->n_parts && complete; i++)
             complete = t->parts[i].agg_idx >= k || ctl_part_done(&t->parts[i]);
-        if (!complete && now < end + CTL_POINT_GRACE_MS)
-            return;
+        if (!complete) {
+            /* The grace time counts while the orchestrator can hear: when
+             * it cannot (Kafka does not answer, the store refuses the
+             * batches), the reports for k are waiting, not late. */
+            int64_t heard = ctl_heard_since(c);
+            if (heard <= 0 || now < (end > heard ? end : heard) + CTL_POINT_GRACE_MS)
+                return;
+        }
         if (complete) {
             /* Nothing more will come for k; stop once the open intervals
              * are all behind us (every participant done). */
