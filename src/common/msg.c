@@ -65,6 +65,21 @@ __attribute__((format(printf, 3, 4))) static int msg_fail(char *err, size_t errl
     return -1;
 }
 
+int msg_json_nul_escape(const char *buf, size_t len)
+{
+    /* In JSON a backslash appears only inside strings, and always starts an
+     * escape: skip the escaped character, so that "\\u0000" (an escaped
+     * backslash, then u0000) is not taken for one. */
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (buf[i] != '\\')
+            continue;
+        if (buf[i + 1] == 'u' && i + 5 < len && memcmp(buf + i + 2, "0000", 4) == 0)
+            return 1;
+        i++;
+    }
+    return 0;
+}
+
 /* Parse buf as one JSON object within the size cap. */
 static cJSON *msg_parse(const char *buf, size_t len, char *err, size_t errlen)
 {
@@ -78,6 +93,10 @@ static cJSON *msg_parse(const char *buf, size_t len, char *err, size_t errlen)
     }
     if (memchr(buf, '\0', len)) {
         msg_fail(err, errlen, "message holds a NUL byte");
+        return NULL;
+    }
+    if (msg_json_nul_escape(buf, len)) {
+        msg_fail(err, errlen, "message holds \\u0000 (a NUL character) in a string");
         return NULL;
     }
     const char *end = NULL;

@@ -55,6 +55,12 @@ const char *test_type_name(enum test_type t);
 int test_type_parse(const char *s, enum test_type *out);
 const char *node_state_name(enum node_state s);
 
+/* 1 when the JSON text buf (len bytes) holds the escape \u0000 in a string
+ * (cJSON would cut the string short there), 0 otherwise. An escaped
+ * backslash followed by "u0000" is not one. Every decoder refuses such a
+ * message. */
+int msg_json_nul_escape(const char *buf, size_t len);
+
 /* ---- register ---- */
 struct msg_register {
     char node_id[ID_MAX];

@@ -469,6 +469,54 @@ static void test_huge_and_deep(void **state)
     assert_int_equal(decode(K_HB, nul, sizeof nul - 1, err, sizeof err), -1);
 }
 
+/* \u0000 in a string would cut it short in cJSON: refused in every message,
+ * in values and in keys; an escaped backslash before "u0000" is text. */
+static void test_nul_escape(void **state)
+{
+    (void)state;
+    char err[256];
+    static const char *const bad_reg[] = {
+        "{\"node_id\":\"d-1\",\"node_IP\":\"127.0.0.1\\u0000evil\","
+        "\"message_type\":\"DRIVER_NODE_REGISTER\"}",
+        "{\"node_id\":\"d-1\\u0000\",\"node_IP\":\"127.0.0.1\","
+        "\"message_type\":\"DRIVER_NODE_REGISTER\"}",
+        "{\"node_id\":\"d-1\",\"node_IP\\u0000x\":\"127.0.0.1\","
+        "\"message_type\":\"DRIVER_NODE_REGISTER\"}",
+    };
+    for (size_t i = 0; i < sizeof bad_reg / sizeof bad_reg[0]; i++) {
+        struct msg_register r;
+        err[0] = '\0';
+        assert_int_equal(msg_register_decode(bad_reg[i], strlen(bad_reg[i]), &r, err, sizeof err),
+                         -1);
+        assert_non_null(strstr(err, "\\u0000"));
+    }
+    const char *cfg = "{\"test_id\":\"t-1\",\"test_type\":\"AVALANCHE\","
+                      "\"message_count_per_driver\":5,\"headers\":{\"X-A\":\"a\\u0000b\"}}";
+    struct msg_test_config c;
+    assert_int_equal(msg_test_config_decode(cfg, strlen(cfg), &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "\\u0000"));
+    const char *hb = "{\"node_id\":\"d-1\",\"timestamp\":1,\"test_id\":\"t\\u0000\"}";
+    struct msg_heartbeat h;
+    assert_int_equal(msg_heartbeat_decode(hb, strlen(hb), &h, err, sizeof err), -1);
+    /* An escaped backslash, then the text u0000: a valid header value. */
+    const char *ok = "{\"test_id\":\"t-1\",\"test_type\":\"AVALANCHE\","
+                     "\"message_count_per_driver\":5,\"headers\":{\"X-A\":\"a\\\\u0000b\"}}";
+    assert_int_equal(msg_test_config_decode(ok, strlen(ok), &c, err, sizeof err), 0);
+    assert_int_equal(c.n_headers, 1);
+    assert_string_equal(c.headers[0].value, "a\\u0000b");
+    msg_test_config_free(&c);
+    /* Other escapes pass: \u0001 decodes in full. */
+    const char *one = "{\"node_id\":\"d-1\",\"node_IP\":\"x\\u0041y\\\\\\\\u0000\","
+                      "\"message_type\":\"DRIVER_NODE_REGISTER\"}";
+    struct msg_register r;
+    assert_int_equal(msg_register_decode(one, strlen(one), &r, err, sizeof err), 0);
+    assert_string_equal(r.node_ip, "xAy\\\\u0000");
+    assert_int_equal(msg_json_nul_escape("\\u0000", 6), 1);
+    assert_int_equal(msg_json_nul_escape("\\u000", 5), 0);
+    assert_int_equal(msg_json_nul_escape("\\\\u0000", 7), 0);
+    assert_int_equal(msg_json_nul_escape("\\\\\\u0000", 8), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_original_samples),
         cmocka_unit_test(test_malformed_rejected),
         cmocka_unit_test(test_huge_and_deep),
+        cmocka_unit_test(test_nul_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,8 @@
  * Checks beyond "no crash": a matched route names an endpoint that takes
  * the method, with a valid test id or a safe static path; the gathered body
  * is the input exactly when it fits and flagged too big when it does not; a
- * parsed request is in range, and its config encodes and decodes again. */
+ * parsed request is in range, names no driver twice, came from a body
+ * without \u0000, and its config encodes and decodes again. */
 #include "apibody.h"
 #include "ids.h"
 #include "route.h"
@@ -104,6 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             must(!original || min_drivers == 1, "min_drivers on /startLoadTest");
             must(cfg.message_count_per_driver >= 1, "count below 1");
             must(!cfg.drivers || cfg.n_drivers > 0, "empty drivers list accepted");
+            for (int i = 0; i < cfg.n_drivers; i++)
+                for (int j = i + 1; j < cfg.n_drivers; j++)
+                    must(strcmp(cfg.drivers[i], cfg.drivers[j]) != 0, "a driver named twice");
+            must(!msg_json_nul_escape(b.data, b.len), "\\u0000 accepted");
             snprintf(cfg.test_id, sizeof cfg.test_id, "t-fuzz");
             char *s = msg_test_config_encode(&cfg);
             struct msg_test_config again;

@@ -26,10 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *buf = (const char *)data + 1;
     size_t len = size - 1;
     char err[256];
+    /* Whatever decodes came without \u0000 in a string (cases 0-4). */
+    int nul = msg_json_nul_escape(buf, len);
     switch (data[0] % 6) {
     case 0: {
         struct msg_register m, m2;
         if (msg_register_decode(buf, len, &m, err, sizeof err) == 0) {
+            must(!nul, "register with \\u0000 decoded");
             char *s = msg_register_encode(&m);
             must(s && msg_register_decode(s, strlen(s), &m2, err, sizeof err) == 0,
                  "register re-decode");
@@ -41,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 1: {
         struct msg_test_config m, m2;
         if (msg_test_config_decode(buf, len, &m, err, sizeof err) == 0) {
+            must(!nul, "test_config with \\u0000 decoded");
             char *s = msg_test_config_encode(&m);
             must(s && msg_test_config_decode(s, strlen(s), &m2, err, sizeof err) == 0,
                  "test_config re-decode");
@@ -60,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: {
         struct msg_trigger m, m2;
         if (msg_trigger_decode(buf, len, &m, err, sizeof err) == 0) {
+            must(!nul, "trigger with \\u0000 decoded");
             char *s = msg_trigger_encode(&m);
             must(s && msg_trigger_decode(s, strlen(s), &m2, err, sizeof err) == 0,
                  "trigger re-decode");
@@ -71,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 3: {
         struct msg_metrics m, m2;
         if (msg_metrics_decode(buf, len, &m, err, sizeof err) == 0) {
+            must(!nul, "metrics with \\u0000 decoded");
             char *s = msg_metrics_encode(&m);
             must(s != NULL, "metrics encode");
             if (m.has_ext) {
@@ -89,6 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 4: {
         struct msg_heartbeat m, m2;
         if (msg_heartbeat_decode(buf, len, &m, err, sizeof err) == 0) {
+            must(!nul, "heartbeat with \\u0000 decoded");
             char *s = msg_heartbeat_encode(&m);
             must(s && msg_heartbeat_decode(s, strlen(s), &m2, err, sizeof err) == 0,
                  "heartbeat re-decode");
