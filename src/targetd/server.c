@@ -3,6 +3,7 @@
 
 #include "clock.h"
 #include "delay.h"
+#include "jsonobj.h"
 #include "log.h"
 #include "rng.h"
 
@@ -41,6 +42,7 @@ enum server_resp {
 enum server_route {
     ROUTE_PING,
     ROUTE_METRICS,
+    ROUTE_TEST,
     ROUTE_NOT_FOUND,
     ROUTE_METHOD, /* a known path, a method other than GET, HEAD or POST */
     ROUTE_BAD_FRAMING
@@ -73,6 +75,8 @@ struct server {
     unsigned nloops;
     struct MHD_Response *resp[RESP_COUNT][2];
     struct metrics m;
+    struct jsonobj test; /* what /test holds */
+    int test_ready;      /* test was initialised */
     atomic_int stopping; /* release-stored after deadline_us */
     atomic_int serving;  /* daemons are up: their messages are about clients now */
     int64_t deadline_us; /* end of the grace period */
@@ -87,6 +91,9 @@ struct server {
 struct req {
     struct MHD_Connection *conn;
     uint64_t body;          /* bytes of body discarded so far */
+    char *buf;              /* a POST /test body, kept (else NULL) */
+    size_t len, cap;        /* of buf */
+    unsigned char keep;     /* keep the body: a POST /test */
     unsigned char route;    /* enum server_route */
     unsigned char waiting;  /* suspended for its delay (or just resumed) */
     unsigned char answered; /* a response was queued */
@@ -190,6 +197,8 @@ static enum server_route server_route_of(const char *url, const char *method)
         route = ROUTE_PING;
     else if (strcmp(url, "/metrics") == 0)
         route = ROUTE_METRICS;
+    else if (strcmp(url, "/test") == 0)
+        route = ROUTE_TEST;
     else
         return ROUTE_NOT_FOUND;
     if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_POST) == 0 ||
@@ -262,6 +271,77 @@ static enum MHD_Result server_json_error(struct MHD_Connection *conn, unsigned c
     return rc;
 }
 
+/* Keep n more bytes of a POST /test body (the caller has held it to
+ * --max-body). 0, or -1 when out of memory. */
+static int server_keep_body(struct req *r, const char *data, size_t n)
+{
+    if (r->cap - r->len < n) {
+        size_t want = r->cap ? r->cap : 4096;
+        while (want - r->len < n)
+            want *= 2;
+        char *b = realloc(r->buf, want);
+        if (!b)
+            return -1;
+        r->buf = b;
+        r->cap = want;
+    }
+    memcpy(r->buf + r->len, data, n);
+    r->len += n;
+    return 0;
+}
+
+static void server_drop_body(struct req *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+    r->len = r->cap = 0;
+}
+
+/* Queue a JSON text (malloc'd; freed by libmicrohttpd) with code. */
+static enum MHD_Result server_json_text(struct server *s, struct MHD_Connection *conn,
+                                        unsigned code, char *text, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") !=
+            MHD_YES ||
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES ||
+        (server_stopping(s) &&
+         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+        MHD_destroy_response(resp);
+        return MHD_NO;
+    }
+    enum MHD_Result rc = MHD_queue_response(conn, code, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* /test: POST merges a JSON object into the one held and returns the
+ * result; GET (and HEAD) return the object held. */
+static enum MHD_Result server_test(struct server *s, struct MHD_Connection *conn, struct req *r)
+{
+    char *text;
+    size_t len;
+    if (!r->keep) {
+        text = jsonobj_get(&s->test, &len);
+        return text ? server_json_text(s, conn, MHD_HTTP_OK, text, len) : MHD_NO;
+    }
+    char err[160];
+    enum jsonobj_rc rc =
+        jsonobj_merge(&s->test, r->buf ? r->buf : "", r->len, &text, &len, err, sizeof err);
+    server_drop_body(r);
+    if (rc == JSONOBJ_OK)
+        return server_json_text(s, conn, MHD_HTTP_OK, text, len);
+    metrics_add(&s->m.rejected);
+    unsigned code = rc == JSONOBJ_BAD         ? MHD_HTTP_BAD_REQUEST
+                    : rc == JSONOBJ_TOO_LARGE ? MHD_HTTP_CONTENT_TOO_LARGE
+                                              : MHD_HTTP_INTERNAL_SERVER_ERROR;
+    return server_json_error(conn, code, err, server_stopping(s));
+}
+
 /* A Content-Length already over the limit is refused before any body is
  * read (libmicrohttpd has validated the number's syntax). */
 static int server_declared_too_large(struct server *s, struct MHD_Connection *conn)
@@ -300,6 +380,8 @@ static enum MHD_Result server_handle(void *cls, struct MHD_Connection *conn, con
         r->route = (unsigned char)server_route_of(url, method);
         r->waiting = 0;
         r->answered = 0;
+        r->keep = r->route == ROUTE_TEST && strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+        r->len = 0;
         *con_cls = r;
         l->active++;
         const char *bad = server_bad_framing(conn);
@@ -331,15 +413,20 @@ static enum MHD_Result server_handle(void *cls, struct MHD_Connection *conn, con
     if (*upload_data_size) {
         /* Read and discard. A chunked body that grows past the limit has no
          * clean answer left: drop the connection. */
-        r->body += *upload_data_size;
+        size_t n = *upload_data_size;
+        r->body += n;
         *upload_data_size = 0;
-        return r->body > s->cfg.max_body ? MHD_NO : MHD_YES;
+        if (r->body > s->cfg.max_body)
+            return MHD_NO;
+        return r->keep && server_keep_body(r, upload_data, n) ? MHD_NO : MHD_YES;
     }
     switch ((enum server_route)r->route) {
     case ROUTE_PING:
         return server_ping(l, conn, r);
     case ROUTE_METRICS:
         return server_metrics(s, conn);
+    case ROUTE_TEST:
+        return server_test(s, conn, r);
     case ROUTE_METHOD:
         metrics_add(&s->m.rejected);
         return server_queue(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, RESP_METHOD);
@@ -363,6 +450,7 @@ static void server_completed(void *cls, struct MHD_Connection *conn, void **con_
         return;
     if (r->route == ROUTE_PING && !r->answered)
         metrics_add(&l->srv->m.aborted);
+    server_drop_body(r);
     l->active--;
     *con_cls = NULL; /* r belongs to the connection */
 }
@@ -380,6 +468,8 @@ static void server_conn_notify(void *cls, struct MHD_Connection *conn, void **so
         *socket_context = r;
         atomic_fetch_add_explicit(&l->srv->m.connections, 1, memory_order_relaxed);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (*socket_context)
+            server_drop_body(*socket_context);
         free(*socket_context);
         *socket_context = NULL;
         atomic_fetch_sub_explicit(&l->srv->m.connections, 1, memory_order_relaxed);
@@ -618,7 +708,8 @@ int server_create(const struct server_config *cfg, struct server **out, char *er
     metrics_init(&s->m, clock_mono_us());
     unsigned n = cfg->threads ? cfg->threads : 1;
     s->loops = calloc(n, sizeof *s->loops);
-    if (!s->loops || server_make_responses(s)) {
+    s->test_ready = jsonobj_init(&s->test, (size_t)cfg->max_body) == 0;
+    if (!s->loops || !s->test_ready || server_make_responses(s)) {
         snprintf(err, errlen, "out of memory");
         server_destroy(s);
         return -1;
@@ -718,6 +809,8 @@ void server_destroy(struct server *s)
                 MHD_destroy_response(s->resp[i][closing]);
         }
     }
+    if (s->test_ready)
+        jsonobj_destroy(&s->test);
     free(s->loops);
     free(s);
 }

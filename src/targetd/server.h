@@ -2,7 +2,8 @@
  *
  * Routes, each taking GET, HEAD and POST: /ping answers 200 "OK", after an
  * optional delay and with an optional injected 500; /metrics reports the
- * counters of metrics.h as JSON or Prometheus text. Anything else is 404, a wrong
+ * counters of metrics.h as JSON or Prometheus text; /test holds a JSON
+ * object that POST merges into (jsonobj.h) and GET returns. Anything else is 404, a wrong
  * method 405 with an Allow header, each with a JSON body {"error": "..."}.
  * A request whose body length is ambiguous (several Content-Length or
  * Transfer-Encoding headers, both, or a coding other than chunked) is 400
@@ -30,7 +31,7 @@ struct server_config {
     unsigned max_connections; /* MHD_OPTION_CONNECTION_LIMIT */
     unsigned timeout_s;       /* idle connection timeout, 0 = none */
     size_t conn_memory;       /* per-connection memory: request line + headers */
-    uint64_t max_body;        /* request body bytes read and discarded, at most */
+    uint64_t max_body;        /* request body bytes read, at most; /test's object too */
 };
 
 struct server;
