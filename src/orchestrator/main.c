@@ -26,6 +26,7 @@
 #define PROG "load-orchestrator"
 #define MAX_BODY_LIMIT (64LL * 1024 * 1024)
 #define MAX_CONNS 256
+#define MAX_CONNS_LIMIT 4096
 #define MAX_STREAMS 64
 
 struct orch_opts {
@@ -35,6 +36,9 @@ struct orch_opts {
     struct ctl_conf ctl;
     char *token; /* malloc'd; NULL: no token */
     int64_t max_body;
+    int64_t max_conns;
+    int64_t max_conns_per_ip; /* -1: a quarter of max_conns */
+    int64_t request_timeout_ms;
 };
 
 static void orch_usage(FILE *out)
@@ -58,6 +62,7 @@ static void orch_usage(FILE *out)
             "  --kafka HOST:PORT[,...]     Kafka bootstrap servers (default $DLT_KAFKA or\n"
             "                              " BUS_DEFAULT_BROKERS ")\n"
             "  -X key=value                librdkafka property, repeatable (e.g. SASL/SSL)\n"
+
             "  --topic-prefix P            prefix of every topic name (default none)\n"
             "  --db PATH                   SQLite metrics store, WAL mode\n"
             "                              (default ./load-orchestrator.db)\n"
@@ -72,6 +77,13 @@ static void orch_usage(FILE *out)
             "  --api-token TOKEN           require 'Authorization: Bearer TOKEN' on every POST\n"
             "                              (default $DLT_API_TOKEN; none when unset)\n"
             "  --max-body BYTES            largest request body; 413 beyond (default 1048576)\n"
+            "  --request-timeout DUR       a request's headers and body must arrive within\n"
+            "                              this long (408 and close after; default 10s);\n"
+            "                              idle keep-alive connections and event streams\n"
+            "                              are not cut\n"
+            "  --max-conns N               open HTTP connections at most (default 256)\n"
+            "  --max-conns-per-ip N        of them from one client address (default a\n"
+            "                              quarter of --max-conns; 0: no limit)\n"
             "  --log-level LEVEL           debug, info, warn or error (default info)\n"
             "  -h, --help                  show this help and exit\n"
             "  -V, --version               show the version and exit\n"
@@ -122,6 +134,9 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         OPT_START_DELAY,
         OPT_TOKEN,
         OPT_MAX_BODY,
+        OPT_REQUEST_TIMEOUT,
+        OPT_MAX_CONNS,
+        OPT_MAX_CONNS_IP,
         OPT_LOG
     };
     static const struct option longopts[] = {
@@ -135,6 +150,9 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         {"start-delay", required_argument, NULL, OPT_START_DELAY},
         {"api-token", required_argument, NULL, OPT_TOKEN},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+        {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+        {"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_IP},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -147,6 +165,9 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
     o->ctl.ready_timeout_ms = 5000;
     o->ctl.start_delay_ms = 500;
     o->max_body = 1024 * 1024;
+    o->max_conns = MAX_CONNS;
+    o->max_conns_per_ip = -1;
+    o->request_timeout_ms = 10000;
     const char *env_token = getenv("DLT_API_TOKEN");
     if (env_token && *env_token)
         orch_token(o, env_token, "DLT_API_TOKEN");
@@ -191,6 +212,17 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         case OPT_TOKEN:
             orch_token(o, optarg, "--api-token");
             break;
+        case OPT_REQUEST_TIMEOUT:
+            orch_duration("--request-timeout", optarg, 100, 3600000, &o->request_timeout_ms);
+            break;
+        case OPT_MAX_CONNS:
+            if (opt_parse_int64(optarg, 1, MAX_CONNS_LIMIT, &o->max_conns, err, sizeof err))
+                cli_usage_error("--max-conns: %s", err);
+            break;
+        case OPT_MAX_CONNS_IP:
+            if (opt_parse_int64(optarg, 0, MAX_CONNS_LIMIT, &o->max_conns_per_ip, err, sizeof err))
+                cli_usage_error("--max-conns-per-ip: %s", err);
+            break;
         case OPT_MAX_BODY:
             if (opt_parse_int64(optarg, 64, MAX_BODY_LIMIT, &o->max_body, err, sizeof err))
                 cli_usage_error("--max-body: %s", err);
@@ -200,6 +232,11 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         }
     }
     cli_no_operands(argc, argv);
+    if (o->max_conns_per_ip < 0)
+        o->max_conns_per_ip = o->max_conns >= 4 ? o->max_conns / 4 : 1;
+    else if (o->max_conns_per_ip > o->max_conns)
+        cli_usage_error("--max-conns-per-ip (%lld) is more than --max-conns (%lld)",
+                        (long long)o->max_conns_per_ip, (long long)o->max_conns);
     if (o->ctl.hb_timeout_ms <= o->ctl.hb_interval_ms)
         cli_usage_error("--heartbeat-timeout (%lldms) must be longer than "
                         "--heartbeat-interval (%lldms)",
@@ -261,7 +298,9 @@ int main(int argc, char **argv)
     ac.port = o.port;
     ac.token = o.token;
     ac.max_body = (size_t)o.max_body;
-    ac.max_conns = MAX_CONNS;
+    ac.max_conns = (unsigned)o.max_conns;
+    ac.max_conns_per_ip = (unsigned)o.max_conns_per_ip;
+    ac.request_timeout_ms = o.request_timeout_ms;
     if (api_start(&ac, ctl, hub, &api, err, sizeof err) < 0) {
         log_error("%s", err);
         goto out;

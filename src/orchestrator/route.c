@@ -1,5 +1,6 @@
 #include "route.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -101,4 +102,29 @@ int route_match(const char *method, const char *path, struct route_match *out)
         return route_finish(method, allow, rid, out);
     }
     return 404;
+}
+
+static int route_hex(char c)
+{
+    return isdigit((unsigned char)c) ? c - '0' : tolower((unsigned char)c) - 'a' + 10;
+}
+
+size_t route_unescape(char *s, int *nul)
+{
+    char *w = s;
+    *nul = 0;
+    for (const char *p = s; *p;) {
+        if (p[0] == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+            int v = route_hex(p[1]) * 16 + route_hex(p[2]);
+            if (v != 0) {
+                *w++ = (char)v;
+                p += 3;
+                continue;
+            }
+            *nul = 1; /* kept as the three characters %00 */
+        }
+        *w++ = *p++;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
 }

@@ -6,6 +6,8 @@
 
 #include "ids.h"
 
+#include <stddef.h>
+
 enum route_id {
     ROUTE_NONE = 0,
     ROUTE_START_ORIGINAL, /* POST /startLoadTest */
@@ -37,5 +39,11 @@ struct route_match {
  * when the path exists but not for that method (out->id and out->allow are
  * then set). Can't fail otherwise. */
 int route_match(const char *method, const char *path, struct route_match *out);
+
+/* Decode the %XX escapes of s in place (a malformed one stays as it is),
+ * as libmicrohttpd does for a path or a query, except %00: that stays the
+ * three characters "%00" (so that nothing can cut the path short) and sets
+ * *nul to 1 (else 0). Returns the new length. */
+size_t route_unescape(char *s, int *nul);
 
 #endif

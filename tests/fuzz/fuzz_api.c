@@ -9,7 +9,8 @@
  * the method, with a valid test id or a safe static path; the gathered body
  * is the input exactly when it fits and flagged too big when it does not; a
  * parsed request is in range, names no driver twice, came from a body
- * without \u0000, and its config encodes and decodes again. */
+ * without \u0000, and its config encodes and decodes again; the path
+ * decoded by route_unescape holds no NUL and keeps any %00 as it was. */
 #include "apibody.h"
 #include "ids.h"
 #include "route.h"
@@ -79,6 +80,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     must(path != NULL, "out of memory");
     memcpy(path, rest, plen);
     path[plen] = '\0';
+    check_route(method, path);
+    int nul = 0;
+    size_t ulen = route_unescape(path, &nul);
+    must(ulen <= plen && strlen(path) == ulen, "unescaped path holds a NUL or grew");
+    must(!nul || strstr(path, "%00"), "%00 flagged but not kept");
     check_route(method, path);
     free(path);
 
