@@ -4,6 +4,8 @@
 #include "clock.h"
 #include "log.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -146,6 +148,56 @@ int bus_conf_add_property(struct bus_conf *c, const char *kv, char *err, size_t 
     c->props[c->n_props].value = val;
     c->n_props++;
     return 0;
+}
+
+int bus_conf_add_file(struct bus_conf *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return bus_fail(err, errlen, "--kafka-config %s: %s", path, strerror(errno));
+    char line[4096];
+    int rc = 0, lineno = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t n = strlen(line);
+        if (n == sizeof line - 1 && line[n - 1] != '\n' && !feof(f)) {
+            rc = bus_fail(err, errlen, "--kafka-config %s line %d: longer than %zu bytes", path,
+                          lineno, sizeof line - 2);
+            break;
+        }
+        while (n > 0 && isspace((unsigned char)line[n - 1]))
+            line[--n] = '\0';
+        char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '\0' || *p == '#')
+            continue;
+        char *eq = strchr(p, '=');
+        if (!eq || eq == p) {
+            /* The line itself is not echoed: it may hold a secret. */
+            rc = bus_fail(err, errlen, "--kafka-config %s line %d: not key=value", path, lineno);
+            break;
+        }
+        char *ke = eq;
+        while (ke > p && isspace((unsigned char)ke[-1]))
+            ke--;
+        char *v = eq + 1;
+        while (isspace((unsigned char)*v))
+            v++;
+        char kv[sizeof line];
+        snprintf(kv, sizeof kv, "%.*s=%s", (int)(ke - p), p, v);
+        char perr[512];
+        if (bus_conf_add_property(c, kv, perr, sizeof perr) < 0) {
+            const char *why = strncmp(perr, "-X ", 3) == 0 ? perr + 3 : perr;
+            rc = bus_fail(err, errlen, "--kafka-config %s line %d: %s", path, lineno, why);
+        }
+        memset(kv, 0, sizeof kv);
+    }
+    if (rc == 0 && ferror(f))
+        rc = bus_fail(err, errlen, "--kafka-config %s: cannot read it", path);
+    memset(line, 0, sizeof line);
+    fclose(f);
+    return rc;
 }
 
 static void bus_topic_name(const char *prefix, const char *logical, char *out, size_t outlen)

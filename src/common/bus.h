@@ -55,6 +55,12 @@ int bus_conf_set_brokers(struct bus_conf *c, const char *brokers, char *err, siz
  * librdkafka at once, so an unknown key or bad value fails here.
  * Returns 0 or -1. */
 int bus_conf_add_property(struct bus_conf *c, const char *kv, char *err, size_t errlen);
+/* Add the librdkafka properties of a file, applied in order as -X is: one
+ * key=value a line, spaces around the key and the value ignored, blank
+ * lines and lines starting with '#' skipped. Returns 0, or -1 with the
+ * file and line in err (an unreadable file, a line without '=', an unknown
+ * key); the lines themselves are never quoted, as they may hold secrets. */
+int bus_conf_add_file(struct bus_conf *c, const char *path, char *err, size_t errlen);
 /* Set the topic prefix ([A-Za-z0-9._-], at most 48 chars). Returns 0 or -1. */
 int bus_conf_set_prefix(struct bus_conf *c, const char *prefix, char *err, size_t errlen);
 

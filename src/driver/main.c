@@ -48,6 +48,10 @@ static void driver_usage(FILE *out)
         "                             " BUS_DEFAULT_BROKERS ")\n"
         "  -X key=value               librdkafka property, repeatable (e.g. -X\n"
         "                             security.protocol=SASL_SSL)\n"
+        "  --kafka-config FILE        librdkafka properties from FILE, one key=value a\n"
+        "                             line ('#' starts a comment), applied as -X is;\n"
+        "                             keeps secrets such as sasl.password off the\n"
+        "                             command line\n"
         "  --topic-prefix P           prefix of every topic name (default none)\n"
         "  --target URL               target used when a test_config names no target_url\n"
         "                             (default http://127.0.0.1:8081/ping)\n"
@@ -92,6 +96,7 @@ static void driver_parse(int argc, char **argv, struct driver_opts *o)
         OPT_MAX_INFLIGHT,
         OPT_HB,
         OPT_BENCH,
+        OPT_KAFKA_CONFIG,
         OPT_LOG
     };
     static const struct option longopts[] = {
@@ -107,6 +112,7 @@ static void driver_parse(int argc, char **argv, struct driver_opts *o)
         {"max-in-flight", required_argument, NULL, OPT_MAX_INFLIGHT},
         {"heartbeat-interval", required_argument, NULL, OPT_HB},
         {"bench", required_argument, NULL, OPT_BENCH},
+        {"kafka-config", required_argument, NULL, OPT_KAFKA_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -132,6 +138,10 @@ static void driver_parse(int argc, char **argv, struct driver_opts *o)
             break;
         case 'X':
             if (bus_conf_add_property(&o->bus, optarg, err, sizeof err))
+                cli_usage_error("%s", err);
+            break;
+        case OPT_KAFKA_CONFIG:
+            if (bus_conf_add_file(&o->bus, optarg, err, sizeof err))
                 cli_usage_error("%s", err);
             break;
         case OPT_PREFIX:

@@ -16,6 +16,7 @@
 #include "ostore.h"
 #include "sse.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -62,7 +63,10 @@ static void orch_usage(FILE *out)
             "  --kafka HOST:PORT[,...]     Kafka bootstrap servers (default $DLT_KAFKA or\n"
             "                              " BUS_DEFAULT_BROKERS ")\n"
             "  -X key=value                librdkafka property, repeatable (e.g. SASL/SSL)\n"
-
+            "  --kafka-config FILE         librdkafka properties from FILE, one key=value a\n"
+            "                              line ('#' starts a comment), applied as -X is;\n"
+            "                              keeps secrets such as sasl.password off the\n"
+            "                              command line\n"
             "  --topic-prefix P            prefix of every topic name (default none)\n"
             "  --db PATH                   SQLite metrics store, WAL mode\n"
             "                              (default ./load-orchestrator.db)\n"
@@ -75,7 +79,9 @@ static void orch_usage(FILE *out)
             "  --start-delay DUR           margin between the trigger and the common start\n"
             "                              (default 500ms)\n"
             "  --api-token TOKEN           require 'Authorization: Bearer TOKEN' on every POST\n"
-            "                              (default $DLT_API_TOKEN; none when unset)\n"
+            "                              (default $DLT_API_TOKEN; none when unset); seen\n"
+            "                              by every local user in the process list\n"
+            "  --api-token-file FILE       the token from the first line of FILE instead\n"
             "  --max-body BYTES            largest request body; 413 beyond (default 1048576)\n"
             "  --request-timeout DUR       a request's headers and body must arrive within\n"
             "                              this long (408 and close after; default 10s);\n"
@@ -121,6 +127,30 @@ static void orch_token(struct orch_opts *o, const char *tok, const char *from)
         cli_usage_error("out of memory");
 }
 
+/* The token from the first line of path (a trailing newline, and CR, are
+ * not part of it). */
+static void orch_token_file(struct orch_opts *o, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        cli_usage_error("--api-token-file %s: %s", path, strerror(errno));
+    char line[1024];
+    int got = fgets(line, sizeof line, f) != NULL;
+    int rerr = ferror(f);
+    fclose(f);
+    if (rerr)
+        cli_usage_error("--api-token-file %s: cannot read it", path);
+    if (!got)
+        cli_usage_error("--api-token-file %s: the file is empty", path);
+    size_t n = strlen(line);
+    if (n == sizeof line - 1 && line[n - 1] != '\n')
+        cli_usage_error("--api-token-file %s: the first line is too long", path);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    orch_token(o, line, "--api-token-file");
+    memset(line, 0, sizeof line);
+}
+
 static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_conf *bc)
 {
     enum {
@@ -133,10 +163,12 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         OPT_READY,
         OPT_START_DELAY,
         OPT_TOKEN,
+        OPT_TOKEN_FILE,
         OPT_MAX_BODY,
         OPT_REQUEST_TIMEOUT,
         OPT_MAX_CONNS,
         OPT_MAX_CONNS_IP,
+        OPT_KAFKA_CONFIG,
         OPT_LOG
     };
     static const struct option longopts[] = {
@@ -149,10 +181,12 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         {"ready-timeout", required_argument, NULL, OPT_READY},
         {"start-delay", required_argument, NULL, OPT_START_DELAY},
         {"api-token", required_argument, NULL, OPT_TOKEN},
+        {"api-token-file", required_argument, NULL, OPT_TOKEN_FILE},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
         {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
         {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
         {"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_IP},
+        {"kafka-config", required_argument, NULL, OPT_KAFKA_CONFIG},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -211,6 +245,13 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
             break;
         case OPT_TOKEN:
             orch_token(o, optarg, "--api-token");
+            break;
+        case OPT_TOKEN_FILE:
+            orch_token_file(o, optarg);
+            break;
+        case OPT_KAFKA_CONFIG:
+            if (bus_conf_add_file(bc, optarg, err, sizeof err))
+                cli_usage_error("%s", err);
             break;
         case OPT_REQUEST_TIMEOUT:
             orch_duration("--request-timeout", optarg, 100, 3600000, &o->request_timeout_ms);
