@@ -300,6 +300,29 @@ static struct bus_logger *bus_logger_new(const struct bus_conf *c)
 
 /* ---- topics ---------------------------------------------------------------- */
 
+/* The replication factor of the topics created here: $DLT_TOPIC_REPLICATION
+ * when set, else 3 on a cluster of 3 or more brokers and the broker count
+ * below that (a broker's own default.replication.factor is 1 unless set).
+ * With 3 or more copies, min.insync.replicas is 2: acks=all then goes on
+ * with one broker down and never acknowledges a single copy. Returns the
+ * factor, or -1 with err. */
+static int bus_replication(int brokers, const char *where, char *err, size_t errlen)
+{
+    const char *env = getenv("DLT_TOPIC_REPLICATION");
+    if (!env || !*env)
+        return brokers >= 3 ? 3 : (brokers > 0 ? brokers : 1);
+    char *end = NULL;
+    long rf = strtol(env, &end, 10);
+    if (*end || rf < 1 || rf > 32767)
+        return bus_fail(err, errlen, "DLT_TOPIC_REPLICATION '%s': expected a count 1..32767", env);
+    if (rf > brokers)
+        return bus_fail(err, errlen,
+                        "kafka at %s: cannot create topics with replication factor %ld: the "
+                        "cluster has %d broker(s) up (DLT_TOPIC_REPLICATION)",
+                        where, rf, brokers);
+    return (int)rf;
+}
+
 int bus_ensure_topics(const struct bus_conf *c, const char *const *topics, int n, int partitions,
                       int timeout_ms, char *err, size_t errlen)
 {
@@ -329,6 +352,7 @@ int bus_ensure_topics(const struct bus_conf *c, const char *const *topics, int n
     }
     rd_kafka_NewTopic_t *nt[16];
     int nnew = 0;
+    int rf = 0; /* chosen when a topic is missing */
     for (int i = 0; i < n && nnew < 16; i++) {
         char name[256];
         bus_topic_name(c->topic_prefix, topics[i], name, sizeof name);
@@ -338,11 +362,17 @@ int bus_ensure_topics(const struct bus_conf *c, const char *const *topics, int n
                 exists = 1;
         if (exists)
             continue;
-        nt[nnew] = rd_kafka_NewTopic_new(name, partitions, -1, rerr, sizeof rerr);
+        if (rf == 0 && (rf = bus_replication(md->broker_cnt, c->brokers, err, errlen)) < 0) {
+            rc = -1;
+            break;
+        }
+        nt[nnew] = rd_kafka_NewTopic_new(name, partitions, rf, rerr, sizeof rerr);
         if (!nt[nnew]) {
             rc = bus_fail(err, errlen, "topic %s: %s", name, rerr);
             break;
         }
+        if (rf >= 3)
+            rd_kafka_NewTopic_set_config(nt[nnew], "min.insync.replicas", "2");
         nnew++;
     }
     rd_kafka_metadata_destroy(md);
