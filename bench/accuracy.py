@@ -70,7 +70,9 @@ def run_driver(build, url, config, stall_pid=None):
     rep, r = bl.driver_bench(build, url, config, on_start=stall.start if stall else None)
     if stall:
         stall.join()
-    lat, svc = rep["metrics"], rep.get("service_metrics", {})
+    # Latencies are seconds in a report; these figures are milliseconds.
+    lat = {k: v * 1000.0 for k, v in rep["metrics"].items()}
+    svc = {k: v * 1000.0 for k, v in rep.get("service_metrics", {}).items()}
     return {"p50": lat["median_latency"], "p99": lat["p99_latency"],
             "p999": lat["p999_latency"], "max": lat["max_latency"],
             "svc_p50": svc.get("median_latency"), "svc_p99": svc.get("p99_latency"),

@@ -167,8 +167,8 @@ int main(int argc, char **argv)
         rd_kafka_destroy(rk);
         return 1;
     }
-    static const char *const topics[] = {TOPIC_REGISTER, TOPIC_TEST_CONFIG, TOPIC_TRIGGER,
-                                         TOPIC_METRICS, TOPIC_HEARTBEAT};
+    static const char *const topics[] = {TOPIC_REGISTER,     TOPIC_TEST_CONFIG, TOPIC_TRIGGER,
+                                         TOPIC_TEST_TRIGGER, TOPIC_METRICS,     TOPIC_HEARTBEAT};
     /* The unprefixed set (k = -1) and one set per --topic-prefix. */
     for (int k = -1; k < o.n_prefixes; k++) {
         for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {

@@ -789,7 +789,9 @@ void msg_metrics_free(struct msg_metrics *m)
     memset(m, 0, sizeof *m);
 }
 
-#define LAT_MAX_MS 3.6e6
+/* Latencies are seconds on the wire (as the original's time.time()
+ * differences are) and milliseconds in memory. */
+#define LAT_MAX_S 3600.0
 
 static int msg_decode_latency(const cJSON *o, const char *key, int required, struct msg_latency *l,
                               char *err, size_t errlen)
@@ -806,18 +808,25 @@ static int msg_decode_latency(const cJSON *o, const char *key, int required, str
                                       "max_latency"};
     double *reqv[] = {&l->mean, &l->median, &l->min, &l->max};
     for (int i = 0; i < 4; i++) {
-        int rc = msg_get_dbl(m, req[i], 0, LAT_MAX_MS, reqv[i], err, errlen);
+        int rc = msg_get_dbl(m, req[i], 0, LAT_MAX_S, reqv[i], err, errlen);
         if (rc < 0)
             return -1;
         if (rc == 0)
             return msg_fail(err, errlen, "missing \"%s\".\"%s\"", key, req[i]);
+        *reqv[i] *= 1000.0;
     }
     static const char *const opt[] = {"mode_latency", "p90_latency", "p95_latency", "p99_latency",
                                       "p999_latency"};
     double *optv[] = {&l->mode, &l->p90, &l->p95, &l->p99, &l->p999};
-    for (int i = 0; i < 5; i++)
-        if (msg_get_dbl(m, opt[i], 0, LAT_MAX_MS, optv[i], err, errlen) < 0)
+    l->has_ext = 1;
+    for (int i = 0; i < 5; i++) {
+        int rc = msg_get_dbl(m, opt[i], 0, LAT_MAX_S, optv[i], err, errlen);
+        if (rc < 0)
             return -1;
+        if (rc == 0)
+            l->has_ext = 0;
+        *optv[i] *= 1000.0;
+    }
     if (l->min > l->max)
         return msg_fail(err, errlen, "\"%s\": min_latency is above max_latency", key);
     return 1;
@@ -937,27 +946,32 @@ bad:
     return -1;
 }
 
+/* Milliseconds in memory to seconds on the wire, to the microsecond. */
+static double msg_ms_to_s(double ms)
+{
+    return round(ms * 1000.0) / 1e6;
+}
+
 cJSON *msg_latency_to_json(const struct msg_latency *l)
 {
     struct msg_enc e = {0};
     cJSON *m = cJSON_CreateObject();
     if (!m)
         return NULL;
-    msg_add_num(&e, m, "mean_latency", msg_round3(l->mean));
-    msg_add_num(&e, m, "median_latency", msg_round3(l->median));
-    msg_add_num(&e, m, "min_latency", msg_round3(l->min));
-    msg_add_num(&e, m, "max_latency", msg_round3(l->max));
-    msg_add_num(&e, m, "mode_latency", msg_round3(l->mode));
-    msg_add_num(&e, m, "p90_latency", msg_round3(l->p90));
-    msg_add_num(&e, m, "p95_latency", msg_round3(l->p95));
-    msg_add_num(&e, m, "p99_latency", msg_round3(l->p99));
-    msg_add_num(&e, m, "p999_latency", msg_round3(l->p999));
+    const char *const names[] = {"mean_latency", "median_latency", "min_latency",
+                                 "max_latency",  "mode_latency",   "p90_latency",
+                                 "p95_latency",  "p99_latency",    "p999_latency"};
+    const double v[] = {l->mean, l->median, l->min, l->max, l->mode,
+                        l->p90,  l->p95,    l->p99, l->p999};
+    for (int i = 0; i < (l->has_ext ? 9 : 4); i++)
+        msg_add_num(&e, m, names[i], msg_ms_to_s(v[i]));
     return msg_finish(&e, m);
 }
 
 void msg_latency_from_hist(const struct hist *h, struct msg_latency *l)
 {
     memset(l, 0, sizeof *l);
+    l->has_ext = 1;
     if (!h || hist_count(h) == 0)
         return;
     l->min = (double)hist_min(h) / 1000.0;

@@ -43,6 +43,9 @@
 #define TOPIC_REGISTER "register"
 #define TOPIC_TEST_CONFIG "test_config"
 #define TOPIC_TRIGGER "trigger"
+/* The original programs' code sends and reads the trigger here (their
+ * README says "trigger"): every trigger goes to both, and drivers read both. */
+#define TOPIC_TEST_TRIGGER "test_trigger"
 #define TOPIC_METRICS "metrics"
 #define TOPIC_HEARTBEAT "heartbeat"
 
@@ -120,9 +123,10 @@ struct msg_trigger {
 
 /* ---- metrics ---- */
 struct msg_latency {
-    /* milliseconds */
+    /* milliseconds in memory; seconds on the wire, as the original sends */
     double mean, median, min, max;
-    double mode, p90, p95, p99, p999; /* extensions; 0 when absent */
+    double mode, p90, p95, p99, p999; /* extensions */
+    int has_ext;                      /* 1 when all of the extensions were given */
 };
 
 struct msg_status_count {

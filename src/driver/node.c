@@ -46,6 +46,12 @@
  * replaced, a config sent twice) never runs a test a second time. */
 #define NODE_DONE_MAX 64
 
+/* The broadcast topics a driver reads: the trigger comes on both trigger
+ * topics (the original programs' code uses test_trigger), and each test is
+ * acted on once. */
+static const char *const node_broadcast[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER, TOPIC_TEST_TRIGGER};
+#define NODE_N_BROADCAST 3
+
 struct node {
     struct node_opts *o;
     struct bus_producer *prod;
@@ -527,7 +533,7 @@ static void node_dispatch(struct node *n, const struct bus_record *rec)
     }
     if (strcmp(rec->topic, TOPIC_TEST_CONFIG) == 0)
         node_on_config(n, rec);
-    else if (strcmp(rec->topic, TOPIC_TRIGGER) == 0)
+    else if (strcmp(rec->topic, TOPIC_TRIGGER) == 0 || strcmp(rec->topic, TOPIC_TEST_TRIGGER) == 0)
         node_on_trigger(n, rec);
 }
 
@@ -576,7 +582,6 @@ static void node_check_stall(struct node *n, int64_t now)
 static void *node_watch_main(void *arg)
 {
     struct node *n = arg;
-    static const char *const topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER};
     int behind = 0, said = MSG_LISTENING_UNKNOWN;
     while (!atomic_load(&n->watch_stop)) {
         int64_t next = clock_mono_us() + NODE_WATCH_MS * 1000LL;
@@ -584,10 +589,10 @@ static void *node_watch_main(void *arg)
         char err[512] = "";
         if (bus_consumer_reachable(n->cons, NODE_WATCH_ASK_MS)) {
             int ahead = 0, lagging = 0, known = 1;
-            for (int i = 0; i < 2 && known; i++) {
+            for (int i = 0; i < NODE_N_BROADCAST && known; i++) {
                 int64_t lag = 0;
-                if (bus_consumer_lag(n->cons, topics[i], NODE_WATCH_ASK_MS, &lag, err, sizeof err) <
-                    0)
+                if (bus_consumer_lag(n->cons, node_broadcast[i], NODE_WATCH_ASK_MS, &lag, err,
+                                     sizeof err) < 0)
                     known = 0;
                 else if (lag < 0)
                     ahead = 1;
@@ -764,10 +769,9 @@ int node_run(struct node_opts *o, const sigset_t *stop)
     /* Register only once the broadcast consumers are in place, so that no
      * config sent after registration can be missed. Kafka may not be up yet:
      * keep trying until it is, or until told to stop. */
-    static const char *const topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER};
     for (int attempt = 0;; attempt++) {
-        if (bus_consumer_create_broadcast(o->bus, topics, 2, NODE_CONNECT_TIMEOUT_MS, &n.cons, err,
-                                          sizeof err) == 0)
+        if (bus_consumer_create_broadcast(o->bus, node_broadcast, NODE_N_BROADCAST,
+                                          NODE_CONNECT_TIMEOUT_MS, &n.cons, err, sizeof err) == 0)
             break;
         /* On a real cluster the topics may not exist yet: create them. */
         char terr[512];

@@ -517,7 +517,10 @@ static int ctl_send_trigger(struct ctl *c, struct test *t, int abort, int64_t st
         ctl_err(err, errlen, "out of memory");
         return -1;
     }
+    /* Both trigger topics: the original programs' code reads test_trigger. */
     int rc = bus_produce(c->prod, TOPIC_TRIGGER, t->id, payload, strlen(payload), err, errlen);
+    if (rc == 0)
+        rc = bus_produce(c->prod, TOPIC_TEST_TRIGGER, t->id, payload, strlen(payload), err, errlen);
     free(payload);
     return rc;
 }
@@ -1254,13 +1257,13 @@ static void ctl_reload_test(struct ctl *c, const char *id, int64_t now);
 static void *ctl_consumer_main(void *arg)
 {
     struct ctl *c = arg;
-    static const char *const topics[] = {TOPIC_REGISTER, TOPIC_TEST_CONFIG, TOPIC_TRIGGER,
-                                         TOPIC_METRICS, TOPIC_HEARTBEAT};
-    static const char *const out_topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER};
+    static const char *const topics[] = {TOPIC_REGISTER,     TOPIC_TEST_CONFIG, TOPIC_TRIGGER,
+                                         TOPIC_TEST_TRIGGER, TOPIC_METRICS,     TOPIC_HEARTBEAT};
+    static const char *const out_topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER, TOPIC_TEST_TRIGGER};
     char err[512];
     /* Both calls block while Kafka is unreachable: keep them short, so a
      * stop is never held up for long. */
-    if (c->bconf && bus_ensure_topics(c->bconf, topics, 5, 4, 2000, err, sizeof err) < 0)
+    if (c->bconf && bus_ensure_topics(c->bconf, topics, 6, 4, 2000, err, sizeof err) < 0)
         log_warn("could not check the topics (they are created on first use): %s", err);
     struct bus_record recs[CTL_BATCH];
     memset(recs, 0, sizeof recs);
@@ -1295,7 +1298,7 @@ static void *ctl_consumer_main(void *arg)
         /* Learn where test_config and trigger go before the first test
          * needs them: the first message would otherwise wait a second. */
         if (!warm && clock_wall_ms() >= warm_at) {
-            warm = bus_producer_warm(c->prod, out_topics, 2, 500, err, sizeof err) == 0;
+            warm = bus_producer_warm(c->prod, out_topics, 3, 500, err, sizeof err) == 0;
             if (!warm) {
                 log_warn("%s (retrying in 10s)", err);
                 warm_at = clock_wall_ms() + 10000;

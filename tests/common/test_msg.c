@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "msg.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,7 +164,8 @@ static void test_metrics_roundtrip(void **state)
                                  .p90 = 21.0,
                                  .p95 = 22.0,
                                  .p99 = 30.0,
-                                 .p999 = 47.5};
+                                 .p999 = 47.5,
+                                 .has_ext = 1};
     m.has_ext = 1;
     m.seq = 7;
     m.final = 1;
@@ -189,8 +191,12 @@ static void test_metrics_roundtrip(void **state)
     assert_true(o.has_ext);
     assert_true(o.final);
     assert_int_equal(o.seq, 7);
-    assert_true(o.lat.p999 == 47.5);
-    assert_true(o.lat.median == 20.1);
+    /* Seconds on the wire (to the microsecond), milliseconds in memory. */
+    assert_non_null(strstr(s, "\"p999_latency\":0.0475"));
+    assert_non_null(strstr(s, "\"median_latency\":0.0201"));
+    assert_true(fabs(o.lat.p999 - 47.5) < 1e-9);
+    assert_true(fabs(o.lat.median - 20.1) < 1e-9);
+    assert_true(o.lat.has_ext);
     assert_int_equal(o.requests_sent, 1000);
     assert_int_equal(o.responses_received, 990);
     assert_int_equal(o.err_timeout, 4);
@@ -247,12 +253,15 @@ static void test_original_samples(void **state)
 
     struct msg_metrics m;
     const char *met = "{\"node_id\": \"a1b2\", \"test_id\": \"1712345678901\", "
-                      "\"report_id\": \"r77\", \"metrics\": {\"mean_latency\": \"12.5\", "
-                      "\"median_latency\": 11, \"min_latency\": 3.2, \"max_latency\": 99}}";
+                      "\"report_id\": \"r77\", \"metrics\": {\"mean_latency\": \"0.0125\", "
+                      "\"median_latency\": 0.011, \"min_latency\": 0.0032, "
+                      "\"max_latency\": 0.099}}";
     assert_int_equal(msg_metrics_decode(met, strlen(met), &m, err, sizeof err), 0);
     assert_false(m.has_ext);
     assert_true(m.final);
-    assert_true(m.lat.mean == 12.5);
+    assert_true(fabs(m.lat.mean - 12.5) < 1e-9); /* seconds on the wire */
+    assert_true(fabs(m.lat.max - 99.0) < 1e-9);
+    assert_false(m.lat.has_ext); /* mode, p90 ... p999: not sent, unknown */
     assert_null(m.histogram);
     msg_metrics_free(&m);
 

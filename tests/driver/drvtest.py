@@ -38,13 +38,13 @@ class Orchestra:
                                     and m.get("test_id") == test_id, timeout)
 
     def reports(self, test_id, node_id=None):
-        return [m for m in self.metrics.json_messages()
+        return [in_ms(m) for m in self.metrics.json_messages()
                 if m.get("test_id") == test_id and (node_id is None or m.get("node_id") == node_id)]
 
     def final(self, test_id, node, timeout=60):
-        return self.metrics.wait_for(lambda m: m.get("test_id") == test_id
-                                     and m.get("node_id") == node.node_id
-                                     and m.get("final") is True, timeout)
+        return in_ms(self.metrics.wait_for(lambda m: m.get("test_id") == test_id
+                                           and m.get("node_id") == node.node_id
+                                           and m.get("final") is True, timeout))
 
     def run(self, cfg, nodes, timeout=60, start_at_ms=None):
         """Send cfg, wait until every node is READY, trigger, and return the
@@ -53,6 +53,17 @@ class Orchestra:
         self.wait_ready(cfg["test_id"], nodes)
         self.trigger(cfg["test_id"], start_at=start_at_ms)
         return [self.final(cfg["test_id"], n, timeout) for n in nodes]
+
+
+def in_ms(report):
+    """A metrics report with its latencies in milliseconds, as the checks
+    speak them: on the wire they are seconds (docs/PROTOCOL.md)."""
+    r = dict(report)
+    for key in ("metrics", "service_metrics"):
+        if isinstance(r.get(key), dict):
+            r[key] = {k: v * 1000.0 if k.endswith("_latency") else v
+                      for k, v in r[key].items()}
+    return r
 
 
 def target_total(target):

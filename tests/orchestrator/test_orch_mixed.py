@@ -54,10 +54,11 @@ def main():
                                m.get("test_id") == tid, timeout=10)
         check("seq" not in rep and "histogram" not in rep and "requests_sent" not in rep,
               f"fake original report carries extensions: {sorted(rep)}")
-        lat, ol = agg["latency_ms"], rep["metrics"]
+        lat = agg["latency_ms"]
+        ol = {k: v * 1000.0 for k, v in rep["metrics"].items()}  # seconds on the wire
         real_lat = pd[real.node_id]["latency_ms"]
-        check(lat["min"] == min(real_lat["min"], ol["min_latency"]), f"min {lat['min']}")
-        check(lat["max"] == max(real_lat["max"], ol["max_latency"]), f"max {lat['max']}")
+        check(abs(lat["min"] - min(real_lat["min"], ol["min_latency"])) < 0.002, f"min {lat['min']}")
+        check(abs(lat["max"] - max(real_lat["max"], ol["max_latency"])) < 0.002, f"max {lat['max']}")
         want_mean = (real_lat["mean"] + ol["mean_latency"]) / 2
         check(abs(lat["mean"] - want_mean) < 0.01, f"mean {lat['mean']} want {want_mean}")
         check(lat["min"] <= lat["median"] <= lat["p99"] <= lat["max"], f"order {lat}")
