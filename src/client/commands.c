@@ -846,7 +846,7 @@ static int cl_cmd_report(int argc, char **argv, struct cl_global *g)
         goto out;
     }
     if (report_write(fmt, test, ts, out) < 0 || fflush(out) != 0) {
-        rc = cl_fail("cannot write the report%s%s: %s", output ? " to " : "", output ? output : "",
+        rc = cl_fail("cannot write the report to %s: %s", output ? output : "standard output",
                      strerror(errno));
         goto out;
     }

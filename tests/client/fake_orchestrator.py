@@ -5,8 +5,13 @@ paths without Kafka or drivers. Standard library only.
 A test started through POST /api/tests goes CREATED -> CONFIGURED -> RUNNING
 -> final_state on a timer, with two drivers whose figures grow while it runs.
 Modes make every answer fail in a chosen way: "500", "badjson", "slow",
-"html", "huge", "odd" (JSON of another shape). Every request is recorded in .requests.
+"html", "huge", "odd" (JSON of another shape). .mutate, when set, is called
+as mutate(method, path, doc) on every 2xx JSON answer (a deep copy) and
+returns the document to send instead: one field made wrong at a time. Every
+request is recorded in .requests.
 """
+
+import copy
 
 import json
 import re
@@ -27,6 +32,7 @@ class FakeOrchestrator:
         self.errors_per_driver = errors_per_driver
         self.token = token
         self.mode = None
+        self.mutate = None
         self.slow_s = 3.0
         self.tests = {}
         self.order = []
@@ -159,6 +165,8 @@ class FakeOrchestrator:
                 pass
 
             def _send(self, status, doc=None, raw=None, ctype="application/json"):
+                if raw is None and fake.mutate and 200 <= status < 300:
+                    doc = fake.mutate(self.command, self.path, copy.deepcopy(doc))
                 body = raw if raw is not None else json.dumps(doc).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
