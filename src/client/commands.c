@@ -15,6 +15,7 @@
 #include "watch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CL_MAX_THRESHOLDS 32
@@ -763,6 +765,109 @@ static int cl_cmd_stop(int argc, char **argv, struct cl_global *g)
 
 /* ---- report -------------------------------------------------------------- */
 
+/* Where a report goes. */
+struct cl_out {
+    FILE *f;
+    char tmp[4096]; /* a temporary file renamed onto the path at the end, or "" */
+    int is_stdout;  /* the path is this process's standard output */
+};
+
+/* Open --output PATH (before any call, so that a bad path fails first). A
+ * regular file, or a path that does not exist, is written to a temporary
+ * file beside it that is renamed into place when complete (an existing file
+ * keeps its permissions). Nothing else is ever replaced: a symlink, a FIFO
+ * or a character device is written through in place (a FIFO only when a
+ * process reads it: waiting for one could be forever), and the path of this
+ * process's own standard output (/dev/stdout) is standard output. A
+ * directory, a socket or a block device is refused. Returns 0, or an exit
+ * status after one line on stderr. */
+static int cl_open_output(const char *output, struct cl_out *o)
+{
+    o->f = NULL;
+    o->tmp[0] = '\0';
+    o->is_stdout = 0;
+    struct stat st;
+    int exists = lstat(output, &st) == 0;
+    if (!exists && errno != ENOENT)
+        return cl_usage_error("report", "--output: cannot write '%.200s': %s", output,
+                              strerror(errno));
+    if (!exists || S_ISREG(st.st_mode)) {
+        if (snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", output, (long)getpid()) >=
+            (int)sizeof o->tmp) {
+            o->tmp[0] = '\0';
+            return cl_usage_error("report", "--output: file name too long");
+        }
+        /* O_EXCL | O_NOFOLLOW: never through something planted at the
+         * temporary name. */
+        int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd < 0) {
+            int e = errno;
+            o->tmp[0] = '\0';
+            return cl_usage_error("report", "--output: cannot write '%.200s': %s", output,
+                                  strerror(e));
+        }
+        if (exists)
+            (void)fchmod(fd, st.st_mode & 07777); /* best effort, as cp does */
+        o->f = fdopen(fd, "w");
+        if (!o->f) {
+            close(fd);
+            unlink(o->tmp);
+            o->tmp[0] = '\0';
+            return cl_fail("out of memory");
+        }
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISBLK(st.st_mode))
+        return cl_usage_error("report", "--output: '%.200s' is a %s, not a file", output,
+                              S_ISDIR(st.st_mode)    ? "directory"
+                              : S_ISSOCK(st.st_mode) ? "socket"
+                                                     : "block device");
+    /* A symlink, a FIFO or a character device: in place, never created
+     * (a dangling symlink is refused), never replaced. */
+    int fd = open(output, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENXIO)
+            return cl_usage_error("report", "--output: no process reads the FIFO '%.200s'", output);
+        return cl_usage_error("report", "--output: cannot write '%.200s': %s", output,
+                              strerror(errno));
+    }
+    struct stat real, out1;
+    if (fstat(fd, &real) != 0) {
+        int e = errno;
+        close(fd);
+        return cl_usage_error("report", "--output: cannot write '%.200s': %s", output, strerror(e));
+    }
+    if (fstat(STDOUT_FILENO, &out1) == 0 && real.st_dev == out1.st_dev &&
+        real.st_ino == out1.st_ino &&
+        (S_ISREG(real.st_mode) || S_ISFIFO(real.st_mode) || S_ISCHR(real.st_mode) ||
+         S_ISSOCK(real.st_mode))) {
+        /* Our own standard output, whatever it is: keep its offset and
+         * append mode rather than open it anew. */
+        close(fd);
+        o->f = stdout;
+        o->is_stdout = 1;
+        return 0;
+    }
+    if (S_ISDIR(real.st_mode) || S_ISBLK(real.st_mode)) {
+        close(fd);
+        return cl_usage_error("report", "--output: '%.200s' leads to a %s, not a file", output,
+                              S_ISDIR(real.st_mode) ? "directory" : "block device");
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+        (S_ISREG(real.st_mode) && ftruncate(fd, 0) != 0)) {
+        int e = errno;
+        close(fd);
+        return cl_usage_error("report", "--output: cannot write '%.200s': %s", output, strerror(e));
+    }
+    o->f = fdopen(fd, "w");
+    if (!o->f) {
+        close(fd);
+        return cl_fail("out of memory");
+    }
+    return 0;
+}
+
 static int cl_cmd_report(int argc, char **argv, struct cl_global *g)
 {
     static const struct option longopts[] = {{"format", required_argument, NULL, OPT_FORMAT},
@@ -818,18 +923,10 @@ static int cl_cmd_report(int argc, char **argv, struct cl_global *g)
         if (dot && report_format_parse(dot + 1, &fmt) == 0)
             have_fmt = 1;
     }
-    /* Open the output first, so that a bad path fails before any call. The
-     * report goes to a temporary file renamed into place when complete. */
-    char tmp[4096] = "";
-    FILE *out = stdout;
-    if (output) {
-        if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", output, (long)getpid()) >= (int)sizeof tmp)
-            return cl_usage_error("report", "--output: file name too long");
-        out = fopen(tmp, "w");
-        if (!out)
-            return cl_usage_error("report", "--output: cannot write '%.200s': %s", output,
-                                  strerror(errno));
-    }
+    struct cl_out o = {.f = stdout, .tmp = "", .is_stdout = 1};
+    if (output && (rc = cl_open_output(output, &o)) != 0)
+        return rc;
+    FILE *out = o.f;
     struct http_client *h = NULL;
     cJSON *test = NULL, *ts = NULL;
     char path[160], err[600];
@@ -850,17 +947,17 @@ static int cl_cmd_report(int argc, char **argv, struct cl_global *g)
                      strerror(errno));
         goto out;
     }
-    if (output) {
+    if (out != stdout) {
         int bad = fclose(out) != 0;
         out = NULL;
-        if (bad || rename(tmp, output) != 0) {
-            rc = cl_fail("cannot write '%.200s': %s", output, strerror(errno));
+        if (bad || (o.tmp[0] && rename(o.tmp, output) != 0)) {
+            rc = cl_fail("cannot write the report to %.200s: %s", output, strerror(errno));
             goto out;
         }
-        tmp[0] = '\0';
-        if (!g->json)
-            printf("Report of test %s written to %s\n", id, output);
+        o.tmp[0] = '\0';
     }
+    if (output && !o.is_stdout && !g->json)
+        printf("Report of test %s written to %s\n", id, output);
     if (th.n > 0) {
         int breached = cl_judge(test, &th, stderr);
         rc = cl_verdict_status(test, breached, th.n);
@@ -870,8 +967,8 @@ static int cl_cmd_report(int argc, char **argv, struct cl_global *g)
 out:
     if (out && out != stdout)
         fclose(out);
-    if (tmp[0])
-        unlink(tmp);
+    if (o.tmp[0])
+        unlink(o.tmp);
     cJSON_Delete(test);
     cJSON_Delete(ts);
     http_destroy(h);
