@@ -29,9 +29,12 @@
 #define CL_MAX_THRESHOLDS 32
 #define CL_DEFAULT_HTTP_TIMEOUT_MS 10000
 
+#define CL_TOKEN_MAX 512
+
 struct cl_global {
     const char *url;
     const char *token;
+    char token_buf[1024]; /* read from --api-token-file */
     long timeout_ms;
     int json;
 };
@@ -40,6 +43,7 @@ struct cl_global {
 enum {
     OPT_URL = 256,
     OPT_TOKEN,
+    OPT_TOKEN_FILE,
     OPT_JSON,
     OPT_HTTP_TIMEOUT,
     OPT_WAIT,
@@ -53,7 +57,9 @@ enum {
 
 #define CL_GLOBAL_LONGOPTS                                                                         \
     {"orchestrator", required_argument, NULL, OPT_URL},                                            \
-        {"api-token", required_argument, NULL, OPT_TOKEN}, {"json", no_argument, NULL, OPT_JSON},  \
+        {"api-token", required_argument, NULL, OPT_TOKEN},                                         \
+        {"api-token-file", required_argument, NULL, OPT_TOKEN_FILE},                               \
+        {"json", no_argument, NULL, OPT_JSON},                                                     \
         {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},                               \
         {"help", no_argument, NULL, 'h'},                                                          \
     {                                                                                              \
@@ -65,7 +71,10 @@ static const char cl_global_help[] =
     "  --orchestrator URL   the orchestrator's base URL (env DLT_ORCHESTRATOR,\n"
     "                       default " CLIENT_DEFAULT_URL ")\n"
     "  --api-token TOKEN    sent as 'Authorization: Bearer TOKEN' (env DLT_API_TOKEN,\n"
-    "                       default none)\n"
+    "                       default none); on the command line every local user\n"
+    "                       can read it: prefer --api-token-file or the variable\n"
+    "  --api-token-file FILE  the token from the first line of FILE (a trailing\n"
+    "                       newline stripped); the last of the two options wins\n"
     "  --json               machine output: the API's JSON documents (default off)\n"
     "  --timeout DURATION   limit for each call to the orchestrator (default 10s; a\n"
     "                       bare number is seconds). Before the command only: after\n"
@@ -268,6 +277,66 @@ static int cl_parse_http_timeout(const char *v, const char *flag, const char *cm
     return 0;
 }
 
+/* Read the token from the first line of path into g. The token itself is
+ * never quoted in a message. Returns 0, or 2 after a usage error. */
+static int cl_token_file(const char *path, const char *cmd, struct cl_global *g)
+{
+    /* O_NONBLOCK: a FIFO with no writer reads as empty instead of waiting
+     * for one forever; it is cleared once open. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return cl_usage_error(cmd, "--api-token-file %.200s: %s", path, strerror(errno));
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        (void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    char *buf = g->token_buf;
+    size_t cap = sizeof g->token_buf - 1, n = 0;
+    int err = 0;
+    while (n < cap && !memchr(buf, '\n', n)) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            err = errno;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (err) {
+        memset(buf, 0, sizeof g->token_buf);
+        return cl_usage_error(cmd, "--api-token-file %.200s: %s", path,
+                              err == EISDIR ? "is a directory" : strerror(err));
+    }
+    char *nl = memchr(buf, '\n', n);
+    size_t len = nl ? (size_t)(nl - buf) : n;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    int rc = 0;
+    if (!nl && n == cap)
+        rc = cl_usage_error(cmd, "--api-token-file %.200s: the first line is too long", path);
+    else if (len == 0)
+        rc = cl_usage_error(cmd, "--api-token-file %.200s: the file is empty", path);
+    else if (len > CL_TOKEN_MAX)
+        rc = cl_usage_error(cmd, "--api-token-file %.200s: the API token must be 1..%d characters",
+                            path, CL_TOKEN_MAX);
+    for (size_t i = 0; rc == 0 && i < len; i++) {
+        unsigned char ch = (unsigned char)buf[i];
+        if (ch <= ' ' || ch == 0x7f)
+            rc = cl_usage_error(cmd,
+                                "--api-token-file %.200s: the API token may not hold spaces or "
+                                "control characters",
+                                path);
+    }
+    if (rc) {
+        memset(buf, 0, sizeof g->token_buf);
+        return rc;
+    }
+    memset(buf + len, 0, sizeof g->token_buf - len);
+    g->token = buf;
+    return 0;
+}
+
 /* Handle a global option met in any table. Returns 0 when handled, 2 after
  * a usage error, -1 when c is not a global option. */
 static int cl_global_opt(int c, const char *arg, const char *cmd, struct cl_global *g)
@@ -279,6 +348,8 @@ static int cl_global_opt(int c, const char *arg, const char *cmd, struct cl_glob
     case OPT_TOKEN:
         g->token = arg;
         return 0;
+    case OPT_TOKEN_FILE:
+        return cl_token_file(arg, cmd, g);
     case OPT_JSON:
         g->json = 1;
         return 0;
