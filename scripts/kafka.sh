@@ -24,6 +24,7 @@
 #                     --set auto.create.topics.enable=false
 #   --timeout S       seconds to wait for the nodes to be ready (default 180)
 #   --node I          start or stop node I only
+#   --grace S         stop: seconds from SIGTERM to SIGKILL (default 20)
 #
 # Environment: DLT_KAFKA_CACHE (default /var/cache/dlt-kafka when writable,
 # else $HOME/.cache/dlt-kafka) holds Maven's repository and the jars;
@@ -85,6 +86,7 @@ run_dir=$HOME/.cache/dlt-kafka/run
 nodes=""
 base_port=""
 timeout=180
+grace=20
 only_node=""
 sets=()
 
@@ -96,6 +98,7 @@ parse_opts() {
       --base-port) [ $# -ge 2 ] || die "--base-port needs a value"; base_port=$2; shift ;;
       --timeout) [ $# -ge 2 ] || die "--timeout needs a value"; timeout=$2; shift ;;
       --node) [ $# -ge 2 ] || die "--node needs a value"; only_node=$2; shift ;;
+      --grace) [ $# -ge 2 ] || die "--grace needs a value"; grace=$2; shift ;;
       --set)
         [ $# -ge 2 ] || die "--set needs KEY=VALUE"
         case "$2" in *=*) ;; *) die "--set '$2': expected KEY=VALUE" ;; esac
@@ -107,6 +110,7 @@ parse_opts() {
   done
   case "$run_dir" in /*) ;; *) run_dir=$(pwd)/$run_dir ;; esac
   [[ "$timeout" =~ ^[0-9]+$ ]] || die "--timeout '$timeout': expected seconds"
+  [[ "$grace" =~ ^[0-9]+$ ]] || die "--grace '$grace': expected seconds"
 }
 
 # The layout of a run dir is fixed when it is first used: cluster.env holds
@@ -289,7 +293,10 @@ cmd_stop() {
     rm -f "$run_dir/node-$i.pid"
   done
   # A controlled shutdown moves leaders away first; give it time, then kill.
-  local deadline=$((SECONDS + 60)) entry
+  # The last nodes of a cluster stopped whole can wait for a quorum that is
+  # gone: they are killed after the grace time (their logs are recovered at
+  # the next start).
+  local deadline=$((SECONDS + grace)) entry
   for entry in "${pids[@]}"; do
     i=${entry%%:*}
     pid=${entry#*:}
@@ -297,7 +304,7 @@ cmd_stop() {
       sleep 0.2
     done
     if kill -0 "$pid" 2>/dev/null; then
-      echo "kafka.sh: node $i (pid $pid) ignored SIGTERM for 60s; killing it" >&2
+      echo "kafka.sh: node $i (pid $pid) still running ${grace}s after SIGTERM; killing it" >&2
       kill -KILL "$pid" 2>/dev/null || true
     fi
     echo "kafka.sh: node $i stopped (pid $pid)" >&2

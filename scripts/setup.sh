@@ -13,8 +13,9 @@ shift || true
 
 # Build and run-time libraries, test tools (kcat, curl, jq, python3, tmux,
 # cmocka), the fuzzing toolchain (clang + its runtime), the browser test
-# stack (chromium, nodejs, npm) and docker-compose (to validate the compose
-# file; no engine is needed).
+# stack (chromium, nodejs, npm), docker-compose (to validate the compose
+# file; no engine is needed) and Java 17 with Maven (real Apache Kafka for
+# the kafka suite, scripts/kafka.sh).
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev
@@ -22,6 +23,7 @@ PACKAGES=(
   clang libclang-rt-14-dev
   chromium
   docker-compose
+  openjdk-17-jre-headless maven
 )
 # node and npm may come from another source (NodeSource bundles npm and
 # conflicts with Debian's npm package): take Debian's only when missing.

@@ -42,11 +42,20 @@ run_suite() {
   shift
   scripts/setup.sh "$dir" -DDLT_WERROR=ON "$@"
   dashboard_npm
-  (cd "$dir" && ctest --output-on-failure --timeout 600 "${ctest_args[@]}")
+  if [ ${#suite_args[@]} -eq 0 ]; then
+    scripts/kafka.sh install
+  fi
+  (cd "$dir" && ctest --output-on-failure --timeout 600 "${ctest_args[@]}" "${suite_args[@]}")
 }
 
+# The kafka suite (tests/kafka, label kafka) runs real Apache Kafka: its
+# jars are fetched once per machine into a cache outside the tree. It runs
+# in the normal build only; the sanitizer build leaves it out (-LE kafka)
+# to keep CI's time down.
 echo "== build and test: build/" >&2
+suite_args=()
 run_suite build
+suite_args=(-LE kafka)
 
 if [ "$quick" = 0 ]; then
   echo "== build and test under ASan+UBSan: build-asan/" >&2

@@ -1,0 +1,62 @@
+"""On the 3-node cluster (auto.create.topics.enable=false): the orchestrator
+and three drivers create their five topics themselves, each with 3 replicas
+(one per broker); a TSUNAMI test started through the original REST call and
+an AVALANCHE test started through /api/tests both complete on every driver
+with exact counts, as many as the target served."""
+
+import subprocess
+
+from dlt import Cluster, check, get_json, log, run_test
+from faultlib import check_exact
+from kafkalib import prefix, shared
+from orchlib import start_test, target_count, wait_drivers, wait_test
+
+DRIVERS = 3
+COUNT = 400
+
+
+def main():
+    kc = shared()
+    pfx = prefix("run")
+    # Auto-creation is off on this cluster: a topic nobody created is refused.
+    r = subprocess.run(["kcat", "-b", kc.bootstrap, "-P", "-t", pfx + "nobody", "-X",
+                        "message.timeout.ms=3000"], input=b"x\n", capture_output=True,
+                       timeout=30)
+    check(not kc.topic(pfx + "nobody"), "a topic was auto-created")
+    log(f"kcat to a missing topic: exit {r.returncode}")
+    with Cluster() as c:
+        c.kafka = kc.bootstrap
+        target = c.target()
+        orch = c.orchestrator("--topic-prefix", pfx)
+        drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
+                   for _ in range(DRIVERS)]
+        wait_drivers(orch.url, DRIVERS, timeout=60)
+        for t in ("register", "heartbeat", "metrics", "test_config", "trigger"):
+            md = kc.topic(pfx + t)
+            check(md is not None, f"topic {pfx}{t} missing")
+            want = 1 if t in ("test_config", "trigger") else 6
+            check(len(md["partitions"]) == want, f"{t}: {len(md['partitions'])} partitions")
+            for p in md["partitions"]:
+                check(len(p["replicas"]) == 3 and len(p["isrs"]) == 3,
+                      f"{t} partition {p['partition']}: replicas {p['replicas']} isrs {p['isrs']}")
+
+        before = target_count(target.url)
+        tid = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": 0.005,
+                                    "message_count_per_driver": COUNT}, original=True)
+        t = wait_test(orch.url, tid, timeout=90)
+        check_exact(t, target_count(target.url) - before, DRIVERS, COUNT, "tsunami")
+        check(sorted(t["drivers"]) == sorted(d.node_id for d in drivers),
+              f"participants {t['drivers']}")
+        log(f"tsunami start skew {t.get('start_skew_ms')} ms")
+
+        before = target_count(target.url)
+        tid = start_test(orch.url, {"test_type": "AVALANCHE", "message_count_per_driver": COUNT,
+                                    "concurrency": 8})
+        t = wait_test(orch.url, tid, timeout=90)
+        check_exact(t, target_count(target.url) - before, DRIVERS, COUNT, "avalanche")
+        ids = [x["test_id"] for x in get_json(orch.url + "/api/tests")["tests"]]
+        check(tid in ids, f"test list {ids}")
+
+
+if __name__ == "__main__":
+    run_test(main)
