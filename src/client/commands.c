@@ -8,6 +8,7 @@
 #include "msg.h"
 #include "opts.h"
 #include "report.h"
+#include "shape.h"
 #include "startcfg.h"
 #include "stats.h"
 #include "threshold.h"
@@ -368,6 +369,26 @@ static int cl_connect(const struct cl_global *g, struct http_client **h)
     return 0;
 }
 
+typedef int (*cl_shape_fn)(const cJSON *doc, char *err, size_t errlen);
+
+/* A JSON call whose answer must have the shape that shape checks. Returns
+ * 0 with *out set, or 1 after one line on stderr (*out NULL). */
+static int cl_call(struct http_client *h, const char *method, const char *path, const cJSON *body,
+                   cl_shape_fn shape, cJSON **out)
+{
+    char err[600];
+    if (http_json(h, method, path, body, out, NULL, err, sizeof err) < 0)
+        return cl_fail("%s", err);
+    if (shape(*out, err, sizeof err) < 0) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        size_t plen = strcspn(path, "?");
+        return cl_fail("the orchestrator's answer to %s %.*s is not as documented: %s", method,
+                       (int)plen, path, err);
+    }
+    return 0;
+}
+
 static int cl_print_json(const cJSON *doc)
 {
     char *text = cJSON_Print(doc);
@@ -494,9 +515,8 @@ static int cl_cmd_interactive(const struct cl_global *g)
         return cl_fail("out of memory");
     }
     cJSON *ans = NULL;
-    char herr[600];
-    if (http_json(h, "POST", "/startLoadTest", body, &ans, NULL, herr, sizeof herr) < 0) {
-        rc = cl_fail("%s", herr);
+    if ((rc = cl_call(h, "POST", "/startLoadTest", body, shape_started, &ans)) != 0) {
+        /* said */
     } else if (g->json) {
         rc = cl_print_json(ans);
     } else {
@@ -657,10 +677,8 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
         return rc;
     }
     cJSON *ans = NULL;
-    if (http_json(h, "POST", "/api/tests", body, &ans, NULL, err, sizeof err) < 0) {
-        rc = cl_fail("%s", err);
+    if ((rc = cl_call(h, "POST", "/api/tests", body, shape_test, &ans)) != 0)
         goto out;
-    }
     const char *id = jget_str(ans, "test_id", "");
     if (!id_valid(id)) {
         rc = cl_fail("the orchestrator's answer to POST /api/tests has no valid test_id");
@@ -747,12 +765,12 @@ static int cl_cmd_status(int argc, char **argv, struct cl_global *g)
     struct http_client *h = NULL;
     if ((rc = cl_connect(g, &h)) != 0)
         return rc;
-    char path[128], err[600];
+    char path[128];
     snprintf(path, sizeof path, "/api/tests/%s", id);
     cJSON *test = NULL;
-    if (http_json(h, "GET", path, NULL, &test, NULL, err, sizeof err) < 0) {
+    if ((rc = cl_call(h, "GET", path, NULL, shape_test, &test)) != 0) {
         http_destroy(h);
-        return cl_fail("%s", err);
+        return rc;
     }
     int breached = 0;
     if (g->json) {
@@ -788,15 +806,16 @@ static int cl_cmd_get_view(int argc, char **argv, struct cl_global *g, const cha
     struct http_client *h = NULL;
     if ((rc = cl_connect(g, &h)) != 0)
         return rc;
-    char path[64], err[600];
+    char path[64];
     if (is_list)
         snprintf(path, sizeof path, "/api/tests?limit=%lld", (long long)limit);
     else
         snprintf(path, sizeof path, "/api/drivers");
     cJSON *doc = NULL;
-    if (http_json(h, "GET", path, NULL, &doc, NULL, err, sizeof err) < 0) {
+    if ((rc = cl_call(h, "GET", path, NULL, is_list ? shape_test_list : shape_drivers, &doc)) !=
+        0) {
         http_destroy(h);
-        return cl_fail("%s", err);
+        return rc;
     }
     if (g->json)
         rc = cl_print_json(doc);
@@ -818,12 +837,12 @@ static int cl_cmd_stop(int argc, char **argv, struct cl_global *g)
     struct http_client *h = NULL;
     if ((rc = cl_connect(g, &h)) != 0)
         return rc;
-    char path[160], err[600];
+    char path[160];
     snprintf(path, sizeof path, "/api/tests/%s/stop", id);
     cJSON *test = NULL;
-    if (http_json(h, "POST", path, NULL, &test, NULL, err, sizeof err) < 0) {
+    if ((rc = cl_call(h, "POST", path, NULL, shape_test, &test)) != 0) {
         http_destroy(h);
-        return cl_fail("%s", err);
+        return rc;
     }
     if (g->json)
         rc = cl_print_json(test);
@@ -1000,19 +1019,15 @@ static int cl_cmd_report(int argc, char **argv, struct cl_global *g)
     FILE *out = o.f;
     struct http_client *h = NULL;
     cJSON *test = NULL, *ts = NULL;
-    char path[160], err[600];
+    char path[160];
     if ((rc = cl_connect(g, &h)) != 0)
         goto out;
     snprintf(path, sizeof path, "/api/tests/%s", id);
-    if (http_json(h, "GET", path, NULL, &test, NULL, err, sizeof err) < 0) {
-        rc = cl_fail("%s", err);
+    if ((rc = cl_call(h, "GET", path, NULL, shape_test, &test)) != 0)
         goto out;
-    }
     snprintf(path, sizeof path, "/api/tests/%s/timeseries", id);
-    if (http_json(h, "GET", path, NULL, &ts, NULL, err, sizeof err) < 0) {
-        rc = cl_fail("%s", err);
+    if ((rc = cl_call(h, "GET", path, NULL, shape_timeseries, &ts)) != 0)
         goto out;
-    }
     if (report_write(fmt, test, ts, out) < 0 || fflush(out) != 0) {
         rc = cl_fail("cannot write the report to %s: %s", output ? output : "standard output",
                      strerror(errno));

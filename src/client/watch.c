@@ -2,6 +2,7 @@
 #include "watch.h"
 
 #include "jget.h"
+#include "shape.h"
 #include "stats.h"
 #include "view.h"
 
@@ -178,17 +179,16 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
             continue;
         }
         last_ok = now;
-        const char *state = jget_str(test, "state", "");
-        int fin = stats_state_final(state);
-        if (!fin && strcmp(state, "CREATED") != 0 && strcmp(state, "CONFIGURED") != 0 &&
-            strcmp(state, "RUNNING") != 0) {
-            /* Waiting on a state that cannot end would never return. */
-            snprintf(err, errlen,
-                     "the orchestrator's answer for test %s has no known state ('%.40s')", id,
-                     state);
+        /* An answer of another shape is no test to follow (and waiting on
+         * a state that cannot end would never return). */
+        if (shape_test(test, why, sizeof why) < 0) {
+            snprintf(err, errlen, "the orchestrator's answer to GET %s is not as documented: %s",
+                     path, why);
             cJSON_Delete(test);
             goto fail;
         }
+        const char *state = jget_str(test, "state", "");
+        int fin = stats_state_final(state);
         double elapsed = (double)(watch_now_ms() - t0) / 1000.0;
         if (o->out) {
             char line[512];

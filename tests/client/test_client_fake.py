@@ -2,8 +2,8 @@
 API-shaped answers: every command's output and request, start --wait with a
 summary and thresholds, the three report formats (the HTML rendered in
 headless Chromium), and the error paths a real orchestrator rarely shows: 500s,
-bodies that are not JSON, answers too slow or too large, a refused
-connection, a wrong token."""
+bodies that are not JSON or not of the documented shape, answers too slow or
+too large, a refused connection, a wrong token."""
 
 import csv
 import io
@@ -252,15 +252,20 @@ def check_error_paths():
         fake.mode = "badjson"
         for argv in (["list"], ["status", "t-1"], ["start", "--wait"]):
             expect_fail(client(*argv, url=fake.url), 1, "not JSON")
-        fake.mode = "odd"
-        for argv in (["list"], ["drivers"], ["status", "t-1"], ["stop", "t-1"],
-                     ["report", "t-1", "--format", "html"], ["report", "t-1", "--format", "csv"],
-                     ["--json", "status", "t-1"]):
-            r = client(*argv, url=fake.url)
-            check(r.rc == 0 and r.err == "", f"odd answer: {r}")
-        expect_fail(client("start", "--wait", url=fake.url), 1, "no known state")
-        r = expect_ok(client(input="2\n5\n1\n", url=fake.url))
-        check(r.out == "Load test started with Test ID: t-odd\n", f"odd answer: {r}")
+        fake.mode = "odd"  # JSON of another shape: one line naming the field, exit 1
+        for argv, words in ((["list"], ["GET /api/tests is not as documented",
+                                        "tests is a string, not an array"]),
+                            (["drivers"], ["drivers is a number, not an array"]),
+                            (["status", "t-1"], ["state is a number"]),
+                            (["stop", "t-1"], ["POST /api/tests/t-1/stop", "state"]),
+                            (["report", "t-1", "--format", "html"], ["state is a number"]),
+                            (["report", "t-1", "--format", "csv"], ["state is a number"]),
+                            (["--json", "status", "t-1"], ["state is a number"]),
+                            (["start", "--wait"], ["POST /api/tests", "state is a number"])):
+            r = expect_fail(client(*argv, url=fake.url), 1, *words)
+            check(r.out == "", f"odd answer printed something: {r}")
+        expect_fail(client(input="2\n5\n1\n", url=fake.url), 1, "POST /startLoadTest",
+                    "message is null, not a string")
         fake.mode = "html"
         expect_fail(client("drivers", url=fake.url), 1, "answered 502", "Bad gateway")
         fake.mode = "huge"
