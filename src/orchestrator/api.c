@@ -31,6 +31,11 @@
 /* Idle keep-alive connections close after this long (libmicrohttpd's
  * inactivity timeout; a request in progress has conf.request_timeout_ms). */
 #define API_IDLE_TIMEOUT_S 60
+/* With more than 3/4 of the connections open, a request still arriving
+ * after a tenth of its deadline (at least this long) is cut too, so that
+ * slow requests from many addresses cannot hold every slot until their
+ * deadline. */
+#define API_PRESSURE_MIN_MS 100
 
 /* Where a connection is, for the request deadline. */
 enum api_phase {
@@ -60,6 +65,7 @@ struct api {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct api_conn *conns;
+    unsigned n_conns;
     int stopping;
     int reaper_on;
     pthread_t reaper;
@@ -435,6 +441,7 @@ static void api_notify_conn(void *cls, struct MHD_Connection *conn, void **socke
         if (a->conns)
             a->conns->prev = c;
         a->conns = c;
+        a->n_conns++;
         pthread_mutex_unlock(&a->mu);
         *socket_context = c;
         return;
@@ -451,6 +458,7 @@ static void api_notify_conn(void *cls, struct MHD_Connection *conn, void **socke
         a->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    a->n_conns--;
     pthread_mutex_unlock(&a->mu);
     free(c);
     *socket_context = NULL;
@@ -461,7 +469,12 @@ static void api_notify_conn(void *cls, struct MHD_Connection *conn, void **socke
  * stream and closes the connection itself. */
 static void api_reap(struct api *a, int64_t now)
 {
-    int64_t limit = a->conf.request_timeout_ms * 1000;
+    int64_t limit_ms = a->conf.request_timeout_ms;
+    if ((uint64_t)a->n_conns * 4 > (uint64_t)a->conf.max_conns * 3) {
+        int64_t short_ms = limit_ms / 10;
+        limit_ms = short_ms > API_PRESSURE_MIN_MS ? short_ms : API_PRESSURE_MIN_MS;
+    }
+    int64_t limit = limit_ms * 1000;
     for (struct api_conn *c = a->conns; c; c = c->next) {
         if (c->phase == API_IDLE && c->mark_known) {
             uint64_t n = 0;
@@ -473,10 +486,11 @@ static void api_reap(struct api *a, int64_t now)
         if (c->phase != API_READING || now - c->since_us < limit)
             continue;
         char body[160], msg[320];
-        int bl = snprintf(body, sizeof body,
-                          "{\"error\":\"request not received within %lldms "
-                          "(--request-timeout)\"}",
-                          (long long)a->conf.request_timeout_ms);
+        int bl =
+            snprintf(body, sizeof body, "{\"error\":\"request not received within %lldms%s\"}",
+                     (long long)limit_ms,
+                     limit_ms < a->conf.request_timeout_ms ? " (the server is short of connections)"
+                                                           : " (--request-timeout)");
         int ml = snprintf(msg, sizeof msg,
                           "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",

@@ -7,8 +7,9 @@
  * two Content-Lengths, or Content-Length and Transfer-Encoding, is refused
  * and its connection closed. A request's headers and body must arrive
  * within request_timeout_ms (a reaper thread shuts down the connections
- * that are late, with a 408); idle keep-alive connections and event
- * streams have no such deadline. One client address holds at most
+ * that are late, with a 408), or within a tenth of it while more than 3/4
+ * of max_conns are open; idle keep-alive connections and event streams have
+ * no such deadline. One client address holds at most
  * max_conns_per_ip connections. Event streams block on the SSE hub with a
  * timeout and end when it closes, so shutdown never waits on an open
  * stream. */

@@ -11,7 +11,12 @@ deadline):
   deadline (10 s after its connection, give or take the 250 ms sweep);
 - a keep-alive connection idle for longer than the deadline still serves
   its next request, and an /api/events stream outlives it;
-- a body that trickles in is cut at the deadline as well.
+- a body that trickles in is cut at the deadline as well;
+- then 300 slow sockets from six addresses (50 each, under the share of
+  one address) take every connection: while more than 3/4 of them are
+  open, slow requests are cut about a second after they began instead of
+  at the deadline, so from 1.5 s on the client is answered within a second
+  again and at most 3/4 of the connections stay held.
 Every socket is closed at the end, and the loops are bounded by time."""
 
 import socket
@@ -24,9 +29,9 @@ DEADLINE = 10.0
 PER_IP = 64
 
 
-def slow_socket(port):
+def slow_socket(port, src="127.0.0.2"):
     s = socket.socket()
-    s.bind(("127.0.0.2", 0))
+    s.bind((src, 0))
     s.settimeout(3)
     s.connect(("127.0.0.1", port))
     s.sendall(b"GET /api/drivers HTTP/1.1\r\nHost: x\r\n")
@@ -39,6 +44,9 @@ def ask(port):
     t0 = time.time()
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=3) as c:
+            t_conn = time.time() - t0
+            if t_conn > 0.5:
+                log(f"slow connect: {t_conn:.2f}s")
             c.sendall(b"GET /api/drivers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             got = b""
             while True:
@@ -159,6 +167,43 @@ def main():
             check(data.count(b"event: drivers") >= DEADLINE - 2,
                   f"the event stream stalled: {data.count(b'event: drivers')} events")
             log("keep-alive and the event stream outlived the deadline")
+
+            # Many addresses, each under its share: cut early under pressure.
+            for s, _ in slow:
+                s.close()
+            slow, ends = [], {}
+            for i in range(N_SLOW):
+                try:
+                    slow.append((slow_socket(port, f"127.0.0.{3 + i % 6}"), time.time()))
+                except OSError:
+                    pass
+            answers = []
+            t_attack = time.time()
+            stop = t_attack + 4
+            while time.time() < stop:
+                now = time.time()
+                for i, (s, born) in enumerate(slow):
+                    if i in ends:
+                        continue
+                    try:
+                        b = s.recv(4096)
+                        ends[i] = (now - born, b[:30].decode(errors="replace") if b else "EOF")
+                    except BlockingIOError:
+                        pass
+                    except OSError as e:
+                        ends[i] = (now - born, f"error {e.errno}")
+                if now - t_attack >= 1.5:
+                    answers.append(ask(port))
+                time.sleep(0.1)
+            bad = [a for a in answers if not a[1].startswith("HTTP/1.1 200") or a[0] > 1.0]
+            cut = sorted(e[0] for e in ends.values() if e[1].startswith("HTTP/1.1 408"))
+            log(f"six addresses: {len(slow)} open, {len(cut)} cut with 408 at "
+                f"{cut[0] if cut else 0:.2f}..{cut[-1] if cut else 0:.2f}s, "
+                f"{len(ends)} closed in all; client {len(answers)} answers, {len(bad)} bad")
+            check(answers and not bad, f"the client was not served: {bad[:5]}")
+            held = len(slow) - len(ends)
+            check(held <= 256 * 3 // 4, f"{held} slow sockets still held after 4 s")
+            check(cut and cut[-1] < 3.0, f"not cut early under pressure: {cut[-3:]}")
         finally:
             for s, _ in slow:
                 s.close()
