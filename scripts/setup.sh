@@ -12,14 +12,16 @@ BUILD_DIR=${1:-build}
 shift || true
 
 # Build and run-time libraries, test tools (kcat, curl, jq, python3, tmux,
-# cmocka), the fuzzing toolchain (clang + its runtime), the browser test
-# stack (chromium, nodejs, npm), docker-compose (to validate the compose
-# file; no engine is needed) and Java 17 with Maven (real Apache Kafka for
-# the kafka suite, scripts/kafka.sh).
+# cmocka; python3-kafka for the emulations of the original programs in
+# tests/compat, run by Debian's /usr/bin/python3), the fuzzing toolchain
+# (clang + its runtime), the browser test stack (chromium, nodejs, npm),
+# docker-compose (to validate the compose file; no engine is needed) and
+# Java 17 with Maven (real Apache Kafka for the kafka suite, scripts/kafka.sh).
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev
   libcmocka-dev kcat curl jq python3 tmux procps iproute2
+  python3-kafka
   clang libclang-rt-14-dev
   chromium
   docker-compose

@@ -1070,12 +1070,19 @@ int msg_heartbeat_decode(const char *buf, size_t len, struct msg_heartbeat *out,
         msg_fail(err, errlen, "missing \"heartbeat\"");
         goto bad;
     }
-    rc = msg_get_dbl(o, "timestamp", 0, 1e11, &out->timestamp, err, errlen);
-    if (rc < 0)
-        goto bad;
-    if (rc == 0) {
-        msg_fail(err, errlen, "missing \"timestamp\"");
-        goto bad;
+    /* The original sends the string "time.time()" here: a timestamp that
+     * is absent, or a string that is not a number, leaves it unknown (0),
+     * and the receiver takes the time it arrived. It is still a heartbeat.
+     * A number out of range is an error. */
+    it = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
+    if (it && !cJSON_IsNull(it)) {
+        char ignored[8];
+        int numeric = !cJSON_IsString(it) ||
+                      msg_get_num(o, "timestamp", &out->timestamp, ignored, sizeof ignored) == 1;
+        if (numeric && msg_get_dbl(o, "timestamp", 0, 1e11, &out->timestamp, err, errlen) < 0)
+            goto bad;
+        if (!numeric)
+            out->timestamp = 0;
     }
     rc = msg_get_enum(o, "state", states, 3, &st, err, errlen);
     if (rc < 0)

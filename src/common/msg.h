@@ -165,7 +165,7 @@ enum msg_listening { MSG_LISTENING_UNKNOWN = 0, MSG_LISTENING_YES, MSG_LISTENING
 
 struct msg_heartbeat {
     char node_id[ID_MAX];
-    double timestamp; /* epoch seconds, ms precision */
+    double timestamp; /* epoch seconds, ms precision; 0 unknown (use the arrival time) */
     /* Extensions. */
     enum node_state state; /* NODE_STATE_NONE when absent */
     char test_id[ID_MAX];  /* "" when none */

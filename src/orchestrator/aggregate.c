@@ -232,6 +232,9 @@ void agg_driver_stats(const struct agg_driver *d, struct agg_stats *out)
     else
         out->service = d->service;
     out->updated_ms = d->updated_ms;
+    out->has_counts = d->has_ext || d->reports == 0;
+    if (d->reports == 0)
+        out->lat.has_ext = 1; /* nothing yet: zeros, not unknowns */
 }
 
 int agg_driver_approximate(const struct agg_driver *d)
@@ -342,9 +345,15 @@ void agg_merge(struct agg_driver *const *ds, int n, struct agg_scratch *s, struc
     struct agg_acc lat = {.merged = s->a, .min_ms = -1};
     struct agg_acc svc = {.merged = s->b, .min_ms = -1};
     struct agg_stats one;
+    int ext = 0, orig = 0, ext_lat = 0;
     for (int i = 0; i < n; i++) {
         const struct agg_driver *d = ds[i];
         agg_driver_stats(d, &one);
+        if (d->reports > 0) {
+            ext += d->has_ext;
+            orig += !d->has_ext;
+            ext_lat += one.lat.has_ext;
+        }
         out->requests_sent += one.requests_sent;
         out->responses_received += one.responses_received;
         out->errors += one.errors;
@@ -373,6 +382,10 @@ void agg_merge(struct agg_driver *const *ds, int n, struct agg_scratch *s, struc
     agg_acc_result(&lat, &out->lat);
     agg_acc_result(&svc, &out->service);
     *approximate = lat.synthesised;
+    /* Figures nobody sent stay unknown; some sent make a known (and, with
+     * approximate set, partial) aggregate. */
+    out->has_counts = ext > 0 || orig == 0;
+    out->lat.has_ext = ext_lat > 0 || orig == 0;
 }
 
 void agg_merge_hist(struct agg_driver *const *ds, int n, struct hist *synth, struct hist *out)
@@ -401,8 +414,15 @@ static cJSON *agg_lat_json(const struct msg_latency *l)
         return NULL;
     const char *k[] = {"min", "mean", "median", "mode", "p90", "p95", "p99", "p999", "max"};
     double v[] = {l->min, l->mean, l->median, l->mode, l->p90, l->p95, l->p99, l->p999, l->max};
+    /* mode ... p999: unknown (null) for figures of the original format. */
+    const int ext[] = {0, 0, 0, 1, 1, 1, 1, 1, 0};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        if (!cJSON_AddNumberToObject(o, k[i], agg_r3(v[i]))) {
+        if (ext[i] && !l->has_ext) {
+            if (!cJSON_AddNullToObject(o, k[i])) {
+                cJSON_Delete(o);
+                return NULL;
+            }
+        } else if (!cJSON_AddNumberToObject(o, k[i], agg_r3(v[i]))) {
             cJSON_Delete(o);
             return NULL;
         }
@@ -427,8 +447,23 @@ cJSON *agg_stats_to_json(const struct agg_stats *st)
     if (!o)
         return NULL;
     int ok = cJSON_AddNumberToObject(o, "requests_sent", (double)st->requests_sent) &&
-             cJSON_AddNumberToObject(o, "responses_received", (double)st->responses_received) &&
-             cJSON_AddNumberToObject(o, "errors", (double)st->errors);
+             cJSON_AddNumberToObject(o, "responses_received", (double)st->responses_received);
+    if (!st->has_counts) {
+        /* The original format says none of these. */
+        static const char *const unknown[] = {"errors", "error_kinds", "status_codes",
+                                              "late",   "elapsed_ms",  "rps"};
+        for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+            ok &= cJSON_AddNullToObject(o, unknown[i]) != NULL;
+        ok &= agg_json_add(o, "latency_ms", agg_lat_json(&st->lat));
+        ok &= cJSON_AddNullToObject(o, "service_ms") != NULL &&
+              cJSON_AddNumberToObject(o, "updated_ms", (double)st->updated_ms) != NULL;
+        if (!ok) {
+            cJSON_Delete(o);
+            return NULL;
+        }
+        return o;
+    }
+    ok &= cJSON_AddNumberToObject(o, "errors", (double)st->errors) != NULL;
     cJSON *k = cJSON_CreateObject();
     if (k) {
         ok &= cJSON_AddNumberToObject(k, "connect", (double)st->err_connect) &&

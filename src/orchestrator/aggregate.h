@@ -30,6 +30,11 @@ struct agg_stats {
     int has_service;
     struct msg_latency service;
     int64_t updated_ms; /* epoch ms of the newest figure; 0 none */
+    /* Whether the counts beyond sent and received (errors, their kinds,
+     * status codes, late, elapsed_ms, rps) are known: a report of the
+     * original format carries none of them. lat.has_ext says the same of
+     * mode, p90 ... p999. Unknown figures are null in JSON. */
+    int has_counts;
 };
 
 /* One participant. Plain value type except for the two histograms, which

@@ -28,6 +28,8 @@
 /* Reports a driver may be ahead of one per report interval since the start
  * (clock skew, a report sent at the start). */
 #define CTL_SEQ_MARGIN 20
+/* The margin after the longest a silent participant's run can take. */
+#define CTL_REPORT_GRACE_MS 30000
 #define CTL_EVENT_MS 1000         /* live views are refreshed at least this often */
 #define CTL_SAVE_MS 2000          /* heartbeat times are saved this often */
 #define CTL_POINT_GRACE_MS 1000   /* longest wait for late reports of an interval */
@@ -65,6 +67,7 @@ struct part {
     int refused;     /* sent a final report before the trigger */
     int dead;        /* declared dead during the test (sticky) */
     int lost;        /* alive but not running the test, without a final report */
+    int original;    /* of the original format: no READY, no heartbeats to judge by */
     int64_t last_seen_ms;
     int64_t not_running_since_ms;
 };
@@ -190,11 +193,32 @@ static int64_t ctl_heard_since(const struct ctl *c)
     return c->store_refusing ? 0 : c->listening_since_ms;
 }
 
-static enum liveness ctl_part_liveness(struct ctl *c, const struct part *p, int64_t now)
+/* When a participant that sends no heartbeats to judge by (the original
+ * format) is given up: the longest its run can take, one request at a time
+ * (count x (gap + request timeout)), plus CTL_REPORT_GRACE_MS, from the
+ * config (it starts on the config). */
+static int64_t ctl_report_deadline(const struct test *t)
+{
+    int64_t base = t->configured_ms ? t->configured_ms
+                   : t->start_at_ms ? t->start_at_ms
+                                    : t->created_ms;
+    int64_t gap =
+        t->cfg.test_type == TEST_TSUNAMI ? (int64_t)(t->cfg.test_message_delay * 1000.0) : 0;
+    int64_t timeout = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : MSG_DEFAULT_TIMEOUT_MS;
+    return base + t->cfg.message_count_per_driver * (gap + timeout) + CTL_REPORT_GRACE_MS;
+}
+
+static enum liveness ctl_part_liveness(struct ctl *c, const struct test *t, const struct part *p,
+                                       int64_t now)
 {
     if (p->dead)
         return LIVE_DEAD;
     const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
+    if (p->original) {
+        if (!p->agg.final && now >= ctl_report_deadline(t))
+            return LIVE_DEAD;
+        return d && registry_judge(c->reg, d, now) == LIVE_ALIVE ? LIVE_ALIVE : LIVE_QUIET;
+    }
     /* A participant is judged as ctl_part_gone does: the time the
      * orchestrator could not hear counts for nobody. */
     int64_t since = ctl_heard_since(c);
@@ -215,12 +239,15 @@ static enum liveness ctl_part_liveness(struct ctl *c, const struct part *p, int6
 }
 
 /* 1 when p is to be declared dead: no sign of life for the heartbeat
- * timeout while the orchestrator was listening. */
-static int ctl_part_gone(struct ctl *c, const struct part *p, int64_t now)
+ * timeout while the orchestrator was listening (for the original format,
+ * no final report by ctl_report_deadline). */
+static int ctl_part_gone(struct ctl *c, const struct test *t, const struct part *p, int64_t now)
 {
     int64_t since = ctl_heard_since(c);
     if (since <= 0)
         return 0;
+    if (p->original)
+        return now >= ctl_report_deadline(t) && now >= since + CTL_REPORT_GRACE_MS;
     int64_t last = p->last_seen_ms;
     const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
     if (d && d->last_rx_ms > last)
@@ -285,14 +312,14 @@ static cJSON *ctl_per_driver_json(struct ctl *c, struct test *t, int64_t now)
         agg_driver_stats(&p->agg, &st);
         cJSON *stats = agg_stats_to_json(&st);
         cJSON *e = cJSON_CreateObject();
-        int ok =
-            stats && e && cJSON_AddStringToObject(e, "node_id", p->agg.node_id) &&
-            cJSON_AddStringToObject(e, "liveness", liveness_name(ctl_part_liveness(c, p, now))) &&
-            cJSON_AddBoolToObject(e, "final", p->agg.final) &&
-            cJSON_AddStringToObject(e, "failure", p->agg.failure) &&
-            cJSON_AddBoolToObject(e, "ready", p->ready) &&
-            cJSON_AddBoolToObject(e, "approximate", agg_driver_approximate(&p->agg)) &&
-            ctl_add_opt_ms(e, "first_send_ms", p->agg.first_send_ms);
+        int ok = stats && e && cJSON_AddStringToObject(e, "node_id", p->agg.node_id) &&
+                 cJSON_AddStringToObject(e, "liveness",
+                                         liveness_name(ctl_part_liveness(c, t, p, now))) &&
+                 cJSON_AddBoolToObject(e, "final", p->agg.final) &&
+                 cJSON_AddStringToObject(e, "failure", p->agg.failure) &&
+                 cJSON_AddBoolToObject(e, "ready", p->ready) &&
+                 cJSON_AddBoolToObject(e, "approximate", agg_driver_approximate(&p->agg)) &&
+                 ctl_add_opt_ms(e, "first_send_ms", p->agg.first_send_ms);
         if (ok)
             ctl_move_members(e, stats);
         cJSON_Delete(stats);
@@ -719,6 +746,10 @@ static void ctl_configure(struct ctl *c, struct test *t, const char *const *ids,
         snprintf(drv[i], ID_MAX, "%s", ids[i]);
         agg_driver_init(&parts[i].agg, ids[i]);
         parts[i].last_seen_ms = now;
+        /* A driver of the original format starts on the config and never
+         * says READY: nothing to wait for. */
+        const struct reg_driver *d = registry_find(c->reg, ids[i]);
+        parts[i].original = parts[i].ready = d && registry_original(d);
     }
     free(t->cfg.drivers);
     t->cfg.drivers = drv;
@@ -758,6 +789,18 @@ static void ctl_trigger(struct ctl *c, struct test *t, int64_t now)
     t->have_agg_prev = 0;
     for (int i = 0; i < t->n_parts; i++)
         t->parts[i].agg_idx = -1;
+    /* A driver of the original format may be done already: its result
+     * counts from the start. */
+    for (int i = 0; i < t->n_parts; i++) {
+        struct part *p = &t->parts[i];
+        if (p->agg.final && !p->refused && p->agg.reports > 0) {
+            struct msg_metrics done;
+            memset(&done, 0, sizeof done);
+            done.final = 1;
+            struct series_snap zero = {0};
+            ctl_agg_add(c, t, p, &done, &zero, &p->agg.snap, NULL, now);
+        }
+    }
     log_info("test %s RUNNING: start_at %lld", t->id, (long long)start_at);
     ctl_persist(c, t, now);
     ctl_publish_test(c, t, now);
@@ -767,7 +810,8 @@ static void ctl_trigger(struct ctl *c, struct test *t, int64_t now)
  * read test configs. */
 static int ctl_eligible(struct ctl *c, const struct reg_driver *d, int64_t now)
 {
-    return registry_judge(c->reg, d, now) == LIVE_ALIVE && d->listening != MSG_LISTENING_NO;
+    enum liveness l = registry_judge(c->reg, d, now);
+    return (l == LIVE_ALIVE || l == LIVE_QUIET) && d->listening != MSG_LISTENING_NO;
 }
 
 /* CREATED: wait (bounded) for enough alive drivers, then configure. */
@@ -846,10 +890,22 @@ static void ctl_check_parts(struct ctl *c, struct test *t, int64_t now)
         struct part *p = &t->parts[i];
         if (p->agg.final || p->dead)
             continue;
-        if (ctl_part_gone(c, p, now)) {
+        if (ctl_part_gone(c, t, p, now)) {
             p->dead = 1;
-            ctl_reason(t, "driver %s declared dead (no heartbeat for %.1fs)", p->agg.node_id,
-                       (double)c->conf.hb_timeout_ms / 1000.0);
+            if (p->original) {
+                ctl_reason(t,
+                           "driver %s (original format) sent no final report within %.0fs of "
+                           "the config (count x (delay + timeout) + %.0fs)",
+                           p->agg.node_id,
+                           (double)(ctl_report_deadline(t) - t->configured_ms) / 1e3,
+                           (double)CTL_REPORT_GRACE_MS / 1e3);
+                struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
+                if (d)
+                    registry_missed(c->reg, d);
+            } else {
+                ctl_reason(t, "driver %s declared dead (no heartbeat for %.1fs)", p->agg.node_id,
+                           (double)c->conf.hb_timeout_ms / 1000.0);
+            }
             log_warn("test %s: driver %s declared dead", t->id, p->agg.node_id);
             ctl_publish_test(c, t, now);
             continue;
@@ -1086,7 +1142,7 @@ static void ctl_on_heartbeat(struct ctl *c, const struct bus_record *rec, int64_
     if (rc != REG_NONE)
         c->drivers_changed = 1;
     struct test *t = c->active;
-    int64_t sent = (int64_t)(m.timestamp * 1000.0);
+    int64_t sent = m.timestamp > 0 ? (int64_t)(m.timestamp * 1000.0) : now;
     if (!t || !liveness_fresh(now, sent, c->conf.hb_timeout_ms))
         return;
     struct part *p = ctl_part(t, m.node_id);
@@ -1212,7 +1268,10 @@ static void ctl_on_metrics(struct ctl *c, const struct bus_record *rec, int64_t 
         log_error("test %s: out of memory applying a report", t->id);
     } else if (rc == 1) {
         ctl_store_point(c, t, m.node_id, p->agg.seq, &pt);
-        if (m.final && t->state != TS_RUNNING) {
+        /* A final report before the trigger is a refusal, except one of the
+         * original format without a failure: that driver ran the test on
+         * the config, and this is its result. */
+        if (m.final && t->state != TS_RUNNING && (m.has_ext || m.failure[0])) {
             p->refused = 1;
             if (m.failure[0]) {
                 ctl_reason(t, "%s refused: %s", m.node_id, m.failure);
@@ -1511,6 +1570,9 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now, ch
             agg_driver_init(&p->agg, nid);
             p->agg_idx = -1;
             p->last_seen_ms = now;
+            const struct reg_driver *d = registry_find(c->reg, nid);
+            p->original = d && registry_original(d);
+            p->ready = p->ready || (p->original && t->state != TS_CREATED);
             ctl_rebuild_part(c, t, p, now);
         }
     }
@@ -2084,14 +2146,14 @@ int ctl_prometheus(struct ctl *c, char **text, char *err, size_t errlen)
     }
     pthread_mutex_lock(&c->mu);
     int64_t now = clock_wall_ms();
-    int counts[3] = {0, 0, 0};
+    int counts[LIVE_COUNT] = {0};
     int nd = registry_count(c->reg);
     for (int i = 0; i < nd; i++)
         counts[registry_judge(c->reg, registry_at(c->reg, i), now)]++;
     fputs("# HELP dlt_drivers Drivers known to the orchestrator, by liveness.\n"
           "# TYPE dlt_drivers gauge\n",
           f);
-    for (int l = 0; l < 3; l++)
+    for (int l = 0; l < LIVE_COUNT; l++)
         fprintf(f, "dlt_drivers{liveness=\"%s\"} %d\n", liveness_name((enum liveness)l), counts[l]);
     int64_t tc[TS_COUNT];
     char dberr[256];

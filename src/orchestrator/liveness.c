@@ -7,7 +7,10 @@ const char *liveness_name(enum liveness l)
         return "alive";
     case LIVE_SUSPECT:
         return "suspect";
+    case LIVE_QUIET:
+        return "quiet";
     case LIVE_DEAD:
+    case LIVE_COUNT:
         break;
     }
     return "dead";

@@ -6,9 +6,12 @@
 
 #include <stdint.h>
 
-enum liveness { LIVE_ALIVE = 0, LIVE_SUSPECT, LIVE_DEAD };
+/* LIVE_QUIET: a driver of the original format, which heartbeats only
+ * after a trigger: its silence is no sign of death, and it can take tests
+ * (the registry decides; liveness_judge never returns it). */
+enum liveness { LIVE_ALIVE = 0, LIVE_SUSPECT, LIVE_DEAD, LIVE_QUIET, LIVE_COUNT };
 
-/* "alive", "suspect" or "dead". */
+/* "alive", "suspect", "dead" or "quiet". */
 const char *liveness_name(enum liveness l);
 
 /* A driver whose latest heartbeat the orchestrator received at last_rx_ms

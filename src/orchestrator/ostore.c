@@ -38,15 +38,26 @@ static const char ostore_schema[] =
     " state INTEGER NOT NULL DEFAULT 0,"
     " test_id TEXT NOT NULL DEFAULT '',"
     " requests_sent INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS reports ("
-    " report_id TEXT PRIMARY KEY,"
+    /* A report is known by its node and its report_id: the original
+     * programs' report ids are millisecond timestamps, so two drivers can
+     * send the same one. Stores from before keyed reports by report_id
+     * alone, in a table named reports: its rows move here at open. */
+    "CREATE TABLE IF NOT EXISTS node_reports ("
+    " report_id TEXT NOT NULL,"
     " test_id TEXT NOT NULL,"
     " node_id TEXT NOT NULL,"
     " seq INTEGER,"
     " final INTEGER NOT NULL,"
     " received_ms INTEGER NOT NULL,"
+    " json TEXT NOT NULL,"
+    " PRIMARY KEY (node_id, report_id));"
+    "CREATE INDEX IF NOT EXISTS node_reports_by_test ON node_reports(test_id, node_id);"
+    "CREATE TABLE IF NOT EXISTS reports (report_id TEXT PRIMARY KEY, test_id TEXT NOT NULL,"
+    " node_id TEXT NOT NULL, seq INTEGER, final INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
     " json TEXT NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS reports_by_test ON reports(test_id, node_id);"
+    "INSERT OR IGNORE INTO node_reports SELECT report_id, test_id, node_id, seq, final,"
+    " received_ms, json FROM reports;"
+    "DROP TABLE reports;"
     "CREATE TABLE IF NOT EXISTS points ("
     " test_id TEXT NOT NULL,"
     " node_id TEXT NOT NULL,"
@@ -379,7 +390,7 @@ int ostore_report_put(struct ostore *s, const char *report_id, const char *test_
                       const char *json, size_t len, char *err, size_t errlen)
 {
     static const char sql[] =
-        "INSERT OR IGNORE INTO reports (report_id, test_id, node_id, seq, final, received_ms,"
+        "INSERT OR IGNORE INTO node_reports (report_id, test_id, node_id, seq, final, received_ms,"
         " json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
     sqlite3_stmt *st = store_stmt(s->st, sql, err, errlen);
     if (!st)
@@ -402,7 +413,7 @@ int ostore_report_put(struct ostore *s, const char *report_id, const char *test_
 int ostore_report_latest(struct ostore *s, const char *test_id, const char *node_id, char **json,
                          char *err, size_t errlen)
 {
-    static const char sql[] = "SELECT json FROM reports WHERE test_id = ?1 AND node_id = ?2"
+    static const char sql[] = "SELECT json FROM node_reports WHERE test_id = ?1 AND node_id = ?2"
                               " ORDER BY seq IS NULL DESC, final DESC, seq DESC LIMIT 1";
     *json = NULL;
     sqlite3_stmt *st = store_stmt(s->st, sql, err, errlen);

@@ -159,15 +159,31 @@ static void registry_drop(struct registry *r, int i)
     r->n--;
 }
 
+int registry_original(const struct reg_driver *d)
+{
+    return d->state == NODE_STATE_NONE && d->version[0] == '\0';
+}
+
+void registry_missed(struct registry *r, struct reg_driver *d)
+{
+    (void)r;
+    d->missed = 1;
+}
+
 enum liveness registry_judge(const struct registry *r, const struct reg_driver *d, int64_t now_ms)
 {
-    return liveness_judge(now_ms, d->last_rx_ms, r->interval_ms, r->timeout_ms);
+    enum liveness l = liveness_judge(now_ms, d->last_rx_ms, r->interval_ms, r->timeout_ms);
+    if (l != LIVE_ALIVE && registry_original(d) && !d->missed && d->last_rx_ms > 0 &&
+        now_ms - d->last_rx_ms < REGISTRY_QUIET_MS)
+        return LIVE_QUIET;
+    return l;
 }
 
 /* A sign of life at now_ms; returns 1 when it revived the driver. */
 static int registry_alive(struct registry *r, struct reg_driver *d, int64_t now_ms)
 {
     d->last_rx_ms = now_ms;
+    d->missed = 0;
     d->dirty = 1;
     enum liveness was = d->live;
     d->live = registry_judge(r, d, now_ms);
@@ -210,7 +226,8 @@ int registry_register(struct registry *r, const struct msg_register *m, int64_t 
 
 int registry_heartbeat(struct registry *r, const struct msg_heartbeat *m, int64_t now_ms)
 {
-    int64_t sent_ms = (int64_t)(m->timestamp * 1000.0);
+    /* No timestamp (the original's "time.time()" string): it arrived now. */
+    int64_t sent_ms = m->timestamp > 0 ? (int64_t)(m->timestamp * 1000.0) : now_ms;
     int fresh = liveness_fresh(now_ms, sent_ms, r->timeout_ms);
     struct reg_driver *d = registry_find(r, m->node_id);
     int rc = REG_NONE;
@@ -286,9 +303,10 @@ int64_t registry_evicted(const struct registry *r)
     return r->evicted;
 }
 
-void registry_counts(const struct registry *r, int counts[3])
+void registry_counts(const struct registry *r, int counts[LIVE_COUNT])
 {
-    counts[0] = counts[1] = counts[2] = 0;
+    for (int l = 0; l < LIVE_COUNT; l++)
+        counts[l] = 0;
     for (int i = 0; i < r->n; i++)
         counts[r->d[i]->live]++;
 }

@@ -37,8 +37,9 @@ struct reg_driver {
     char test_id[ID_MAX];
     int64_t requests_sent;
     enum msg_listening listening; /* as its newest heartbeat says */
-    enum liveness live;           /* as of the latest registry_tick or message */
-    int dirty;                    /* changed since the caller last saved it */
+    int missed;         /* an original-format driver that sent no report for a test it was in */
+    enum liveness live; /* as of the latest registry_tick or message */
+    int dirty;          /* changed since the caller last saved it */
 };
 
 struct registry;
@@ -74,12 +75,21 @@ int registry_restore(struct registry *r, const struct reg_driver *d);
 /* Re-judge every driver at now_ms and forget the long dead. Returns how many
  * drivers changed liveness or were forgotten. Can't fail. */
 int registry_tick(struct registry *r, int64_t now_ms);
+/* A driver of the original format: it says nothing of itself (no version
+ * in its register, no state in its heartbeats). It heartbeats only after a
+ * trigger, so it is judged quiet, not dead, for REGISTRY_QUIET_MS after its
+ * latest message, unless it missed a test (see registry_missed). */
+#define REGISTRY_QUIET_MS (60 * 60 * 1000LL)
+int registry_original(const struct reg_driver *d);
+/* d took part in a test and never sent its report: dead until it is heard
+ * from again. */
+void registry_missed(struct registry *r, struct reg_driver *d);
 /* The liveness of d at now_ms. */
 enum liveness registry_judge(const struct registry *r, const struct reg_driver *d, int64_t now_ms);
 /* How many never-heartbeated drivers were dropped to make room. */
 int64_t registry_evicted(const struct registry *r);
 /* Number of drivers in each liveness, as of the latest tick. */
-void registry_counts(const struct registry *r, int counts[3]);
+void registry_counts(const struct registry *r, int counts[LIVE_COUNT]);
 
 /* One driver / {"drivers": [...]} as GET /api/drivers shows them. The
  * caller owns the tree; NULL when out of memory. */

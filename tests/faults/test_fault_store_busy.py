@@ -59,7 +59,7 @@ def main():
         check("declared dead" not in orch.stderr_text(), "a driver was declared dead")
 
         with sqlite3.connect(orch.db, timeout=10) as ro:
-            finals = ro.execute("SELECT COUNT(DISTINCT node_id) FROM reports WHERE test_id = ? "
+            finals = ro.execute("SELECT COUNT(DISTINCT node_id) FROM node_reports WHERE test_id = ? "
                                 "AND final = 1", (tid,)).fetchone()[0]
             state = ro.execute("SELECT state FROM tests WHERE test_id = ?", (tid,)).fetchone()[0]
         check(finals == 2, f"{finals} final report(s) stored, want 2")

@@ -1,16 +1,16 @@
 """load-orchestrator with a mixed fleet: a real load-driver and a driver
 that speaks only the original format (fakedriver.py --mode original: no
 state in its heartbeats, never READY, one report at the end with the four
-latency figures and no seq, counts or histogram). The original driver is
-triggered when the READY wait times out (the reason says so), the test
-completes, the aggregate is marked approximate, its min and max are exact
-and the counts add up to what the target served. An orchestrator stopped
-while such a test waits for READY (CONFIGURED) picks the wait up again
-after its restart and the test completes."""
+latency figures and no seq, counts or histogram). The original driver
+counts as ready once configured (it starts on the config and never says
+READY), so the trigger is not held back for it: no "ready wait timed out".
+The test completes, the aggregate is marked approximate, its min and max
+are exact and the counts add up to what the target served. An orchestrator
+stopped while such a test runs resumes it after its restart, the original
+participant still judged by its report, not by heartbeats, and the test
+completes with exact counts."""
 
-import time
-
-from dlt import Cluster, KcatConsumer, check, get_json, log, run_test
+from dlt import Cluster, KcatConsumer, check, get_json, log, run_test, wait_until
 from orchlib import fake_driver, get_test, start_test, target_count, wait_drivers, wait_test
 
 COUNT = 300
@@ -34,8 +34,7 @@ def main():
         t = wait_test(orch.url, tid, timeout=60)
         log(f"{t['state']}: {t['reason']}")
         check(t["state"] == "COMPLETED", f"state {t['state']}: {t['reason']}")
-        check("ready wait timed out" in t["reason"] and orig.node_id in t["reason"],
-              f"reason {t['reason']!r}")
+        check("ready wait timed out" not in t["reason"], f"reason {t['reason']!r}")
         check(t["approximate"] is True, "approximate is not set")
         agg = t["aggregate"]
         served = target_count(target.url) - before
@@ -63,17 +62,17 @@ def main():
         check(abs(lat["mean"] - want_mean) < 0.01, f"mean {lat['mean']} want {want_mean}")
         check(lat["min"] <= lat["median"] <= lat["p99"] <= lat["max"], f"order {lat}")
 
-        # Restart while the test waits for READY.
+        # Restart while the test runs.
         before = target_count(target.url)
         tid = start_test(orch.url, {"test_type": "AVALANCHE", "message_count_per_driver": COUNT})
-        check(get_test(orch.url, tid)["state"] == "CONFIGURED", "not waiting for READY")
-        time.sleep(1)
+        wait_until(lambda: get_test(orch.url, tid)["state"] == "RUNNING", timeout=10,
+                   what="the test running")
         check(orch.stop() == 0, "exit status")
         orch = c.orchestrator("--ready-timeout", "3s", db=orch.db)
-        check(get_test(orch.url, tid)["state"] == "CONFIGURED", "the wait did not resume")
+        check(get_test(orch.url, tid)["state"] in ("RUNNING", "COMPLETED"),
+              "the test did not resume")
         t = wait_test(orch.url, tid, timeout=60)
-        check(t["state"] == "COMPLETED" and "restarted" in t["reason"],
-              f"after the restart: {t['state']}: {t['reason']}")
+        check(t["state"] == "COMPLETED", f"after the restart: {t['state']}: {t['reason']}")
         check(t["aggregate"]["requests_sent"] == 2 * COUNT == target_count(target.url) - before,
               f"counts after the restart {t['aggregate']['requests_sent']}")
 

@@ -99,7 +99,7 @@ static void test_registry_heartbeats(void **state)
     assert_int_equal(d->state, NODE_STATE_RUNNING);
     assert_int_equal(d->requests_sent, 100);
 
-    int counts[3];
+    int counts[LIVE_COUNT];
     registry_tick(r, t + 12100);
     registry_counts(r, counts);
     assert_int_equal(counts[LIVE_ALIVE], 1);
@@ -227,6 +227,46 @@ static void test_registry_storm(void **state)
     registry_destroy(r);
 }
 
+/* A driver of the original format registers, then says nothing until its
+ * first trigger: it is quiet, not dead, and stays so for an hour, unless it
+ * missed a test; its heartbeat's timestamp is the string "time.time()"
+ * (decoded as 0): the arrival time counts. */
+static void test_registry_original(void **state)
+{
+    (void)state;
+    struct registry *r = NULL;
+    assert_int_equal(registry_create(IV, TO, 600000, &r), 0);
+    int64_t t = 1700000000000;
+    struct msg_register reg;
+    memset(&reg, 0, sizeof reg);
+    snprintf(reg.node_id, sizeof reg.node_id, "1700000000000");
+    assert_int_equal(registry_register(r, &reg, t, 0), REG_ADDED);
+    struct reg_driver *d = registry_find(r, "1700000000000");
+    assert_non_null(d);
+    assert_true(registry_original(d));
+    assert_int_equal(registry_judge(r, d, t + 15000), LIVE_QUIET);
+    assert_int_equal(registry_judge(r, d, t + 59 * 60 * 1000), LIVE_QUIET);
+    assert_int_equal(registry_judge(r, d, t + 61 * 60 * 1000), LIVE_DEAD);
+    assert_string_equal(liveness_name(LIVE_QUIET), "quiet");
+    struct msg_heartbeat m = hb("1700000000000", 0, NODE_STATE_NONE, "", 0);
+    registry_heartbeat(r, &m, t + 20000);
+    assert_int_equal(d->last_rx_ms, t + 20000);
+    assert_int_equal(registry_judge(r, d, t + 20000), LIVE_ALIVE);
+    assert_int_equal(registry_judge(r, d, t + 40000), LIVE_QUIET);
+    registry_missed(r, d);
+    assert_int_equal(registry_judge(r, d, t + 40000), LIVE_DEAD);
+    assert_int_equal(registry_register(r, &reg, t + 41000, 0), REG_CHANGED);
+    assert_int_equal(registry_judge(r, d, t + 60000), LIVE_QUIET);
+    /* A dlt driver (a version in its register) is judged by its heartbeats. */
+    snprintf(reg.node_id, sizeof reg.node_id, "d-new");
+    snprintf(reg.version, sizeof reg.version, "0.2.0");
+    assert_int_equal(registry_register(r, &reg, t, 0), REG_ADDED);
+    d = registry_find(r, "d-new");
+    assert_false(registry_original(d));
+    assert_int_equal(registry_judge(r, d, t + 15000), LIVE_DEAD);
+    registry_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_registry_register),
         cmocka_unit_test(test_registry_cap),
         cmocka_unit_test(test_registry_storm),
+        cmocka_unit_test(test_registry_original),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
