@@ -28,8 +28,6 @@
 /* Reports a driver may be ahead of one per report interval since the start
  * (clock skew, a report sent at the start). */
 #define CTL_SEQ_MARGIN 20
-/* The margin after the longest a silent participant's run can take. */
-#define CTL_REPORT_GRACE_MS 30000
 #define CTL_EVENT_MS 1000         /* live views are refreshed at least this often */
 #define CTL_SAVE_MS 2000          /* heartbeat times are saved this often */
 #define CTL_POINT_GRACE_MS 1000   /* longest wait for late reports of an interval */
@@ -195,9 +193,9 @@ static int64_t ctl_heard_since(const struct ctl *c)
 
 /* When a participant that sends no heartbeats to judge by (the original
  * format) is given up: the longest its run can take, one request at a time
- * (count x (gap + request timeout)), plus CTL_REPORT_GRACE_MS, from the
- * config (it starts on the config). */
-static int64_t ctl_report_deadline(const struct test *t)
+ * (count x (gap + request timeout)), plus grace_ms, from the config (it
+ * starts on the config). */
+static int64_t ctl_report_deadline(const struct test *t, int64_t grace_ms)
 {
     int64_t base = t->configured_ms ? t->configured_ms
                    : t->start_at_ms ? t->start_at_ms
@@ -205,7 +203,7 @@ static int64_t ctl_report_deadline(const struct test *t)
     int64_t gap =
         t->cfg.test_type == TEST_TSUNAMI ? (int64_t)(t->cfg.test_message_delay * 1000.0) : 0;
     int64_t timeout = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : MSG_DEFAULT_TIMEOUT_MS;
-    return base + t->cfg.message_count_per_driver * (gap + timeout) + CTL_REPORT_GRACE_MS;
+    return base + t->cfg.message_count_per_driver * (gap + timeout) + grace_ms;
 }
 
 static enum liveness ctl_part_liveness(struct ctl *c, const struct test *t, const struct part *p,
@@ -215,7 +213,7 @@ static enum liveness ctl_part_liveness(struct ctl *c, const struct test *t, cons
         return LIVE_DEAD;
     const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
     if (p->original) {
-        if (!p->agg.final && now >= ctl_report_deadline(t))
+        if (!p->agg.final && now >= ctl_report_deadline(t, c->conf.report_grace_ms))
             return LIVE_DEAD;
         return d && registry_judge(c->reg, d, now) == LIVE_ALIVE ? LIVE_ALIVE : LIVE_QUIET;
     }
@@ -247,7 +245,8 @@ static int ctl_part_gone(struct ctl *c, const struct test *t, const struct part 
     if (since <= 0)
         return 0;
     if (p->original)
-        return now >= ctl_report_deadline(t) && now >= since + CTL_REPORT_GRACE_MS;
+        return now >= ctl_report_deadline(t, c->conf.report_grace_ms) &&
+               now >= since + c->conf.report_grace_ms;
     int64_t last = p->last_seen_ms;
     const struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
     if (d && d->last_rx_ms > last)
@@ -893,12 +892,14 @@ static void ctl_check_parts(struct ctl *c, struct test *t, int64_t now)
         if (ctl_part_gone(c, t, p, now)) {
             p->dead = 1;
             if (p->original) {
-                ctl_reason(t,
-                           "driver %s (original format) sent no final report within %.0fs of "
-                           "the config (count x (delay + timeout) + %.0fs)",
-                           p->agg.node_id,
-                           (double)(ctl_report_deadline(t) - t->configured_ms) / 1e3,
-                           (double)CTL_REPORT_GRACE_MS / 1e3);
+                ctl_reason(
+                    t,
+                    "driver %s (original format) sent no final report within %.0fs of "
+                    "the config (count x (delay + timeout) + %.0fs)",
+                    p->agg.node_id,
+                    (double)(ctl_report_deadline(t, c->conf.report_grace_ms) - t->configured_ms) /
+                        1e3,
+                    (double)c->conf.report_grace_ms / 1e3);
                 struct reg_driver *d = registry_find(c->reg, p->agg.node_id);
                 if (d)
                     registry_missed(c->reg, d);

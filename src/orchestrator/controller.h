@@ -29,6 +29,7 @@ struct ctl_conf {
     int64_t hb_timeout_ms;    /* dead after this long without a heartbeat */
     int64_t ready_timeout_ms; /* bound on the min_drivers and READY waits */
     int64_t start_delay_ms;   /* margin between the trigger and start_at */
+    int64_t report_grace_ms;  /* margin on the longest run of a silent (original) participant */
 };
 
 struct ctl;

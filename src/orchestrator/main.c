@@ -78,6 +78,10 @@ static void orch_usage(FILE *out)
             "                              (default 5s)\n"
             "  --start-delay DUR           margin between the trigger and the common start\n"
             "                              (default 500ms)\n"
+            "  --report-grace DUR          a participant of the original format (it sends\n"
+            "                              nothing while it runs) is given up when it has\n"
+            "                              not reported by the config time + count x (delay\n"
+            "                              + request timeout) + DUR (default 30s)\n"
             "  --api-token TOKEN           require 'Authorization: Bearer TOKEN' on every POST\n"
             "                              (default $DLT_API_TOKEN; none when unset); seen\n"
             "                              by every local user in the process list\n"
@@ -162,6 +166,7 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         OPT_HB_INTERVAL,
         OPT_READY,
         OPT_START_DELAY,
+        OPT_REPORT_GRACE,
         OPT_TOKEN,
         OPT_TOKEN_FILE,
         OPT_MAX_BODY,
@@ -180,6 +185,7 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
         {"heartbeat-interval", required_argument, NULL, OPT_HB_INTERVAL},
         {"ready-timeout", required_argument, NULL, OPT_READY},
         {"start-delay", required_argument, NULL, OPT_START_DELAY},
+        {"report-grace", required_argument, NULL, OPT_REPORT_GRACE},
         {"api-token", required_argument, NULL, OPT_TOKEN},
         {"api-token-file", required_argument, NULL, OPT_TOKEN_FILE},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
@@ -198,6 +204,7 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
     o->ctl.hb_interval_ms = 1000;
     o->ctl.ready_timeout_ms = 5000;
     o->ctl.start_delay_ms = 500;
+    o->ctl.report_grace_ms = 30000;
     o->max_body = 1024 * 1024;
     o->max_conns = MAX_CONNS;
     o->max_conns_per_ip = -1;
@@ -242,6 +249,9 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
             break;
         case OPT_START_DELAY:
             orch_duration("--start-delay", optarg, 0, 600000, &o->ctl.start_delay_ms);
+            break;
+        case OPT_REPORT_GRACE:
+            orch_duration("--report-grace", optarg, 0, 86400000, &o->ctl.report_grace_ms);
             break;
         case OPT_TOKEN:
             orch_token(o, optarg, "--api-token");

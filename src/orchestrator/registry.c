@@ -172,8 +172,10 @@ void registry_missed(struct registry *r, struct reg_driver *d)
 
 enum liveness registry_judge(const struct registry *r, const struct reg_driver *d, int64_t now_ms)
 {
+    if (d->missed)
+        return LIVE_DEAD; /* until it is heard from again */
     enum liveness l = liveness_judge(now_ms, d->last_rx_ms, r->interval_ms, r->timeout_ms);
-    if (l != LIVE_ALIVE && registry_original(d) && !d->missed && d->last_rx_ms > 0 &&
+    if (l != LIVE_ALIVE && registry_original(d) && d->last_rx_ms > 0 &&
         now_ms - d->last_rx_ms < REGISTRY_QUIET_MS)
         return LIVE_QUIET;
     return l;
