@@ -260,6 +260,10 @@ static rd_kafka_conf_t *bus_make_conf(const struct bus_conf *c, const char *cons
         rd_kafka_conf_set(conf, "client.id", c->client_id, rerr, sizeof rerr) ||
         rd_kafka_conf_set(conf, "socket.nagle.disable", "true", rerr, sizeof rerr) ||
         rd_kafka_conf_set(conf, "log.connection.close", "false", rerr, sizeof rerr) ||
+        /* No metadata lookup may create a topic with the broker's defaults
+         * (one partition, one replica, when auto.create.topics.enable is
+         * on): topics come from bus_ensure_topics only. */
+        rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", rerr, sizeof rerr) ||
         /* After an outage, reconnect within a second of the broker's
          * return (the default backoff grows to 10 s, and a consumer then
          * fetches nothing for that long). */
