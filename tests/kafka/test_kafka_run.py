@@ -1,5 +1,5 @@
 """On the 3-node cluster (auto.create.topics.enable=false): the orchestrator
-and three drivers create their five topics themselves, each with 3 replicas
+and three drivers create their six topics themselves, each with 3 replicas
 (one per broker); a TSUNAMI test started through the original REST call and
 an AVALANCHE test started through /api/tests both complete on every driver
 with exact counts, as many as the target served."""
@@ -31,10 +31,10 @@ def main():
         drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
                    for _ in range(DRIVERS)]
         wait_drivers(orch.url, DRIVERS, timeout=60)
-        for t in ("register", "heartbeat", "metrics", "test_config", "trigger"):
+        for t in ("register", "heartbeat", "metrics", "test_config", "trigger", "test_trigger"):
             md = kc.topic(pfx + t)
             check(md is not None, f"topic {pfx}{t} missing")
-            want = 1 if t in ("test_config", "trigger") else 6
+            want = 1 if t in ("test_config", "trigger", "test_trigger") else 6
             check(len(md["partitions"]) == want, f"{t}: {len(md['partitions'])} partitions")
             for p in md["partitions"]:
                 check(len(p["replicas"]) == 3 and len(p["isrs"]) == 3,

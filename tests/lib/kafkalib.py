@@ -192,3 +192,21 @@ def prefix(name):
     """A topic prefix of this test's own, so that tests sharing the cluster
     never see each other's messages or consumer groups."""
     return f"{name}-{os.getpid()}-{time.time_ns() % 10**9}."
+
+
+def check_counts(t, served, drivers, count, what):
+    """t is COMPLETED with drivers x count requests sent and answered, as
+    many as the target served, every driver final and none dead (a broker
+    fault may leave one 'suspect' for a while)."""
+    from dlt import check
+    agg = t["aggregate"]
+    log(f"{what}: {t['state']}, sent {agg['requests_sent']}, responses "
+        f"{agg['responses_received']}, target {served}, liveness "
+        f"{[p['liveness'] for p in t['per_driver']]}")
+    check(t["state"] == "COMPLETED", f"{what}: state {t['state']}: {t['reason']}")
+    check(agg["requests_sent"] == drivers * count == served == agg["responses_received"],
+          f"{what}: counts {agg['requests_sent']}/{agg['responses_received']}, target {served}")
+    check(len(t["per_driver"]) == drivers, f"{what}: {len(t['per_driver'])} drivers")
+    for p in t["per_driver"]:
+        check(p["final"] and p["requests_sent"] == count == p["responses_received"]
+              and p["liveness"] != "dead", f"{what}: driver {p}")
