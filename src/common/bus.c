@@ -16,7 +16,11 @@
 #include <unistd.h>
 
 struct bus_producer {
+    /* Replaced by bus_producer_renew after a fatal error: every use of rk
+     * holds lk for reading, the swap holds it for writing. */
     rd_kafka_t *rk;
+    rd_kafka_conf_t *conf_copy; /* to build the next rk */
+    pthread_rwlock_t lk;
     char prefix[64];
     bus_log_fn log_cb;
     void *log_opaque;
@@ -463,19 +467,63 @@ int bus_producer_create(const struct bus_conf *c, struct bus_producer **out, cha
     rd_kafka_conf_set_dr_msg_cb(conf, bus_dr_cb);
     rd_kafka_conf_set_opaque(conf, lg);
     char rerr[512];
+    p->conf_copy = rd_kafka_conf_dup(conf);
     /* Ownership of conf passes to librdkafka on success. */
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rerr, sizeof rerr);
+    p->rk = p->conf_copy ? rd_kafka_new(RD_KAFKA_PRODUCER, conf, rerr, sizeof rerr) : NULL;
     if (!p->rk) {
+        if (!p->conf_copy)
+            snprintf(rerr, sizeof rerr, "out of memory");
+        else
+            rd_kafka_conf_destroy(p->conf_copy);
         rd_kafka_conf_destroy(conf);
         free(p);
         free(lg);
         return bus_fail(err, errlen, "kafka producer: %s", rerr);
     }
+    pthread_rwlock_init(&p->lk, NULL);
     snprintf(p->prefix, sizeof p->prefix, "%s", c->topic_prefix);
     p->log_cb = c->log_cb;
     p->log_opaque = c->log_opaque;
     *out = p;
     return 0;
+}
+
+/* An idempotent producer that hit a fatal error (e.g. "out of order
+ * sequence number" after a whole cluster restarted with batches in flight)
+ * refuses every message for ever. Build a new one (a new producer id) in
+ * its place: what the old one still held is failed and counted, as a
+ * failed delivery is, and callers resend what they must. */
+static void bus_producer_renew(struct bus_producer *p)
+{
+    char why[512] = "";
+    pthread_rwlock_rdlock(&p->lk);
+    int fatal = rd_kafka_fatal_error(p->rk, why, sizeof why) != RD_KAFKA_RESP_ERR_NO_ERROR;
+    pthread_rwlock_unlock(&p->lk);
+    if (!fatal)
+        return;
+    pthread_rwlock_wrlock(&p->lk);
+    if (rd_kafka_fatal_error(p->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        char rerr[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_dup(p->conf_copy);
+        rd_kafka_t *nrk = conf ? rd_kafka_new(RD_KAFKA_PRODUCER, conf, rerr, sizeof rerr) : NULL;
+        if (nrk) {
+            rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            rd_kafka_flush(p->rk, 2000); /* serves the purged messages' reports */
+            int left = rd_kafka_outq_len(p->rk);
+            rd_kafka_destroy(p->rk);
+            p->rk = nrk;
+            bus_log(p->log_cb, p->log_opaque, LOGL_WARN,
+                    "kafka producer had a fatal error (%s): a new producer took its place%s", why,
+                    left ? "; some messages were dropped" : "");
+        } else {
+            if (conf)
+                rd_kafka_conf_destroy(conf);
+            bus_log(p->log_cb, p->log_opaque, LOGL_ERROR,
+                    "kafka producer had a fatal error (%s) and no new one could be built: %s", why,
+                    conf ? rerr : "out of memory");
+        }
+    }
+    pthread_rwlock_unlock(&p->lk);
 }
 
 int bus_produce(struct bus_producer *p, const char *topic, const char *key, const char *payload,
@@ -484,15 +532,21 @@ int bus_produce(struct bus_producer *p, const char *topic, const char *key, cons
     char name[256];
     bus_topic_name(p->prefix, topic, name, sizeof name);
     for (int attempt = 0;; attempt++) {
+        pthread_rwlock_rdlock(&p->lk);
         rd_kafka_resp_err_t e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_VALUE((void *)payload, len),
             RD_KAFKA_V_KEY((void *)key, key ? strlen(key) : 0), RD_KAFKA_V_OPAQUE(p),
             RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && attempt < 10)
+            rd_kafka_poll(p->rk, 100);
+        pthread_rwlock_unlock(&p->lk);
         if (!e)
             return 0;
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && attempt < 10) {
-            rd_kafka_poll(p->rk, 100);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && attempt < 10)
+            continue;
+        if (e == RD_KAFKA_RESP_ERR__FATAL && attempt == 0) {
+            bus_producer_renew(p);
             continue;
         }
         return bus_fail(err, errlen, "kafka produce to %s: %s", name, rd_kafka_err2str(e));
@@ -501,12 +555,19 @@ int bus_produce(struct bus_producer *p, const char *topic, const char *key, cons
 
 void bus_producer_poll(struct bus_producer *p, int timeout_ms)
 {
+    bus_producer_renew(p);
+    pthread_rwlock_rdlock(&p->lk);
     rd_kafka_poll(p->rk, timeout_ms);
+    pthread_rwlock_unlock(&p->lk);
 }
 
 int bus_producer_flush(struct bus_producer *p, int timeout_ms)
 {
-    return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+    bus_producer_renew(p);
+    pthread_rwlock_rdlock(&p->lk);
+    rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, timeout_ms);
+    pthread_rwlock_unlock(&p->lk);
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 }
 
 int64_t bus_producer_failed(const struct bus_producer *p)
@@ -516,7 +577,11 @@ int64_t bus_producer_failed(const struct bus_producer *p)
 
 int bus_producer_outq(const struct bus_producer *p)
 {
-    return rd_kafka_outq_len(p->rk);
+    struct bus_producer *w = (struct bus_producer *)p;
+    pthread_rwlock_rdlock(&w->lk);
+    int n = rd_kafka_outq_len(w->rk);
+    pthread_rwlock_unlock(&w->lk);
+    return n;
 }
 
 int bus_producer_warm(struct bus_producer *p, const char *const *topics, int n, int timeout_ms,
@@ -525,10 +590,13 @@ int bus_producer_warm(struct bus_producer *p, const char *const *topics, int n, 
     for (int i = 0; i < n; i++) {
         char name[256];
         bus_topic_name(p->prefix, topics[i], name, sizeof name);
+        pthread_rwlock_rdlock(&p->lk);
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, name, NULL);
-        if (!rkt)
+        if (!rkt) {
+            pthread_rwlock_unlock(&p->lk);
             return bus_fail(err, errlen, "kafka topic %s: %s", name,
                             rd_kafka_err2str(rd_kafka_last_error()));
+        }
         const struct rd_kafka_metadata *md = NULL;
         /* The answer stays in the handle's metadata cache after the topic
          * handle is gone. */
@@ -536,6 +604,7 @@ int bus_producer_warm(struct bus_producer *p, const char *const *topics, int n, 
         if (md)
             rd_kafka_metadata_destroy(md);
         rd_kafka_topic_destroy(rkt);
+        pthread_rwlock_unlock(&p->lk);
         if (e)
             return bus_fail(err, errlen, "kafka: metadata of %s: %s", name, rd_kafka_err2str(e));
     }
@@ -544,9 +613,11 @@ int bus_producer_warm(struct bus_producer *p, const char *const *topics, int n, 
 
 void bus_producer_purge(struct bus_producer *p)
 {
+    pthread_rwlock_rdlock(&p->lk);
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     /* Serve the delivery reports: each purged message counts as failed. */
     rd_kafka_poll(p->rk, 0);
+    pthread_rwlock_unlock(&p->lk);
 }
 
 void bus_producer_destroy(struct bus_producer *p)
@@ -558,6 +629,8 @@ void bus_producer_destroy(struct bus_producer *p)
                 "kafka: %d message(s) still undelivered at shutdown", rd_kafka_outq_len(p->rk));
     struct bus_logger *lg = rd_kafka_opaque(p->rk);
     rd_kafka_destroy(p->rk);
+    rd_kafka_conf_destroy(p->conf_copy);
+    pthread_rwlock_destroy(&p->lk);
     free(lg);
     free(p);
 }
