@@ -30,10 +30,14 @@ def wait_log(p, *needles, timeout=SOON):
 
 
 def stop_ok(p):
+    """Exit 0 on SIGTERM within 15 s: a driver that cannot reach Kafka looks
+    at its stop flag between two Kafka calls of up to 5 s each (its connect
+    loop), so up to about 10 s; seen 10.1 s under load."""
     t0 = time.time()
     rc = p.stop()
     took = time.time() - t0
-    check(rc == 0 and took < 10, f"{p.name}: exit {rc} after {took:.1f}s on SIGTERM")
+    log(f"{p.name} stopped in {took:.1f}s")
+    check(rc == 0 and took < 15, f"{p.name}: exit {rc} after {took:.1f}s on SIGTERM")
     return took
 
 

@@ -1,9 +1,14 @@
 """SIGKILL the broker that leads the most `metrics` partitions in the
 middle of a test on the 3-node cluster, and start it again 15 s later:
 the test completes with exact counts (no report lost, none counted twice:
-the idempotent producers and the orchestrator's report bookkeeping), every
-driver stays alive, and the restarted broker rejoins the ISR. The time the
-test took beyond its planned length is logged."""
+the idempotent producers and the orchestrator's report bookkeeping), no
+driver is declared dead, and the restarted broker rejoins the ISR.
+
+The rule this needs (docs/KAFKA.md): the partitions the killed broker led
+take no writes until the controller fences it (broker.session.timeout.ms,
+9 s; 23-28 s seen on a loaded 2-core machine), so the heartbeats of a
+driver keyed to one of them stall that long. --heartbeat-timeout must be
+longer than that window: 30 s here (the default 10 s suits load-broker)."""
 
 import collections
 import time
@@ -25,7 +30,7 @@ def main():
         with Cluster() as c:
             c.kafka = kc.bootstrap
             target = c.target()
-            orch = c.orchestrator("--topic-prefix", pfx)
+            orch = c.orchestrator("--topic-prefix", pfx, "--heartbeat-timeout", "30s")
             drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
                        for _ in range(2)]
             wait_drivers(orch.url, 2, timeout=60)
@@ -40,7 +45,7 @@ def main():
             kc.kill(victim)
             killed_at = time.time()
             # The other two elect new leaders; reports go on meanwhile.
-            wait_until(lambda: victim not in kc.leaders(pfx + "metrics").values(), timeout=30,
+            wait_until(lambda: victim not in kc.leaders(pfx + "metrics").values(), timeout=60,
                        interval=0.5, what="new metrics leaders")
             log(f"new leaders after {time.time() - killed_at:.1f}s: "
                 f"{kc.leaders(pfx + 'metrics')}")
@@ -48,44 +53,8 @@ def main():
             kc.start(node=victim)
             t = wait_test(orch.url, tid, timeout=120)
             took = time.time() - t0
-            # Heartbeats to the partitions the dead broker led stall until it
-            # is fenced (broker.session.timeout.ms, 9 s): a driver may be
-            # 'suspect' for a while, never 'dead'.
+            # A driver may be 'suspect' while its heartbeats stall, never 'dead'.
             check_counts(t, target_count(target.url) - before, 2, COUNT, "broker killed")
-            wait_drivers(orch.url, 2, timeout=60)
-            leaders = kc.leaders(pfx + "metrics")
-            victim = collections.Counter(leaders.values()).most_common(1)[0][0]
-            log(f"metrics leaders {leaders}: killing node {victim}")
-            before = target_count(target.url)
-            t0 = time.time()
-            tid = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": DELAY,
-                                        "message_count_per_driver": COUNT})
-            wait_under_way(orch.url, tid, 1000, timeout=60)
-            kc.kill(victim)
-            killed_at = time.time()
-            # The other two elect new leaders; reports go on meanwhile.
-            wait_until(lambda: victim not in kc.leaders(pfx + "metrics").values(), timeout=30,
-                       interval=0.5, what="new metrics leaders")
-            log(f"new leaders after {time.time() - killed_at:.1f}s: "
-                f"{kc.leaders(pfx + 'metrics')}")
-            time.sleep(max(0.0, DOWN - (time.time() - killed_at)))
-            kc.start(node=victim)
-            t = wait_test(orch.url, tid, timeout=120)
-            took = time.time() - t0
-            # Counts exact and every driver final; liveness is looked at apart:
-            # heartbeats to the partitions the dead broker led stall until
-            # it is fenced (broker.session.timeout.ms, 9 s), so a driver may
-            # be 'suspect' for a while, never 'dead'.
-            agg = t["aggregate"]
-            served = target_count(target.url) - before
-            check(t["state"] == "COMPLETED", f"state {t['state']}: {t['reason']}")
-            check(agg["requests_sent"] == 2 * COUNT == served == agg["responses_received"],
-                  f"counts {agg['requests_sent']}/{agg['responses_received']}, target {served}")
-            for p in t["per_driver"]:
-                check(p["final"] and p["requests_sent"] == COUNT == p["responses_received"]
-                      and p["liveness"] != "dead", f"driver {p}")
-            log(f"broker killed: exact counts {agg['requests_sent']}; liveness at the end "
-                f"{[p['liveness'] for p in t['per_driver']]}")
             wait_drivers(orch.url, 2, timeout=60)
             log(f"test ran {(t['ended_ms'] - t['start_at_ms']) / 1000:.1f}s from start_at to "
                 f"its end (planned {COUNT * DELAY:.0f}s), broker down {DOWN}s, "
