@@ -14,6 +14,8 @@ static const char *const shape_states[] = {"CREATED", "CONFIGURED", "RUNNING", "
 
 static const char *const shape_lat_keys[] = {"min", "mean", "median", "mode", "p90",
                                              "p95", "p99",  "p999",   "max"};
+/* The latencies a driver of the original format does not send: null. */
+static const int shape_lat_nullable[] = {0, 0, 0, 1, 1, 1, 1, 1, 0};
 
 /* The error being built, and the path of the object being looked at. */
 struct shape {
@@ -182,17 +184,20 @@ static int shape_test_id(struct shape *sh, const cJSON *o, const char *key)
     return rc;
 }
 
-/* A <stats> object (the aggregate, or a driver's figures). */
+/* A <stats> object (the aggregate, or a driver's figures). What a driver
+ * of the original format never sends is null (docs/API.md): errors,
+ * error_kinds, elapsed_ms, rps and the latency's mode and percentiles. */
 static int shape_stats(struct shape *sh, const cJSON *o)
 {
-    static const char *const counts[] = {"requests_sent", "responses_received", "errors"};
+    static const char *const counts[] = {"requests_sent", "responses_received"};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         if (shape_count(sh, o, counts[i], SH_REQUIRED))
             return -1;
-    if (shape_count(sh, o, "elapsed_ms", 0) || shape_num(sh, o, "rps", 0))
+    if (shape_count(sh, o, "errors", SH_REQUIRED | SH_NULL) ||
+        shape_count(sh, o, "elapsed_ms", SH_NULL) || shape_num(sh, o, "rps", SH_NULL))
         return -1;
     int rc;
-    const cJSON *k = shape_field(sh, o, "error_kinds", 0, shape_is_object, "an object", &rc);
+    const cJSON *k = shape_field(sh, o, "error_kinds", SH_NULL, shape_is_object, "an object", &rc);
     if (rc)
         return -1;
     if (k) {
@@ -203,13 +208,13 @@ static int shape_stats(struct shape *sh, const cJSON *o)
                 return -1;
         shape_pop(sh, n);
     }
-    const cJSON *lat = shape_field(sh, o, "latency_ms", SH_NULL, shape_is_object, "an object", &rc);
+    const cJSON *lat = shape_field(sh, o, "latency_ms", 0, shape_is_object, "an object", &rc);
     if (rc)
         return -1;
     if (lat) {
         size_t n = shape_push(sh, "latency_ms");
         for (size_t i = 0; i < sizeof shape_lat_keys / sizeof shape_lat_keys[0]; i++)
-            if (shape_num(sh, lat, shape_lat_keys[i], SH_NULL))
+            if (shape_num(sh, lat, shape_lat_keys[i], shape_lat_nullable[i] ? SH_NULL : 0))
                 return -1;
         shape_pop(sh, n);
     }
@@ -296,7 +301,9 @@ static int shape_test_body(struct shape *sh, const cJSON *t)
         shape_quote(st->valuestring, q, sizeof q);
         return shape_fail(sh, "state", "is '%s', not one of " SHAPE_STATES_TEXT, q);
     }
-    static const char *const times[] = {"created_ms", "start_at_ms", "ended_ms", "start_skew_ms"};
+    if (shape_num(sh, t, "created_ms", 0))
+        return -1;
+    static const char *const times[] = {"start_at_ms", "ended_ms", "start_skew_ms"};
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
         if (shape_num(sh, t, times[i], SH_NULL))
             return -1;
@@ -358,12 +365,17 @@ int shape_drivers(const cJSON *doc, char *err, size_t errlen)
 
 static int shape_point(struct shape *sh, const cJSON *p)
 {
-    static const char *const nums[] = {
-        "requests_sent", "responses_received", "errors", "rps", "p50", "p90", "p99", "mean", "max"};
+    /* A point's counts and rate are numbers; its latencies are null when
+     * no response completed in its interval. */
+    static const char *const nums[] = {"requests_sent", "responses_received", "errors", "rps"};
+    static const char *const lats[] = {"p50", "p90", "p99", "mean", "max"};
     if (shape_num(sh, p, "t_ms", SH_REQUIRED))
         return -1;
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
-        if (shape_num(sh, p, nums[i], SH_NULL))
+        if (shape_num(sh, p, nums[i], 0))
+            return -1;
+    for (size_t i = 0; i < sizeof lats / sizeof lats[0]; i++)
+        if (shape_num(sh, p, lats[i], SH_NULL))
             return -1;
     return 0;
 }
