@@ -153,7 +153,9 @@ static void cl_usage_start(FILE *out)
             "                       (VALUE a duration: us, ms, s; bare = ms), errors (a\n"
             "                       count, or a %% of sent), error_rate (fraction or %%),\n"
             "                       rps, sent, received; OP < <= > >=.\n"
-            "                       e.g. 'p99<200ms' 'errors<1%%' 'rps>1000'\n"
+            "                       e.g. 'p99<200ms' 'errors<1%%' 'rps>1000'. On a\n"
+            "                       figure the orchestrator reports as unknown (no\n"
+            "                       driver sent it) a threshold is not met\n"
             "  --wait-timeout DURATION  give up following after this long (a bare number\n"
             "                       is seconds; default none)\n"
             "\n"
@@ -465,7 +467,8 @@ static cJSON *cl_judged_json(const cJSON *test, const struct cl_thresholds *th, 
              cJSON_AddStringToObject(o, "metric", t->name) &&
              cJSON_AddStringToObject(o, "op", threshold_op_text(t->op)) &&
              cJSON_AddNumberToObject(o, "value", t->value) &&
-             cJSON_AddNumberToObject(o, "actual", threshold_actual(t, &s)) &&
+             (threshold_known(t, &s) ? cJSON_AddNumberToObject(o, "actual", threshold_actual(t, &s))
+                                     : cJSON_AddNullToObject(o, "actual")) &&
              cJSON_AddBoolToObject(o, "passed", threshold_holds(t, &s));
     }
     ok = ok && cJSON_AddBoolToObject(doc, "passed", passed);
@@ -476,8 +479,9 @@ static cJSON *cl_judged_json(const cJSON *test, const struct cl_thresholds *th, 
     return doc;
 }
 
-/* The exit status for a judged test, with its one line on stderr. */
-static int cl_verdict_status(const cJSON *test, int breached, int nthr)
+/* The exit status for a judged test, with its one line on stderr. A
+ * threshold on a figure that is unknown counts as breached. */
+static int cl_verdict_status(const cJSON *test, int breached, const struct cl_thresholds *th)
 {
     const char *state = jget_str(test, "state", "?");
     const char *id = jget_str(test, "test_id", "?");
@@ -485,10 +489,19 @@ static int cl_verdict_status(const cJSON *test, int breached, int nthr)
         const char *reason = jget_str(test, "reason", "");
         return cl_fail("test %s ended %s%s%s", id, state, *reason ? ": " : "", reason);
     }
-    if (breached)
-        return cl_fail("test %s: %d of %d threshold%s breached", id, breached, nthr,
-                       nthr == 1 ? "" : "s");
-    return 0;
+    if (!breached)
+        return 0;
+    struct stats s;
+    stats_from_json(jget_obj(test, "aggregate"), &s);
+    int unknown = 0;
+    for (int i = 0; i < th->n; i++)
+        unknown += !threshold_known(&th->t[i], &s);
+    int nthr = th->n;
+    if (unknown)
+        return cl_fail("test %s: %d of %d threshold%s breached (%d on a figure that is unknown)",
+                       id, breached, nthr, nthr == 1 ? "" : "s", unknown);
+    return cl_fail("test %s: %d of %d threshold%s breached", id, breached, nthr,
+                   nthr == 1 ? "" : "s");
 }
 
 /* ---- interactive --------------------------------------------------------- */
@@ -575,7 +588,7 @@ static int cl_start_follow(struct http_client *h, const struct cl_global *g, con
         rc = doc ? cl_print_json(doc) : cl_fail("out of memory");
         cJSON_Delete(doc);
         if (rc == 0)
-            rc = cl_verdict_status(final, breached, th->n);
+            rc = cl_verdict_status(final, breached, th);
     } else {
         putchar('\n');
         if (view_summary(final, stdout) < 0) {
@@ -584,7 +597,7 @@ static int cl_start_follow(struct http_client *h, const struct cl_global *g, con
         }
         int breached = cl_judge(final, th, stdout);
         fflush(stdout);
-        rc = cl_verdict_status(final, breached, th->n);
+        rc = cl_verdict_status(final, breached, th);
     }
     cJSON_Delete(final);
     return rc;
@@ -789,7 +802,7 @@ static int cl_cmd_status(int argc, char **argv, struct cl_global *g)
         fflush(stdout);
     }
     if (rc == 0)
-        rc = cl_verdict_status(test, breached, th.n);
+        rc = cl_verdict_status(test, breached, &th);
     cJSON_Delete(test);
     http_destroy(h);
     return rc;
@@ -1046,7 +1059,7 @@ static int cl_cmd_report(int argc, char **argv, struct cl_global *g)
         printf("Report of test %s written to %s\n", id, output);
     if (th.n > 0) {
         int breached = cl_judge(test, &th, stderr);
-        rc = cl_verdict_status(test, breached, th.n);
+        rc = cl_verdict_status(test, breached, &th);
     } else if (stats_state_failed(jget_str(test, "state", ""))) {
         rc = 0; /* a report of a failed test is still a report */
     }

@@ -298,30 +298,33 @@ static void report_chart(FILE *out, const char *title, const char *yunit,
     fputs("</div>\n</figure>\n", out);
 }
 
-static void report_td_num(FILE *out, double v, const char *fmt)
+/* A figure's cell: the number, or STATS_UNKNOWN when it is unknown. */
+static void report_td_fig(FILE *out, int known, double v, int decimals)
 {
-    fputs("<td class=\"num\">", out);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    fprintf(out, fmt, v);
-#pragma GCC diagnostic pop
-    fputs("</td>", out);
+    char text[64];
+    stats_fmt_num(known, v, decimals, text, sizeof text);
+    fprintf(out, "<td class=\"num%s\">%s</td>", known ? "" : " unknown", text);
 }
 
-static void report_stats_row(FILE *out, const char *name, const cJSON *o, int agg)
+/* Returns how many of the row's figures are unknown. */
+static int report_stats_row(FILE *out, const char *name, const cJSON *o, int agg)
 {
     struct stats s;
     stats_from_json(o, &s);
     fprintf(out, "<tr%s><th scope=\"row\">", agg ? " class=\"agg\"" : "");
     report_html_text(out, name);
     fputs("</th>", out);
-    report_td_num(out, (double)s.sent, "%.0f");
-    report_td_num(out, (double)s.received, "%.0f");
-    report_td_num(out, (double)s.errors, "%.0f");
-    report_td_num(out, s.rps, "%.1f");
-    for (int i = 0; i < LAT_N; i++)
-        report_td_num(out, s.lat[i], "%.3f");
+    report_td_fig(out, 1, (double)s.sent, 0);
+    report_td_fig(out, 1, (double)s.received, 0);
+    report_td_fig(out, s.has_errors, (double)s.errors, 0);
+    report_td_fig(out, s.has_rps, s.rps, 1);
+    int unknown = !s.has_errors + !s.has_rps;
+    for (int i = 0; i < LAT_N; i++) {
+        report_td_fig(out, s.has_lat[i], s.lat[i], 3);
+        unknown += !s.has_lat[i];
+    }
     fputs("</tr>\n", out);
+    return unknown;
 }
 
 static void report_value(FILE *out, const cJSON *v)
@@ -399,12 +402,17 @@ static int report_html(const cJSON *test, const cJSON *ts, FILE *out)
         fprintf(out, "<th>%s</th>", stats_lat_key((enum stats_lat)i));
     fputs("</tr></thead>\n<tbody>\n", out);
     const cJSON *pd = jget_arr(test, "per_driver"), *d;
+    int unknown = 0;
     cJSON_ArrayForEach(d, pd)
     {
-        report_stats_row(out, jget_str(d, "node_id", "?"), d, 0);
+        unknown += report_stats_row(out, jget_str(d, "node_id", "?"), d, 0);
     }
-    report_stats_row(out, "all drivers", jget_obj(test, "aggregate"), 1);
+    unknown += report_stats_row(out, "all drivers", jget_obj(test, "aggregate"), 1);
     fputs("</tbody>\n</table></div>\n", out);
+    if (unknown)
+        fputs("<p class=\"muted\">" STATS_UNKNOWN " a figure that is not known: a driver of the "
+              "original format does not send it.</p>\n",
+              out);
 
     /* Charts. */
     fputs("<h2>Charts</h2>\n", out);
@@ -473,7 +481,7 @@ static int report_html(const cJSON *test, const cJSON *ts, FILE *out)
         fputs("</td><td>", out);
         report_html_text(out, jget_str(d, "liveness", ""));
         fprintf(out, "</td><td>%s</td>", jget_bool(d, "final", 0) ? "yes" : "no");
-        report_td_num(out, (double)jget_int(d, "requests_sent", 0), "%.0f");
+        report_td_fig(out, 1, (double)jget_int(d, "requests_sent", 0), 0);
         fputs("<td>", out);
         report_html_text(out, jget_str(d, "failure", ""));
         fputs("</td></tr>\n", out);

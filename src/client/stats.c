@@ -2,6 +2,8 @@
 
 #include "jget.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const stats_lat_keys[LAT_N] = {"min", "mean", "median", "mode", "p90",
@@ -12,30 +14,64 @@ const char *stats_lat_key(enum stats_lat l)
     return l >= 0 && l < LAT_N ? stats_lat_keys[l] : "";
 }
 
+/* o[key] as an integer into *v; 1 when it is there, else 0 (*v = 0). */
+static int stats_int(const cJSON *o, const char *key, int64_t *v)
+{
+    double d = jget_num(o, key, NAN);
+    *v = isnan(d) ? 0 : jget_int(o, key, 0);
+    return !isnan(d);
+}
+
+static int stats_num(const cJSON *o, const char *key, double *v)
+{
+    double d = jget_num(o, key, NAN);
+    *v = isnan(d) ? 0 : d;
+    return !isnan(d);
+}
+
 void stats_from_json(const cJSON *o, struct stats *s)
 {
     memset(s, 0, sizeof *s);
     s->sent = jget_int(o, "requests_sent", 0);
     s->received = jget_int(o, "responses_received", 0);
-    s->errors = jget_int(o, "errors", 0);
+    s->has_errors = stats_int(o, "errors", &s->errors);
     const cJSON *k = jget_obj(o, "error_kinds");
+    s->has_kinds = k != NULL;
     s->err_connect = jget_int(k, "connect", 0);
     s->err_timeout = jget_int(k, "timeout", 0);
     s->err_4xx = jget_int(k, "http_4xx", 0);
     s->err_5xx = jget_int(k, "http_5xx", 0);
     s->err_other = jget_int(k, "other", 0);
-    s->elapsed_ms = jget_int(o, "elapsed_ms", 0);
-    s->rps = jget_num(o, "rps", 0);
+    s->has_elapsed = stats_int(o, "elapsed_ms", &s->elapsed_ms);
+    s->has_rps = stats_num(o, "rps", &s->rps);
     const cJSON *lat = jget_obj(o, "latency_ms");
     for (int i = 0; i < LAT_N; i++)
-        s->lat[i] = jget_num(lat, stats_lat_keys[i], 0);
+        s->has_lat[i] = stats_num(lat, stats_lat_keys[i], &s->lat[i]);
 }
 
 double stats_error_pct(const struct stats *s)
 {
+    if (!s->has_errors)
+        return NAN;
     if (s->sent <= 0)
         return 0;
     return 100.0 * (double)s->errors / (double)s->sent;
+}
+
+void stats_fmt_count(int known, int64_t v, char *buf, size_t n)
+{
+    if (known)
+        snprintf(buf, n, "%lld", (long long)v);
+    else
+        snprintf(buf, n, "%s", STATS_UNKNOWN);
+}
+
+void stats_fmt_num(int known, double v, int decimals, char *buf, size_t n)
+{
+    if (known && isfinite(v))
+        snprintf(buf, n, "%.*f", decimals, v);
+    else
+        snprintf(buf, n, "%s", STATS_UNKNOWN);
 }
 
 int64_t stats_done(const struct stats *s)

@@ -110,6 +110,14 @@ void table_rule(struct table *t)
     t->pending_rule = 1;
 }
 
+size_t table_width(const char *s)
+{
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++)
+        w += (*p & 0xC0) != 0x80; /* continuation bytes take no column */
+    return w;
+}
+
 /* Write one line of cells, leaving out the padding after the last cell. */
 static void table_line(const struct table *t, char *const *cells, const size_t *w, FILE *out)
 {
@@ -117,7 +125,7 @@ static void table_line(const struct table *t, char *const *cells, const size_t *
     while (last > 0 && cells[last][0] == '\0')
         last--;
     for (int i = 0; i <= last; i++) {
-        size_t len = strlen(cells[i]);
+        size_t len = table_width(cells[i]);
         size_t pad = w[i] > len ? w[i] - len : 0;
         if (i > 0)
             fputs("  ", out);
@@ -146,9 +154,9 @@ int table_print(const struct table *t, FILE *out)
 {
     size_t w[TABLE_MAX_COLS] = {0};
     for (int i = 0; i < t->ncols; i++) {
-        w[i] = strlen(t->header[i]);
+        w[i] = table_width(t->header[i]);
         for (size_t r = 0; r < t->nrows; r++) {
-            size_t n = strlen(t->rows[r].cells[i]);
+            size_t n = table_width(t->rows[r].cells[i]);
             if (n > w[i])
                 w[i] = n;
         }

@@ -1,8 +1,10 @@
 /* table: plain-text tables for the terminal.
  *
- * Columns are sized to their widest cell and separated by two spaces; a
- * right-aligned column suits numbers. A rule (a line of dashes under every
- * column) can go under the header and before any row, e.g. the aggregate. */
+ * Columns are sized to their widest cell (in columns: a UTF-8 character
+ * such as the en dash of an unknown figure takes one) and separated by two
+ * spaces; a right-aligned column suits numbers. A rule (a line of dashes
+ * under every column) can go under the header and before any row, e.g. the
+ * aggregate. */
 #ifndef DLT_CLIENT_TABLE_H
 #define DLT_CLIENT_TABLE_H
 
@@ -28,5 +30,7 @@ void table_rule(struct table *t);
 /* Write the table; every line ends in '\n' and has no trailing spaces.
  * Returns 0, or -1 when writing failed. */
 int table_print(const struct table *t, FILE *out);
+/* The columns s takes: its UTF-8 characters (NULL: 0). */
+size_t table_width(const char *s);
 
 #endif

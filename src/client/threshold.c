@@ -194,8 +194,27 @@ int threshold_parse(const char *s, struct threshold *t, char *err, size_t errlen
     return 0;
 }
 
+int threshold_known(const struct threshold *t, const struct stats *s)
+{
+    switch (t->metric) {
+    case THR_LATENCY:
+        return s->has_lat[t->lat];
+    case THR_ERRORS:
+    case THR_ERROR_RATE:
+        return s->has_errors;
+    case THR_RPS:
+        return s->has_rps;
+    case THR_SENT:
+    case THR_RECEIVED:
+        return 1;
+    }
+    return 0;
+}
+
 double threshold_actual(const struct threshold *t, const struct stats *s)
 {
+    if (!threshold_known(t, s))
+        return NAN;
     switch (t->metric) {
     case THR_LATENCY:
         return s->lat[t->lat];
@@ -234,6 +253,14 @@ int threshold_holds(const struct threshold *t, const struct stats *s)
 void threshold_verdict(const struct threshold *t, const struct stats *s, char *buf, size_t buflen)
 {
     double a = threshold_actual(t, s);
+    if (isnan(a)) {
+        /* What the orchestrator reports as null: no participant sent it. */
+        const char *field = t->metric == THR_LATENCY ? stats_lat_key(t->lat)
+                            : t->metric == THR_RPS   ? "rps"
+                                                     : "errors";
+        snprintf(buf, buflen, "%s: unknown (no participant sent %s)", t->text, field);
+        return;
+    }
     char shown[64];
     switch (t->metric) {
     case THR_LATENCY:

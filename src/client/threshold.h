@@ -49,14 +49,22 @@ struct threshold {
  * unspecified). */
 int threshold_parse(const char *s, struct threshold *out, char *err, size_t errlen);
 
+/* 1 when the figure t compares is known in s; 0 when it is not (the
+ * orchestrator reports it as null: no participant sent it, as a driver of
+ * the original format sends no errors, rps, mode, p90, p95, p99, p999). */
+int threshold_known(const struct threshold *t, const struct stats *s);
+
 /* The figure the threshold compares: ms for latency, % for errors given in
- * %, a fraction for error_rate, else the count or rate. Can't fail. */
+ * %, a fraction for error_rate, else the count or rate; NAN when it is
+ * unknown. Can't fail. */
 double threshold_actual(const struct threshold *t, const struct stats *s);
 
-/* 1 when the aggregate s meets t, else 0. Can't fail. */
+/* 1 when the aggregate s meets t, else 0. A threshold on a figure that is
+ * unknown cannot be shown to hold: 0. Can't fail. */
 int threshold_holds(const struct threshold *t, const struct stats *s);
 
-/* One line without '\n': "p99<200ms: PASS (p99 = 12.4ms)". Always
+/* One line without '\n': "p99<200ms: PASS (p99 = 12.4ms)", or for an
+ * unknown figure "p99<200ms: unknown (no participant sent p99)". Always
  * NUL-terminates buf; can't fail. */
 void threshold_verdict(const struct threshold *t, const struct stats *s, char *buf, size_t buflen);
 

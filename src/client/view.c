@@ -37,10 +37,10 @@ int64_t view_total_requests(const cJSON *test)
     return count * n;
 }
 
-static void view_ms(double ms, char *buf, size_t n)
+static void view_ms(int known, double ms, char *buf, size_t n)
 {
-    if (!isfinite(ms))
-        snprintf(buf, n, "-");
+    if (!known || !isfinite(ms))
+        snprintf(buf, n, "%s", STATS_UNKNOWN);
     else if (ms >= 1000)
         snprintf(buf, n, "%.0f", ms);
     else if (ms >= 100)
@@ -59,12 +59,12 @@ static int view_stats_row(struct table *t, const char *name, const cJSON *o)
     snprintf(c[0], sizeof c[0], "%.47s", name);
     snprintf(c[1], sizeof c[1], "%lld", (long long)s.sent);
     snprintf(c[2], sizeof c[2], "%lld", (long long)s.received);
-    snprintf(c[3], sizeof c[3], "%lld", (long long)s.errors);
-    snprintf(c[4], sizeof c[4], "%.1f", s.rps);
+    stats_fmt_count(s.has_errors, s.errors, c[3], sizeof c[3]);
+    stats_fmt_num(s.has_rps, s.rps, 1, c[4], sizeof c[4]);
     static const enum stats_lat cols[] = {LAT_MIN, LAT_MEAN, LAT_MEDIAN, LAT_MODE,
                                           LAT_P90, LAT_P99,  LAT_MAX};
     for (int i = 0; i < 7; i++)
-        view_ms(s.lat[cols[i]], c[5 + i], sizeof c[5 + i]);
+        view_ms(s.has_lat[cols[i]], s.lat[cols[i]], c[5 + i], sizeof c[5 + i]);
     const char *cells[SUMMARY_COLS];
     for (int i = 0; i < SUMMARY_COLS; i++)
         cells[i] = c[i];
@@ -176,9 +176,9 @@ int view_list(const cJSON *doc, FILE *out)
                  (long long)jget_int(cfg, "message_count_per_driver", 0));
         snprintf(c[4], sizeof c[4], "%d", d ? cJSON_GetArraySize(d) : 0);
         snprintf(c[5], sizeof c[5], "%lld", (long long)s.sent);
-        snprintf(c[6], sizeof c[6], "%lld", (long long)s.errors);
-        snprintf(c[7], sizeof c[7], "%.1f", s.rps);
-        view_ms(s.lat[LAT_P99], c[8], sizeof c[8]);
+        stats_fmt_count(s.has_errors, s.errors, c[6], sizeof c[6]);
+        stats_fmt_num(s.has_rps, s.rps, 1, c[7], sizeof c[7]);
+        view_ms(s.has_lat[LAT_P99], s.lat[LAT_P99], c[8], sizeof c[8]);
         view_format_time(jget_int(it, "created_ms", 0), c[9], sizeof c[9]);
         const char *cells[10];
         for (int i = 0; i < 10; i++)
@@ -210,14 +210,20 @@ int view_drivers(const cJSON *doc, FILE *out)
         snprintf(c[1], sizeof c[1], "%.79s", jget_str(it, "node_ip", ""));
         snprintf(c[2], sizeof c[2], "%.79s", jget_str(it, "hostname", ""));
         snprintf(c[3], sizeof c[3], "%.79s", jget_str(it, "liveness", ""));
-        snprintf(c[4], sizeof c[4], "%.79s", jget_str(it, "state", ""));
+        /* A driver of the original format does not say its state. */
+        const char *dstate = jget_str(it, "state", "");
+        snprintf(c[4], sizeof c[4], "%.79s", *dstate ? dstate : STATS_UNKNOWN);
         double age = jget_num(it, "since_heartbeat_ms", NAN);
         if (isnan(age))
-            snprintf(c[5], sizeof c[5], "-");
+            snprintf(c[5], sizeof c[5], "%s", STATS_UNKNOWN);
         else
             snprintf(c[5], sizeof c[5], "%.1fs", age / 1000.0);
         snprintf(c[6], sizeof c[6], "%.79s", jget_str(it, "test_id", ""));
-        snprintf(c[7], sizeof c[7], "%lld", (long long)jget_int(it, "requests_sent", 0));
+        int64_t sent = 0;
+        double sent_d = jget_num(it, "requests_sent", NAN);
+        if (!isnan(sent_d))
+            sent = jget_int(it, "requests_sent", 0);
+        stats_fmt_count(!isnan(sent_d), sent, c[7], sizeof c[7]);
         const char *cells[8];
         for (int i = 0; i < 8; i++)
             cells[i] = c[i];

@@ -1,7 +1,9 @@
 /* view: the human-readable forms of the API's answers (tables on stdout).
- * Every function reads the documents leniently (see jget.h): a field that is
- * missing shows as empty or 0, never as a crash. Each returns 0, or -1 when
- * out of memory or writing failed. */
+ * Every function reads the documents leniently (see jget.h), never
+ * crashing. A figure that is unknown (null, as the orchestrator reports
+ * what a driver of the original format never sends, or missing) shows as
+ * STATS_UNKNOWN, never as 0. Each returns 0, or -1 when out of memory or
+ * writing failed. */
 #ifndef DLT_CLIENT_VIEW_H
 #define DLT_CLIENT_VIEW_H
 

@@ -4,6 +4,7 @@
 #include "jget.h"
 #include "shape.h"
 #include "stats.h"
+#include "table.h"
 #include "view.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ static void watch_view_of(const cJSON *test, struct watch_view *v)
     /* The drivers' own figures may be fresher than the merged aggregate
      * while a test runs: progress shows whichever is further on. */
     int64_t sum_done = 0, sum_err = 0;
+    int err_known = 0;
     const cJSON *d;
     cJSON_ArrayForEach(d, jget_arr(test, "per_driver"))
     {
@@ -50,15 +52,50 @@ static void watch_view_of(const cJSON *test, struct watch_view *v)
         stats_from_json(d, &ds);
         sum_done += stats_done(&ds);
         sum_err += ds.errors;
+        err_known |= ds.has_errors;
     }
     if (sum_done > v->done)
         v->done = sum_done;
-    if (sum_err > v->s.errors)
+    if (err_known && (!v->s.has_errors || sum_err > v->s.errors)) {
         v->s.errors = sum_err;
+        v->s.has_errors = 1;
+    }
     v->total = view_total_requests(test);
     v->pct = v->total > 0 ? 100.0 * (double)v->done / (double)v->total : 0;
     if (v->pct > 100)
         v->pct = 100;
+}
+
+/* Cut s to its first cols columns, never inside a UTF-8 character. */
+static void watch_cut(char *s, size_t cols)
+{
+    size_t w = 0;
+    for (char *p = s; *p; p++) {
+        if (((unsigned char)*p & 0xC0) == 0x80)
+            continue;
+        if (w++ == cols) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+/* The figures as text: a number, or STATS_UNKNOWN. */
+struct watch_figures {
+    char rps[32], p50[32], p99[32], errors[32];
+};
+
+static void watch_figures_of(const struct watch_view *v, int line, struct watch_figures *f)
+{
+    stats_fmt_num(v->s.has_rps, v->s.rps, line ? 1 : 0, f->rps, sizeof f->rps);
+    const enum stats_lat lat[2] = {LAT_MEDIAN, LAT_P99};
+    char *out[2] = {f->p50, f->p99};
+    for (int i = 0; i < 2; i++) {
+        stats_fmt_num(v->s.has_lat[lat[i]], v->s.lat[lat[i]], 2, out[i], sizeof f->p50);
+        if (v->s.has_lat[lat[i]])
+            strncat(out[i], "ms", sizeof f->p50 - strlen(out[i]) - 1);
+    }
+    stats_fmt_count(v->s.has_errors, v->s.errors, f->errors, sizeof f->errors);
 }
 
 void watch_format_bar(const cJSON *test, double elapsed_s, int columns, char *buf, size_t buflen)
@@ -75,17 +112,18 @@ void watch_format_bar(const cJSON *test, double elapsed_s, int columns, char *bu
         snprintf(total, sizeof total, "%lld", (long long)v.total);
     else
         snprintf(total, sizeof total, "?");
-    int rest_len = snprintf(rest, sizeof rest,
-                            "%5.1f%%  %lld/%s  %.0f req/s  p50 %.2fms  p99 %.2fms  errors %lld  "
-                            "%.1fs",
-                            v.pct, (long long)v.done, total, v.s.rps, v.s.lat[LAT_MEDIAN],
-                            v.s.lat[LAT_P99], (long long)v.s.errors, elapsed_s);
+    struct watch_figures f;
+    watch_figures_of(&v, 0, &f);
+    int rest_len =
+        snprintf(rest, sizeof rest, "%5.1f%%  %lld/%s  %s req/s  p50 %s  p99 %s  errors %s  %.1fs",
+                 v.pct, (long long)v.done, total, f.rps, f.p50, f.p99, f.errors, elapsed_s);
+    rest_len = (int)table_width(rest);
     /* On a narrow terminal: single spaces, and no elapsed time. */
-    if (columns > 0 && columns - 1 - (int)strlen(v.state) - 4 - rest_len < 10)
-        rest_len = snprintf(rest, sizeof rest,
-                            "%.1f%% %lld/%s %.0f req/s p50 %.2fms p99 %.2fms errors %lld", v.pct,
-                            (long long)v.done, total, v.s.rps, v.s.lat[LAT_MEDIAN],
-                            v.s.lat[LAT_P99], (long long)v.s.errors);
+    if (columns > 0 && columns - 1 - (int)strlen(v.state) - 4 - rest_len < 10) {
+        snprintf(rest, sizeof rest, "%.1f%% %lld/%s %s req/s p50 %s p99 %s errors %s", v.pct,
+                 (long long)v.done, total, f.rps, f.p50, f.p99, f.errors);
+        rest_len = (int)table_width(rest);
+    }
     /* The bar takes what the terminal leaves, up to WATCH_BAR_WIDTH; with
      * less than 5 columns left there is no bar. */
     int width = WATCH_BAR_WIDTH;
@@ -110,10 +148,11 @@ void watch_format_line(const cJSON *test, double elapsed_s, char *buf, size_t bu
 {
     struct watch_view v;
     watch_view_of(test, &v);
-    snprintf(buf, buflen,
-             "t=%.1fs state=%s done=%lld/%lld (%.1f%%) rps=%.1f p50=%.2fms p99=%.2fms errors=%lld",
-             elapsed_s, v.state, (long long)v.done, (long long)v.total, v.pct, v.s.rps,
-             v.s.lat[LAT_MEDIAN], v.s.lat[LAT_P99], (long long)v.s.errors);
+    struct watch_figures f;
+    watch_figures_of(&v, 1, &f);
+    snprintf(buf, buflen, "t=%.1fs state=%s done=%lld/%lld (%.1f%%) rps=%s p50=%s p99=%s errors=%s",
+             elapsed_s, v.state, (long long)v.done, (long long)v.total, v.pct, f.rps, f.p50, f.p99,
+             f.errors);
 }
 
 int watch_test(struct http_client *h, const char *id, const struct watch_opts *o, cJSON **final,
@@ -196,8 +235,8 @@ int watch_test(struct http_client *h, const char *id, const struct watch_opts *o
                 watch_format_bar(test, elapsed, o->columns, line, sizeof line);
                 /* A line wider than the terminal would wrap, and '\r' would
                  * then redraw only its last part. */
-                if (o->columns > 1 && (size_t)o->columns - 1 < sizeof line)
-                    line[o->columns - 1] = '\0';
+                if (o->columns > 1)
+                    watch_cut(line, (size_t)o->columns - 1);
                 fprintf(o->out, "\r%s\033[K", line);
                 drawn = 1;
                 if (fin) {

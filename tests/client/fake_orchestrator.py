@@ -9,6 +9,14 @@ Modes make every answer fail in a chosen way: "500", "badjson", "slow",
 as mutate(method, path, doc) on every 2xx JSON answer (a deep copy) and
 returns the document to send instead: one field made wrong at a time. Every
 request is recorded in .requests.
+
+.original is how many of the drivers (the first ones) speak the original
+Python format: as the real orchestrator reports them, their errors,
+error_kinds, status_codes, late, elapsed_ms, rps and latency mode, p90, p95,
+p99, p999 are null (unknown, never 0), so is each of these in the aggregate
+when no participant sent it, and such a driver is "quiet" (in GET
+/api/drivers, with no state and no heartbeat; in a test until its one
+report at the end). Its time series is empty until that report.
 """
 
 import copy
@@ -24,13 +32,14 @@ DRIVERS = ["d-fake-1", "d-fake-2"]
 
 class FakeOrchestrator:
     def __init__(self, duration=2.0, final_state="COMPLETED", reason="", p99=50.0,
-                 errors_per_driver=0, token=None):
+                 errors_per_driver=0, token=None, original=0):
         self.duration = duration
         self.final_state = final_state
         self.reason = reason
         self.p99 = p99
         self.errors_per_driver = errors_per_driver
         self.token = token
+        self.original = original
         self.mode = None
         self.mutate = None
         self.slow_s = 3.0
@@ -98,6 +107,21 @@ class FakeOrchestrator:
             "updated_ms": int(time.time() * 1000),
         }
 
+    UNKNOWN = ("errors", "error_kinds", "status_codes", "late", "elapsed_ms", "rps")
+    UNKNOWN_LAT = ("mode", "p90", "p95", "p99", "p999")
+
+    def _original_stats(self, s, frac):
+        """s as a driver of the original format reports it: nothing until
+        its one report at the end, and never the figures in UNKNOWN."""
+        for k in self.UNKNOWN:
+            s[k] = None
+        for k in self.UNKNOWN_LAT:
+            s["latency_ms"][k] = None
+        s["service_ms"] = None
+        if frac < 1.0:
+            s["requests_sent"] = s["responses_received"] = 0
+        return s
+
     def test_object(self, tid, per_driver=True):
         t = self.tests[tid]
         state, frac, run = self._progress(t)
@@ -105,13 +129,21 @@ class FakeOrchestrator:
         per = []
         for i, d in enumerate(DRIVERS):
             s = self._stats(count, frac, run, self.p99 - i)
-            s.update({"node_id": d, "liveness": "alive", "final": frac >= 1.0, "failure": ""})
+            live = "alive"
+            if i < self.original:
+                s = self._original_stats(s, frac)
+                live = "alive" if frac >= 1.0 else "quiet"
+            s.update({"node_id": d, "liveness": live, "final": frac >= 1.0, "failure": ""})
             per.append(s)
         agg = self._stats(count * len(DRIVERS), frac, run, self.p99)
-        agg["errors"] = sum(p["errors"] for p in per)
+        new = per[self.original:]
+        if new:
+            agg["errors"] = sum(p["errors"] for p in new)
+            agg["error_kinds"]["timeout"] = agg["errors"]
+        else:  # no participant sent them
+            agg = self._original_stats(agg, 1.0)
         agg["responses_received"] = sum(p["responses_received"] for p in per)
         agg["requests_sent"] = sum(p["requests_sent"] for p in per)
-        agg["error_kinds"]["timeout"] = agg["errors"]
         created_ms = int(t["created"] * 1000)
         cfg = dict(t["config"])
         cfg["test_id"] = tid
@@ -120,7 +152,8 @@ class FakeOrchestrator:
                "config": cfg, "created_ms": created_ms,
                "start_at_ms": created_ms + 500 if state not in ("CREATED", "CONFIGURED") else None,
                "ended_ms": created_ms + 500 + int(run * 1000) if frac >= 1.0 else None,
-               "drivers": list(DRIVERS), "approximate": False, "start_skew_ms": 1.5,
+               "drivers": list(DRIVERS), "approximate": self.original > 0,
+               "start_skew_ms": 1.5 if self.original < len(DRIVERS) else None,
                "aggregate": agg}
         if per_driver:
             obj["per_driver"] = per
@@ -131,27 +164,42 @@ class FakeOrchestrator:
         state, frac, run = self._progress(t)
         count = int(t["config"].get("message_count_per_driver", 0))
 
-        def points(n_drivers, p99):
+        def points(n_drivers, p99, original=False):
             pts = []
             steps = max(1, int(run))
             for k in range(1, steps + 1):
                 f = min(1.0, k / max(run, 1e-9)) * frac
                 sent = int(count * n_drivers * f)
-                pts.append({"t_ms": k * 1000, "requests_sent": sent, "responses_received": sent,
-                            "errors": 0, "rps": count * n_drivers / max(self.duration, 1e-9),
-                            "p50": 4.0 + k, "p90": 9.0 + k, "p99": p99 + k, "mean": 5.0,
-                            "max": p99 * 2})
+                pt = {"t_ms": k * 1000, "requests_sent": sent, "responses_received": sent,
+                      "errors": 0, "rps": count * n_drivers / max(self.duration, 1e-9),
+                      "p50": 4.0 + k, "p90": 9.0 + k, "p99": p99 + k, "mean": 5.0,
+                      "max": p99 * 2}
+                if original and (k < steps or frac < 1.0):
+                    # Nothing reported in this interval: no latencies.
+                    pt.update(requests_sent=0, responses_received=0, rps=0,
+                              p50=None, p90=None, p99=None, mean=None, max=None)
+                pts.append(pt)
             return pts
 
-        return {"test_id": tid, "aggregate": points(len(DRIVERS), self.p99),
-                "drivers": {d: points(1, self.p99 - i) for i, d in enumerate(DRIVERS)}}
+        everyone_original = self.original >= len(DRIVERS)
+        return {"test_id": tid,
+                "aggregate": points(len(DRIVERS), self.p99, everyone_original),
+                "drivers": {d: points(1, self.p99 - i, i < self.original)
+                            for i, d in enumerate(DRIVERS)}}
 
     def drivers(self):
         now = int(time.time() * 1000)
-        return {"drivers": [{"node_id": d, "node_ip": "127.0.0.1", "hostname": "fakehost",
-                             "liveness": "alive", "state": "IDLE", "last_heartbeat_ms": now - 300,
-                             "since_heartbeat_ms": 300, "test_id": "", "requests_sent": 0,
-                             "registered_ms": now - 60000} for d in DRIVERS]}
+        out = []
+        for i, d in enumerate(DRIVERS):
+            o = {"node_id": d, "node_ip": "127.0.0.1", "hostname": "fakehost",
+                 "liveness": "alive", "state": "IDLE", "last_heartbeat_ms": now - 300,
+                 "since_heartbeat_ms": 300, "listening": True, "test_id": "",
+                 "requests_sent": 0, "registered_ms": now - 60000}
+            if i < self.original:
+                o.update(liveness="quiet", state="", last_heartbeat_ms=None,
+                         since_heartbeat_ms=None, listening=None)
+            out.append(o)
+        return {"drivers": out}
 
     # ---- HTTP ---------------------------------------------------------------
 

@@ -184,6 +184,79 @@ static void test_html_report(void **state)
     cJSON_Delete(ts);
 }
 
+/* Drivers of the original format: what they never send is null. */
+static const char original_doc[] =
+    "{\"test_id\":\"t-3\",\"state\":\"COMPLETED\",\"reason\":\"\",\"approximate\":true,"
+    "\"config\":{\"test_type\":\"AVALANCHE\",\"message_count_per_driver\":50},"
+    "\"drivers\":[\"d-o\"],"
+    "\"aggregate\":{\"requests_sent\":50,\"responses_received\":50,\"errors\":null,"
+    "\"error_kinds\":null,\"elapsed_ms\":null,\"rps\":null,\"latency_ms\":{\"min\":1.5,"
+    "\"mean\":2,\"median\":2,\"mode\":null,\"p90\":null,\"p95\":null,\"p99\":null,"
+    "\"p999\":null,\"max\":7}},"
+    "\"per_driver\":[{\"node_id\":\"d-o\",\"liveness\":\"quiet\",\"final\":true,"
+    "\"requests_sent\":50,\"responses_received\":50,\"errors\":null,\"rps\":null,"
+    "\"latency_ms\":{\"min\":1.5,\"mean\":2,\"median\":2,\"mode\":null,\"p90\":null,"
+    "\"p95\":null,\"p99\":null,\"p999\":null,\"max\":7}}]}";
+
+static const char original_ts[] =
+    "{\"test_id\":\"t-3\",\"aggregate\":[{\"t_ms\":500,\"requests_sent\":0,"
+    "\"responses_received\":0,\"errors\":0,\"rps\":0,\"p50\":null,\"p90\":null,\"p99\":null,"
+    "\"mean\":null,\"max\":null}],\"drivers\":{}}";
+
+static void test_unknown_in_reports(void **state)
+{
+    (void)state;
+    cJSON *t = cJSON_Parse(original_doc), *ts = cJSON_Parse(original_ts);
+    assert_non_null(t);
+    assert_non_null(ts);
+    char *html = write_report(REPORT_HTML, t, ts);
+    /* sent, received, errors, rps, then min mean median mode p90 p95 p99
+     * p999 max: the unknown ones a dash, never 0. */
+#define NUM(v) "<td class=\"num\">" v "</td>"
+#define UNK "<td class=\"num unknown\">\xe2\x80\x93</td>"
+    assert_non_null(strstr(html,
+                           "<th scope=\"row\">d-o</th>" NUM("50") NUM("50") UNK UNK NUM("1.500")
+                               NUM("2.000") NUM("2.000") UNK UNK UNK UNK UNK NUM("7.000") "</tr>"));
+    assert_non_null(strstr(html, "<th scope=\"row\">all drivers</th>" NUM("50") NUM("50")
+                                     UNK UNK NUM("1.500") NUM("2.000") NUM("2.000")
+                                         UNK UNK UNK UNK UNK NUM("7.000") "</tr>"));
+#undef NUM
+#undef UNK
+    assert_non_null(strstr(html, "a figure that is not known"));
+    assert_null(strstr(html, "<td class=\"num\">0.000</td>"));
+    /* No point with a latency: no latency line is drawn at 0. */
+    assert_non_null(strstr(html, "Latency, all drivers (ms)</figcaption>\n<p class=\"empty\">"));
+    free(html);
+    /* Every figure known: no word on unknown ones. */
+    cJSON *known = cJSON_Parse(
+        "{\"test_id\":\"t-4\",\"state\":\"COMPLETED\",\"aggregate\":{\"requests_sent\":1,"
+        "\"responses_received\":1,\"errors\":0,\"rps\":1,\"latency_ms\":{\"min\":1,\"mean\":1,"
+        "\"median\":1,\"mode\":1,\"p90\":1,\"p95\":1,\"p99\":1,\"p999\":1,\"max\":1}}}");
+    html = write_report(REPORT_HTML, known, NULL);
+    assert_null(strstr(html, "not known"));
+    assert_null(strstr(html, "unknown"));
+    assert_non_null(strstr(html, "<td class=\"num\">0</td><td class=\"num\">1.0</td>"));
+    free(html);
+    cJSON_Delete(known);
+
+    /* CSV: an unknown latency is an empty field. */
+    char *csv = write_report(REPORT_CSV, t, ts);
+    assert_string_equal(csv, REPORT_CSV_COLUMNS "\r\nt-3,aggregate,,500,0,0,0,0.000,,,,,\r\n");
+    free(csv);
+    /* JSON: the nulls stay null. */
+    char *js = write_report(REPORT_JSON, t, ts);
+    cJSON *doc = cJSON_Parse(js);
+    const cJSON *agg = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "test"), "aggregate");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(agg, "errors")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(agg, "rps")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(agg, "latency_ms"), "p99")));
+    assert_true(cJSON_Compare(cJSON_GetObjectItem(doc, "test"), t, 1));
+    cJSON_Delete(doc);
+    free(js);
+    cJSON_Delete(t);
+    cJSON_Delete(ts);
+}
+
 static void test_format_parse(void **state)
 {
     (void)state;
@@ -201,9 +274,10 @@ static void test_format_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_csv_field),   cmocka_unit_test(test_html_text),
-        cmocka_unit_test(test_csv_report),  cmocka_unit_test(test_json_report),
-        cmocka_unit_test(test_html_report), cmocka_unit_test(test_format_parse),
+        cmocka_unit_test(test_csv_field),    cmocka_unit_test(test_html_text),
+        cmocka_unit_test(test_csv_report),   cmocka_unit_test(test_json_report),
+        cmocka_unit_test(test_html_report),  cmocka_unit_test(test_unknown_in_reports),
+        cmocka_unit_test(test_format_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,8 @@ static void test_left_last_column_has_no_trailing_space(void **state)
     table_destroy(t);
 }
 
+#define DASH "\xe2\x80\x93" /* the en dash of an unknown figure */
+
 static const char test_json[] =
     "{\"test_id\":\"t-1\",\"state\":\"COMPLETED\",\"reason\":\"\","
     "\"config\":{\"test_type\":\"AVALANCHE\",\"message_count_per_driver\":500},"
@@ -102,9 +104,10 @@ static void test_summary_view(void **state)
     /* A row per driver, a rule, the aggregate row; latencies in ms. */
     assert_non_null(strstr(buf, "driver  sent  received  errors    rps   min  mean  median  mode   "
                                 "p90   p99   max\n"));
-    assert_non_null(strstr(buf, "\nd-a      500       500       0  250.0  0.50  0.00    0.00  "
-                                "0.00  0.00  5.00  0.00\n"));
-    assert_non_null(strstr(buf, "\nd-b      500       490      12    0.0"));
+    /* A figure the answer does not hold is unknown, never 0. */
+    assert_non_null(strstr(buf, "\nd-a      500       500       0  250.0  0.50     " DASH
+                                "       " DASH "     " DASH "     " DASH "  5.00     " DASH "\n"));
+    assert_non_null(strstr(buf, "\nd-b      500       490      12      " DASH "     " DASH));
     assert_non_null(strstr(buf, "\nall     1000       990      12  495.5  0.50  2.25    2.00  "
                                 "1.90  3.00  9.75  1234\n"));
     assert_non_null(strstr(buf, "  d-b: dead, target refused\n"));
@@ -153,6 +156,131 @@ static void test_summary_view(void **state)
     cJSON_Delete(odd);
 }
 
+static void test_dash_takes_one_column(void **state)
+{
+    (void)state;
+    const char *head[] = {"name", "p99", "x"};
+    struct table *t = table_create(3, head);
+    table_align_right(t, 1);
+    const char *r1[] = {DASH, DASH, "y"};
+    const char *r2[] = {"abc", "12.50", DASH};
+    table_add(t, r1);
+    table_add(t, r2);
+    char *out = capture_table(t);
+    assert_string_equal(out, "name    p99  x\n"
+                             "----  -----  -\n" DASH "         " DASH "  y\n"
+                             "abc   12.50  " DASH "\n");
+    free(out);
+    table_destroy(t);
+}
+
+/* A test of two drivers of the original format, as the orchestrator
+ * reports it: what they never send is null. */
+static const char original_json[] =
+    "{\"test_id\":\"t-2\",\"state\":\"RUNNING\",\"reason\":\"\",\"created_ms\":1732425600000,"
+    "\"config\":{\"test_type\":\"AVALANCHE\",\"message_count_per_driver\":100},"
+    "\"drivers\":[\"d-a\",\"d-b\"],\"approximate\":true,\"start_skew_ms\":null,"
+    "\"aggregate\":{\"requests_sent\":100,\"responses_received\":100,\"errors\":null,"
+    "\"error_kinds\":null,\"status_codes\":null,\"late\":null,\"elapsed_ms\":null,"
+    "\"rps\":null,\"latency_ms\":{\"min\":0.5,\"mean\":2.25,\"median\":2,\"mode\":null,"
+    "\"p90\":null,\"p95\":null,\"p99\":null,\"p999\":null,\"max\":12}},"
+    "\"per_driver\":[{\"node_id\":\"d-a\",\"liveness\":\"alive\",\"final\":true,"
+    "\"requests_sent\":100,\"responses_received\":100,\"errors\":null,\"error_kinds\":null,"
+    "\"elapsed_ms\":null,\"rps\":null,\"latency_ms\":{\"min\":0.5,\"mean\":2.25,"
+    "\"median\":2,\"mode\":null,\"p90\":null,\"p95\":null,\"p99\":null,\"p999\":null,"
+    "\"max\":12}},"
+    "{\"node_id\":\"d-b\",\"liveness\":\"quiet\",\"final\":false,\"requests_sent\":0,"
+    "\"responses_received\":0,\"errors\":null,\"error_kinds\":null,\"elapsed_ms\":null,"
+    "\"rps\":null,\"latency_ms\":{\"min\":0,\"mean\":0,\"median\":0,\"mode\":null,"
+    "\"p90\":null,\"p95\":null,\"p99\":null,\"p999\":null,\"max\":0}}]}";
+
+static char *capture_view(int (*view)(const cJSON *, FILE *), const cJSON *doc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(view(doc, f), 0);
+    fclose(f);
+    return buf;
+}
+
+static void test_unknown_views(void **state)
+{
+    (void)state;
+    cJSON *t = cJSON_Parse(original_json);
+    assert_non_null(t);
+    char *out = capture_view(view_summary, t);
+    /* errors, rps, mode, p90, p99: a dash; the rest: numbers. */
+    assert_non_null(strstr(out, "driver  sent  received  errors  rps   min  mean  median  mode  "
+                                "p90  p99    max\n"
+                                "------  ----  --------  ------  ---  ----  ----  ------  ----  "
+                                "---  ---  -----\n"
+                                "d-a      100       100       " DASH "    " DASH "  0.50  2.25    "
+                                "2.00     " DASH "    " DASH "    " DASH "  12.00\n"
+                                "d-b        0         0       " DASH "    " DASH "  0.00  0.00    "
+                                "0.00     " DASH "    " DASH "    " DASH "   0.00\n"
+                                "------  ----  --------  ------  ---  ----  ----  ------  ----  "
+                                "---  ---  -----\n"
+                                "all      100       100       " DASH "    " DASH "  0.50  2.25    "
+                                "2.00     " DASH "    " DASH "    " DASH "  12.00\n"));
+    assert_non_null(strstr(out, "  d-b: quiet\n"));
+    assert_null(strstr(out, "Errors by kind"));
+    free(out);
+
+    out = capture_view(view_status, t);
+    assert_non_null(strstr(out, "Test t-2: RUNNING\n"));
+    assert_null(strstr(out, "start skew"));
+    assert_non_null(strstr(out, "\nall      100       100       " DASH "    " DASH "  0.50"));
+    free(out);
+
+    /* The progress: rps, p99 and errors unknown, p50 known. */
+    char line[300];
+    watch_format_line(t, 1.5, line, sizeof line);
+    assert_string_equal(line, "t=1.5s state=RUNNING done=100/200 (50.0%) rps=" DASH
+                              " p50=2.00ms p99=" DASH " errors=" DASH);
+    watch_format_bar(t, 1.5, 0, line, sizeof line);
+    assert_string_equal(line, "RUNNING [###############---------------]  50.0%  100/200  " DASH
+                              " req/s  p50 2.00ms  p99 " DASH "  errors " DASH "  1.5s");
+    /* Fitted to the terminal by columns, not bytes: 79 columns on 80. */
+    watch_format_bar(t, 1.5, 80, line, sizeof line);
+    assert_int_equal(table_width(line), 79);
+    assert_int_equal(strlen(line), 79 + 3 * 2);
+
+    /* The list: errors, rps and p99 unknown. */
+    cJSON *list = cJSON_CreateObject();
+    cJSON *tests = cJSON_AddArrayToObject(list, "tests");
+    cJSON_AddItemReferenceToArray(tests, t);
+    out = capture_view(view_list, list);
+    assert_non_null(strstr(out, "t-2      RUNNING  AVALANCHE         100        2   100       " DASH
+                                "    " DASH "       " DASH "  2024-11-24 05:20:00\n"));
+    free(out);
+    cJSON_Delete(list);
+    cJSON_Delete(t);
+
+    /* Drivers: a quiet driver of the original format says no state and has
+     * never heartbeated. */
+    cJSON *drv = cJSON_Parse(
+        "{\"drivers\":[{\"node_id\":\"d-a\",\"node_ip\":\"10.0.0.1\",\"hostname\":\"h\","
+        "\"liveness\":\"quiet\",\"state\":\"\",\"last_heartbeat_ms\":null,"
+        "\"since_heartbeat_ms\":null,\"listening\":null,\"test_id\":\"t-2\","
+        "\"requests_sent\":0},"
+        "{\"node_id\":\"d-b\",\"node_ip\":\"10.0.0.2\",\"hostname\":\"h\","
+        "\"liveness\":\"alive\",\"state\":\"IDLE\",\"since_heartbeat_ms\":1500,"
+        "\"test_id\":\"t-2\",\"requests_sent\":7}]}");
+    out = capture_view(view_drivers, drv);
+    assert_string_equal(out, "node_id  ip        hostname  liveness  state  heartbeat_age  "
+                             "test_id  sent\n"
+                             "-------  --------  --------  --------  -----  -------------  "
+                             "-------  ----\n"
+                             "d-a      10.0.0.1  h         quiet     " DASH
+                             "                  " DASH "  t-2         0\n"
+                             "d-b      10.0.0.2  h         alive     IDLE            1.5s  "
+                             "t-2         7\n");
+    free(out);
+    cJSON_Delete(drv);
+}
+
 static void test_state_helpers(void **state)
 {
     (void)state;
@@ -176,6 +304,8 @@ int main(void)
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_left_last_column_has_no_trailing_space),
         cmocka_unit_test(test_summary_view),
+        cmocka_unit_test(test_dash_takes_one_column),
+        cmocka_unit_test(test_unknown_views),
         cmocka_unit_test(test_state_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

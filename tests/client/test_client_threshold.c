@@ -2,6 +2,7 @@
  * expressions, and judging against an aggregate. */
 #include "threshold.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,11 +133,20 @@ static void test_parse_errors(void **state)
     assert_non_null(strstr(err, "unknown metric"));
 }
 
+/* Figures that are all known, all 0. */
+static void stats_known(struct stats *s)
+{
+    memset(s, 0, sizeof *s);
+    s->has_errors = s->has_kinds = s->has_elapsed = s->has_rps = 1;
+    for (int i = 0; i < LAT_N; i++)
+        s->has_lat[i] = 1;
+}
+
 static void test_judge(void **state)
 {
     (void)state;
     struct stats s;
-    memset(&s, 0, sizeof s);
+    stats_known(&s);
     s.sent = 1000;
     s.received = 990;
     s.errors = 10;
@@ -182,7 +192,7 @@ static void test_judge(void **state)
     assert_string_equal(line, "errors<2%: PASS (errors = 1.000% (10 of 1000))");
 
     /* Nothing sent: the error percentage is 0, not a division by zero. */
-    memset(&s, 0, sizeof s);
+    stats_known(&s);
     t = parse_ok("errors<1%");
     assert_true(threshold_holds(&t, &s));
     char tiny[8];
@@ -190,13 +200,98 @@ static void test_judge(void **state)
     assert_int_equal(strlen(tiny), 7);
 }
 
+/* What the orchestrator reports for drivers of the original format. */
+static const char original_agg[] =
+    "{\"requests_sent\":1000,\"responses_received\":1000,\"errors\":null,"
+    "\"error_kinds\":null,\"status_codes\":null,\"late\":null,\"elapsed_ms\":null,"
+    "\"rps\":null,\"latency_ms\":{\"min\":0.5,\"mean\":2.5,\"median\":2,\"mode\":null,"
+    "\"p90\":null,\"p95\":null,\"p99\":null,\"p999\":null,\"max\":9}}";
+
+static void test_unknown_figures(void **state)
+{
+    (void)state;
+    cJSON *o = cJSON_Parse(original_agg);
+    assert_non_null(o);
+    struct stats s;
+    stats_from_json(o, &s);
+    cJSON_Delete(o);
+    assert_int_equal(s.sent, 1000);
+    assert_false(s.has_errors);
+    assert_false(s.has_kinds);
+    assert_false(s.has_rps);
+    assert_false(s.has_elapsed);
+    assert_true(s.has_lat[LAT_MIN] && s.has_lat[LAT_MEAN] && s.has_lat[LAT_MEDIAN] &&
+                s.has_lat[LAT_MAX]);
+    assert_false(s.has_lat[LAT_MODE] || s.has_lat[LAT_P90] || s.has_lat[LAT_P95] ||
+                 s.has_lat[LAT_P99] || s.has_lat[LAT_P999]);
+    assert_true(isnan(stats_error_pct(&s)));
+    assert_int_equal(stats_done(&s), 1000);
+
+    /* Unknown cannot be shown to hold, whichever way the comparison goes. */
+    static const struct {
+        const char *expr, *line;
+    } unknown[] = {
+        {"p99<200ms", "p99<200ms: unknown (no participant sent p99)"},
+        {"p99>0", "p99>0: unknown (no participant sent p99)"},
+        {"p90<=1s", "p90<=1s: unknown (no participant sent p90)"},
+        {"p95<1s", "p95<1s: unknown (no participant sent p95)"},
+        {"p99.9<1s", "p99.9<1s: unknown (no participant sent p999)"},
+        {"mode>=0", "mode>=0: unknown (no participant sent mode)"},
+        {"errors<1%", "errors<1%: unknown (no participant sent errors)"},
+        {"errors>=0", "errors>=0: unknown (no participant sent errors)"},
+        {"error_rate<1", "error_rate<1: unknown (no participant sent errors)"},
+        {"rps>0", "rps>0: unknown (no participant sent rps)"},
+        {"rps<1e9", "rps<1e9: unknown (no participant sent rps)"},
+    };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        struct threshold t = parse_ok(unknown[i].expr);
+        char line[200];
+        assert_false(threshold_known(&t, &s));
+        assert_false(threshold_holds(&t, &s));
+        assert_true(isnan(threshold_actual(&t, &s)));
+        threshold_verdict(&t, &s, line, sizeof line);
+        assert_string_equal(line, unknown[i].line);
+    }
+    /* What is known is judged as before. */
+    static const struct {
+        const char *expr, *line;
+        int holds;
+    } known[] = {
+        {"p50<10ms", "p50<10ms: PASS (p50 = 2.000ms)", 1},
+        {"max<5ms", "max<5ms: FAIL (max = 9.000ms)", 0},
+        {"min>0", "min>0: PASS (min = 0.500ms)", 1},
+        {"sent>=1000", "sent>=1000: PASS (sent = 1000)", 1},
+        {"received<10", "received<10: FAIL (received = 1000)", 0},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        struct threshold t = parse_ok(known[i].expr);
+        char line[200];
+        assert_true(threshold_known(&t, &s));
+        assert_int_equal(threshold_holds(&t, &s), known[i].holds);
+        threshold_verdict(&t, &s, line, sizeof line);
+        assert_string_equal(line, known[i].line);
+    }
+    /* A missing figure is unknown too; a figure of 0 is known. */
+    o = cJSON_Parse("{\"requests_sent\":5,\"responses_received\":5,\"errors\":0,"
+                    "\"latency_ms\":{\"p99\":0}}");
+    stats_from_json(o, &s);
+    cJSON_Delete(o);
+    assert_true(s.has_errors && s.has_lat[LAT_P99]);
+    assert_false(s.has_rps || s.has_lat[LAT_P90] || s.has_kinds);
+    struct threshold t = parse_ok("errors<1");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("p99<=0");
+    assert_true(threshold_holds(&t, &s));
+    t = parse_ok("p90<=0");
+    assert_false(threshold_holds(&t, &s));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_latency),
-        cmocka_unit_test(test_parse_counts_and_rates),
-        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_parse_latency),   cmocka_unit_test(test_parse_counts_and_rates),
+        cmocka_unit_test(test_parse_errors),    cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_unknown_figures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
