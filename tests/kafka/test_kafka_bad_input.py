@@ -2,8 +2,8 @@
 crash and no hang (the programs keep trying, as Kafka may come later, and
 stop at once on SIGTERM with exit 0):
 1. an unreachable bootstrap address (driver and orchestrator; the
-   orchestrator still answers its REST API, and a test started then fails
-   with a reason instead of hanging);
+   orchestrator still answers its REST API, and a test started then ends
+   FAILED with a reason instead of hanging);
 2. a wrong security protocol (SSL against a PLAINTEXT listener);
 3. topics missing on a cluster with auto.create.topics.enable=false: a
    driver alone creates its six topics (3 replicas each);
@@ -12,10 +12,12 @@ stop at once on SIGTERM with exit 0):
 
 import time
 
+import json
 import os
 
 from dlt import ARTIFACTS, Cluster, binary, check, free_port, http, log, run_test, wait_until
 from kafkalib import prefix, shared
+from orchlib import wait_test
 
 SOON = 15  # seconds within which the reason must be in the log
 
@@ -70,6 +72,12 @@ def main():
                             "message_count_per_driver": 10}, timeout=20)
         log(f"unreachable: POST /api/tests -> {st} in {time.time() - t0:.1f}s: {body[:200]!r}")
         check(time.time() - t0 < 15, "POST /api/tests hung")
+        if st in (200, 201):
+            # Accepted, and then ended with a reason, not left waiting.
+            tid = json.loads(body)["test_id"]
+            t = wait_test(orch.url, tid, timeout=30)
+            log(f"unreachable: the test ended {t['state']}: {t['reason']}")
+            check(t["state"] == "FAILED" and t["reason"], f"test {t['state']}: {t['reason']!r}")
         stop_ok(d)
         stop_ok(orch)
 

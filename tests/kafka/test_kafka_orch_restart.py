@@ -8,8 +8,7 @@ restart to the new process holding its partitions is logged."""
 import time
 
 from dlt import Cluster, check, get_json, log, run_test
-from faultlib import check_exact
-from kafkalib import prefix, shared
+from kafkalib import check_counts, prefix, shared
 from orchlib import get_test, start_test, target_count, wait_drivers, wait_test, wait_under_way
 
 COUNT = 2500
@@ -41,7 +40,9 @@ def main():
             check(state in ("RUNNING", "COMPLETED"), f"{how}: test after restart {state}")
             t = wait_test(orch.url, tid, timeout=90)
             took = time.time() - t0
-            check_exact(t, target_count(target.url) - before, 2, COUNT, f"after {how}")
+            # Right after a restart the new process has not heard every
+            # heartbeat yet: a driver may show 'suspect', never 'dead'.
+            check_counts(t, target_count(target.url) - before, 2, COUNT, f"after {how}")
             log(f"{how}: restarted orchestrator saw the test end {took:.1f}s after its start")
             dv = get_json(orch.url + "/api/drivers")["drivers"]
             check(sorted(d["node_id"] for d in dv) == sorted(d.node_id for d in drivers),

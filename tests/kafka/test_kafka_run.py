@@ -49,9 +49,12 @@ def main():
               f"participants {t['drivers']}")
         log(f"tsunami start skew {t.get('start_skew_ms')} ms")
 
+        # Every driver takes part (a slow machine may leave one 'suspect'
+        # for a moment, and a test is started on the drivers alive then).
+        wait_drivers(orch.url, DRIVERS, timeout=30)
         before = target_count(target.url)
         tid = start_test(orch.url, {"test_type": "AVALANCHE", "message_count_per_driver": COUNT,
-                                    "concurrency": 8})
+                                    "concurrency": 8, "min_drivers": DRIVERS})
         t = wait_test(orch.url, tid, timeout=90)
         check_exact(t, target_count(target.url) - before, DRIVERS, COUNT, "avalanche")
         ids = [x["test_id"] for x in get_json(orch.url + "/api/tests")["tests"]]
