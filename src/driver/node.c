@@ -36,11 +36,12 @@
  * be read up to date (an ABORT published meanwhile is acted on first). */
 #define NODE_CATCHUP_US (2 * 1000000LL)
 /* How often the watch thread asks Kafka about the broadcast topics, how
- * long each question may take, and how many checks in a row the consumer
- * may stay behind before the driver says it is not listening. */
+ * long each question may take, and for how many checks in a row messages
+ * may wait while the consumer returns none before the driver says it is not
+ * listening. */
 #define NODE_WATCH_MS 1000
 #define NODE_WATCH_ASK_MS 500
-#define NODE_WATCH_BEHIND 3
+#define NODE_WATCH_STUCK 2
 /* Tests this driver ended (ran or refused), remembered so that a config or
  * trigger read again (a broadcast topic re-read after the cluster was
  * replaced, a config sent twice) never runs a test a second time. */
@@ -89,6 +90,7 @@ struct node {
     int watching;
     atomic_int watch_stop;
     atomic_int listening;
+    atomic_llong polled; /* messages the broadcast consumer returned */
 };
 
 /* ---- sending ---------------------------------------------------------------- */
@@ -575,14 +577,17 @@ static void node_check_stall(struct node *n, int64_t now)
 /* Whether the broadcast consumer reads both topics up to date: it is not
  * when a partition's position is past its log end (the cluster was
  * replaced under it, until bus_consumer_maintain rewinds it), or when it
- * stays behind for NODE_WATCH_BEHIND checks in a row while Kafka answers.
+ * is stuck: messages wait unread at NODE_WATCH_STUCK + 1 checks in a row
+ * while the consumer returns none at all (unread messages at one check are
+ * only new: a busy fleet produces some every second).
  * Asking Kafka blocks, so this runs on a thread of its own; what it learns
  * of the brokers also lets the main loop's bus_consumer_maintain notice a
  * replaced cluster. */
 static void *node_watch_main(void *arg)
 {
     struct node *n = arg;
-    int behind = 0, said = MSG_LISTENING_UNKNOWN;
+    int stuck = 0, was_lagging = 0, said = MSG_LISTENING_UNKNOWN;
+    long long was_polled = -1;
     while (!atomic_load(&n->watch_stop)) {
         int64_t next = clock_mono_us() + NODE_WATCH_MS * 1000LL;
         int now_says = MSG_LISTENING_UNKNOWN;
@@ -599,14 +604,17 @@ static void *node_watch_main(void *arg)
                 else if (lag > 0)
                     lagging = 1;
             }
-            behind = known && lagging ? behind + 1 : 0;
+            long long polled = atomic_load(&n->polled);
+            stuck = known && lagging && was_lagging && polled == was_polled ? stuck + 1 : 0;
+            was_lagging = known && lagging;
+            was_polled = polled;
             if (known)
                 now_says =
-                    ahead || behind >= NODE_WATCH_BEHIND ? MSG_LISTENING_NO : MSG_LISTENING_YES;
+                    ahead || stuck >= NODE_WATCH_STUCK ? MSG_LISTENING_NO : MSG_LISTENING_YES;
             if (ahead)
                 snprintf(err, sizeof err, "its position is past the log end");
             else if (known && lagging)
-                snprintf(err, sizeof err, "messages are waiting unread");
+                snprintf(err, sizeof err, "messages wait unread and none is returned");
         }
         atomic_store(&n->listening, now_says);
         if (now_says != said && now_says != MSG_LISTENING_UNKNOWN) {
@@ -836,9 +844,10 @@ int node_run(struct node_opts *o, const sigset_t *stop)
         if (bus_consumer_maintain(n.cons, err, sizeof err) < 0)
             log_error("%s", err);
         int got = bus_consumer_poll(n.cons, wait_ms, &rec, err, sizeof err);
-        if (got == 1)
+        if (got == 1) {
+            atomic_fetch_add(&n.polled, 1);
             node_dispatch(&n, &rec);
-        else if (got < 0)
+        } else if (got < 0)
             log_debug("%s", err);
         bus_record_release(&rec);
         bus_producer_poll(n.prod, 0);
