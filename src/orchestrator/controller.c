@@ -8,6 +8,7 @@
 #include "log.h"
 #include "registry.h"
 #include "series.h"
+#include "topics.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -1317,14 +1318,13 @@ static void ctl_reload_test(struct ctl *c, const char *id, int64_t now);
 static void *ctl_consumer_main(void *arg)
 {
     struct ctl *c = arg;
-    static const char *const topics[] = {TOPIC_REGISTER,     TOPIC_TEST_CONFIG, TOPIC_TRIGGER,
-                                         TOPIC_TEST_TRIGGER, TOPIC_METRICS,     TOPIC_HEARTBEAT};
     static const char *const out_topics[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER, TOPIC_TEST_TRIGGER};
     char err[512];
     /* Both calls block while Kafka is unreachable: keep them short, so a
-     * stop is never held up for long. */
-    if (c->bconf && bus_ensure_topics(c->bconf, topics, 6, 4, 2000, err, sizeof err) < 0)
-        log_warn("could not check the topics (they are created on first use): %s", err);
+     * stop is never held up for long. The topics as the drivers make them
+     * (topics.c: partitions and replicas). */
+    if (c->bconf && topics_ensure(c->bconf, 2000, err, sizeof err) < 0)
+        log_warn("could not check the topics: %s", err);
     struct bus_record recs[CTL_BATCH];
     memset(recs, 0, sizeof recs);
     int64_t last_err_log = 0, warm_at = 0, next_probe_us = 0;
