@@ -51,7 +51,7 @@
  * topics (the original programs' code uses test_trigger), and each test is
  * acted on once. */
 static const char *const node_broadcast[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER, TOPIC_TEST_TRIGGER};
-#define NODE_N_BROADCAST 3
+#define NODE_N_BROADCAST ((int)(sizeof node_broadcast / sizeof node_broadcast[0]))
 
 struct node {
     struct node_opts *o;
