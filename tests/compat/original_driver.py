@@ -57,7 +57,8 @@ def main():
     # seen (kafka-python assigns on the first poll).
     while not consumer.assignment() and not stop.is_set():
         consumer.poll(timeout_ms=200)
-    consumer.poll(timeout_ms=200)
+    for tp in consumer.assignment():
+        consumer.position(tp)  # blocks until the partition's log end is known
     node_id = str(int(time.time() * 1000))
     node_ip = socket.gethostbyname(socket.gethostname())
     producer.send("register", {"node_id": node_id, "node_ip": node_ip,

@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -76,6 +77,21 @@ class Kcat:
             self.p.kill()
 
 
+def partition_count(bootstrap, topic, timeout=20):
+    """The number of partitions of topic, from 'kcat -L' (the topic may not
+    exist yet: it is asked again until it does)."""
+    deadline = time.time() + timeout
+    while True:
+        r = subprocess.run(["kcat", "-b", bootstrap, "-L", "-t", topic], capture_output=True,
+                           text=True, timeout=timeout)
+        m = re.search(r'topic "[^"]+" with (\d+) partitions', r.stdout)
+        if m and int(m.group(1)) > 0:
+            return int(m.group(1))
+        if time.time() > deadline:
+            sys.exit(f"fakedriver: no partitions for {topic} on {bootstrap}: {r.stderr.strip()}")
+        time.sleep(0.2)
+
+
 class Consumer:
     """'kcat -C -o end' on one topic; messages go to a queue."""
 
@@ -86,14 +102,21 @@ class Consumer:
                                   stdin=subprocess.DEVNULL)
         self.ready = threading.Event()
         self.topic = topic
+        self.partitions = partition_count(bootstrap, topic)
+        self.at_end = set()
         threading.Thread(target=self._err, daemon=True).start()
         threading.Thread(target=self._out, args=(out,), daemon=True).start()
 
     def _err(self):
         for raw in self.p.stderr:
             line = raw.decode("utf-8", "replace")
-            if "Reached end of topic" in line:
-                self.ready.set()
+            m = re.search(r"Reached end of topic \S+ \[(\d+)\]", line)
+            if m:
+                # ready once every partition is positioned at its end: a
+                # message sent before that could be missed
+                self.at_end.add(int(m.group(1)))
+                if len(self.at_end) >= self.partitions:
+                    self.ready.set()
             elif line.strip():
                 sys.stderr.write(f"kcat {self.topic}: {line}")
 
@@ -294,8 +317,8 @@ class Driver:
     def main(self):
         deadline = time.time() + 20
         for c in self.cons:
-            c.ready.wait(max(0.1, deadline - time.time()))
-        time.sleep(0.3)  # every partition's assignment settles
+            if not c.ready.wait(max(0.1, deadline - time.time())):
+                self.log(f"{c.topic}: {len(c.at_end)} of {c.partitions} partitions at their end")
         self.register()
         self.heartbeat()
         threading.Thread(target=self.beat, daemon=True).start()
@@ -307,6 +330,7 @@ class Driver:
                 continue
             if not isinstance(msg, dict):
                 continue
+            self.log(f"{topic}: test {msg.get('test_id')!r} {msg.get('trigger', '')}")
             if topic == "test_config":
                 self.on_config(msg)
             else:
