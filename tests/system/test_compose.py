@@ -2,7 +2,8 @@
 holds what the README promises: Kafka in KRaft mode with a healthcheck, the
 target, the orchestrator with its port published on loopback, drivers with 2
 replicas, and a client service under a profile; every node gets the Kafka and
-orchestrator addresses."""
+orchestrator addresses; docker-compose.cluster.yml makes Kafka three nodes.
+tests/compose runs both files for real."""
 
 import json
 import os
@@ -38,8 +39,27 @@ def main():
     ports = json.dumps(svc["orchestrator"].get("ports"))
     check("8080" in ports and "127.0.0.1" in ports, f"orchestrator port not on loopback: {ports}")
     for name in ("orchestrator", "driver"):
-        cmd = " ".join(svc[name]["command"])
-        check("--kafka=kafka:9092" in cmd, f"{name} lacks the Kafka address: {cmd}")
+        env = svc[name].get("environment", {})
+        check(env.get("DLT_KAFKA") == "kafka:9092", f"{name} lacks the Kafka address: {env}")
+    # The three-node variant: kafka-2 and kafka-3 join kafka, and every Kafka
+    # user gets the three addresses.
+    r = subprocess.run(["docker-compose", "-f", compose, "-f",
+                        os.path.join(SRC, "docker-compose.cluster.yml"), "config"],
+                       capture_output=True, timeout=30, check=True)
+    conv = subprocess.run(["/usr/bin/python3", "-c",
+                           "import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"],
+                          input=r.stdout, capture_output=True, timeout=30, check=True)
+    csvc = json.loads(conv.stdout)["services"]
+    voters = "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"
+    for i, name in enumerate(("kafka", "kafka-2", "kafka-3"), 1):
+        env = csvc[name]["environment"]
+        check(str(env["KAFKA_NODE_ID"]) == str(i) and env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == voters
+              and str(env["KAFKA_MIN_INSYNC_REPLICAS"]) == "2", f"{name}: {env}")
+    for name in ("orchestrator", "driver"):
+        check(csvc[name]["environment"]["DLT_KAFKA"] == "kafka:9092,kafka-2:9092,kafka-3:9092",
+              f"{name} on the cluster: {csvc[name]['environment']}")
+        check(set(csvc[name]["depends_on"]) >= {"kafka", "kafka-2", "kafka-3"},
+              f"{name} does not wait for the three nodes")
     check("--orchestrator=http://orchestrator:8080" in " ".join(svc["driver"]["command"]),
           "drivers lack the orchestrator address")
     check("--orchestrator=http://orchestrator:8080" in " ".join(svc["client"]["entrypoint"]),
