@@ -15,7 +15,8 @@ shift || true
 # cmocka; python3-kafka for the emulations of the original programs in
 # tests/compat, run by Debian's /usr/bin/python3), the fuzzing toolchain
 # (clang + its runtime), the browser test stack (chromium, nodejs, npm),
-# docker-compose (to validate the compose file; no engine is needed) and
+# docker-compose with podman as its engine (runc, netavark and aardvark-dns
+# for its networks; debootstrap makes the base image: tests/compose) and
 # Java 17 with Maven (real Apache Kafka for the kafka suite, scripts/kafka.sh).
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
@@ -24,7 +25,7 @@ PACKAGES=(
   python3-kafka
   clang libclang-rt-14-dev
   chromium
-  docker-compose
+  docker-compose podman runc netavark aardvark-dns debootstrap
   openjdk-17-jre-headless maven
 )
 # node and npm may come from another source (NodeSource bundles npm and

@@ -49,13 +49,14 @@ run_suite() {
 }
 
 # The kafka suite (tests/kafka, label kafka) runs real Apache Kafka: its
-# jars are fetched once per machine into a cache outside the tree. It runs
-# in the normal build only; the sanitizer build leaves it out (-LE kafka)
-# to keep CI's time down.
+# jars are fetched once per machine into a cache outside the tree. The
+# compose tests (tests/compose, label compose) run docker-compose.yml with
+# podman. Both run in the normal build only; the sanitizer build leaves them
+# out (-LE 'kafka|compose') to keep CI's time down.
 echo "== build and test: build/" >&2
 suite_args=()
 run_suite build
-suite_args=(-LE kafka)
+suite_args=(-LE 'kafka|compose')
 
 if [ "$quick" = 0 ]; then
   echo "== build and test under ASan+UBSan: build-asan/" >&2
