@@ -112,6 +112,7 @@ void ctl_check_stall(struct ctl *c, int64_t now)
 
 static void ctl_tick(struct ctl *c, int64_t now)
 {
+    registry_hearing(c->reg, ctl_heard_since(c), now);
     if (registry_tick(c->reg, now) > 0)
         c->drivers_changed = 1;
     ctl_step(c, now);

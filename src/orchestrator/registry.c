@@ -23,6 +23,10 @@ struct registry {
     int64_t interval_ms, timeout_ms, forget_ms;
     struct reg_tomb tombs[REG_TOMBS_MAX];
     int n_tombs;
+    /* The latest time the orchestrator could not hear (registry_hearing):
+     * [deaf_from, deaf_to), deaf_to 0 while it lasts; deaf_from 0 none. */
+    int64_t deaf_from_ms, deaf_to_ms;
+    int64_t heard_since_ms, last_hearing_call_ms;
 };
 
 int registry_create(int64_t interval_ms, int64_t timeout_ms, int64_t forget_ms,
@@ -170,11 +174,50 @@ void registry_missed(struct registry *r, struct reg_driver *d)
     d->missed = 1;
 }
 
+void registry_hearing(struct registry *r, int64_t heard_since_ms, int64_t now_ms)
+{
+    int deaf = r->deaf_from_ms > 0 && r->deaf_to_ms == 0;
+    if (heard_since_ms <= 0) {
+        if (!deaf) {
+            /* Deaf since the previous call at the latest. */
+            r->deaf_from_ms = r->last_hearing_call_ms > 0 ? r->last_hearing_call_ms : now_ms;
+            r->deaf_to_ms = 0;
+        }
+    } else if (heard_since_ms != r->heard_since_ms) {
+        /* Hearing again; a new start without a deaf call between (the
+         * process did not run) was deaf since the previous call. */
+        if (!deaf)
+            r->deaf_from_ms =
+                r->last_hearing_call_ms > 0 && r->last_hearing_call_ms < heard_since_ms
+                    ? r->last_hearing_call_ms
+                    : heard_since_ms;
+        r->deaf_to_ms = heard_since_ms;
+    }
+    r->heard_since_ms = heard_since_ms;
+    r->last_hearing_call_ms = now_ms;
+}
+
 enum liveness registry_judge(const struct registry *r, const struct reg_driver *d, int64_t now_ms)
 {
     if (d->missed)
         return LIVE_DEAD; /* until it is heard from again */
-    enum liveness l = liveness_judge(now_ms, d->last_rx_ms, r->interval_ms, r->timeout_ms);
+    /* The silence that counts is the time heard: the part of the latest
+     * deaf time after the driver's last message counts for nobody. */
+    int64_t last = d->last_rx_ms;
+    int deaf = r->deaf_from_ms > 0 && r->deaf_to_ms == 0;
+    if (r->deaf_from_ms > 0 && last > 0) {
+        int64_t from = last > r->deaf_from_ms ? last : r->deaf_from_ms;
+        int64_t to = deaf || r->deaf_to_ms > now_ms ? now_ms : r->deaf_to_ms;
+        if (to > from)
+            last += to - from;
+    }
+    enum liveness l = liveness_judge(now_ms, last, r->interval_ms, r->timeout_ms);
+    /* While deaf, a driver not already dead by the time heard is suspect
+     * at most: its silence may be the orchestrator's own. */
+    if (deaf && l != LIVE_DEAD) {
+        enum liveness raw = liveness_judge(now_ms, d->last_rx_ms, r->interval_ms, r->timeout_ms);
+        l = raw == LIVE_DEAD ? LIVE_SUSPECT : raw;
+    }
     if (l != LIVE_ALIVE && registry_original(d) && d->last_rx_ms > 0 &&
         now_ms - d->last_rx_ms < REGISTRY_QUIET_MS)
         return LIVE_QUIET;

@@ -84,6 +84,12 @@ int registry_original(const struct reg_driver *d);
 /* d took part in a test and never sent its report: dead until it is heard
  * from again. */
 void registry_missed(struct registry *r, struct reg_driver *d);
+/* Tell the registry since when the orchestrator hears and keeps what it
+ * hears (0: it does not, now_ms). Called at every tick. A driver is judged
+ * by the silence the orchestrator could have heard: the latest time it was
+ * deaf does not count, and while it is deaf nobody becomes dead who was
+ * not dead already. */
+void registry_hearing(struct registry *r, int64_t heard_since_ms, int64_t now_ms);
 /* The liveness of d at now_ms. */
 enum liveness registry_judge(const struct registry *r, const struct reg_driver *d, int64_t now_ms);
 /* How many never-heartbeated drivers were dropped to make room. */

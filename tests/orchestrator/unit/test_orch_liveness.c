@@ -2,7 +2,8 @@
  * the timeout, judged by arrival time; replayed (stale) heartbeats neither
  * revive nor add a driver; a heartbeat first registers a driver; an older
  * heartbeat does not overwrite a newer state; unregister removes a driver
- * and a heartbeat it sent before does not bring it back. */
+ * and a heartbeat it sent before does not bring it back; the orchestrator's
+ * own deaf time is no driver's silence. */
 #include "liveness.h"
 #include "registry.h"
 
@@ -111,6 +112,57 @@ static void test_registry_heartbeats(void **state)
     assert_int_equal(registry_at(r, 0)->live, LIVE_DEAD);
     assert_int_equal(registry_tick(r, t + 12100 + 60000), 1);
     assert_int_equal(registry_count(r), 0);
+    registry_destroy(r);
+}
+
+/* The orchestrator's own deaf time counts for nobody: while it lasts, a
+ * driver heard before it becomes suspect at most; afterwards the deaf time
+ * is left out of its silence. A driver already dead by the time heard stays
+ * dead. Only the time heard after a driver's last message counts. */
+static void test_registry_deaf(void **state)
+{
+    (void)state;
+    struct registry *r = NULL;
+    assert_int_equal(registry_create(IV, TO, 600000, &r), 0);
+    int64_t t = 1700000000000;
+    registry_hearing(r, t - 60000, t - 60000);
+    struct msg_heartbeat m = hb("d-live", t, NODE_STATE_RUNNING, "t-1", 1);
+    assert_int_equal(registry_heartbeat(r, &m, t), REG_ADDED);
+    m = hb("d-gone", t - 30000, NODE_STATE_IDLE, "", 0);
+    assert_int_equal(registry_heartbeat(r, &m, t - 30000), REG_ADDED);
+    struct reg_driver *live = registry_find(r, "d-live"), *gone = registry_find(r, "d-gone");
+    assert_int_equal(registry_judge(r, gone, t), LIVE_DEAD);
+
+    /* Deaf from t + 3 s (the last call while hearing) for 20 s. */
+    registry_hearing(r, t - 60000, t + 3000);
+    registry_hearing(r, 0, t + 3100);
+    assert_int_equal(registry_judge(r, live, t + 5000), LIVE_SUSPECT);
+    assert_int_equal(registry_judge(r, live, t + 20000), LIVE_SUSPECT);
+    assert_int_equal(registry_judge(r, gone, t + 20000), LIVE_DEAD);
+    registry_tick(r, t + 20000);
+    assert_int_equal(live->live, LIVE_SUSPECT);
+
+    /* Hearing again from t + 23 s: 3 s of silence heard before the deaf
+     * time, then what follows. */
+    registry_hearing(r, t + 23000, t + 23000);
+    assert_int_equal(registry_judge(r, live, t + 23000), LIVE_SUSPECT);
+    assert_int_equal(registry_judge(r, live, t + 29999), LIVE_SUSPECT);
+    assert_int_equal(registry_judge(r, live, t + 30000), LIVE_DEAD);
+    assert_int_equal(registry_judge(r, gone, t + 23000), LIVE_DEAD);
+    /* A heartbeat after the deaf time is judged as usual. */
+    m = hb("d-live", t + 24000, NODE_STATE_RUNNING, "t-1", 2);
+    registry_heartbeat(r, &m, t + 24000);
+    assert_int_equal(registry_judge(r, live, t + 26000), LIVE_ALIVE);
+    assert_int_equal(registry_judge(r, live, t + 34000), LIVE_DEAD);
+
+    /* A process that did not run (a new heard-since with no deaf call
+     * between) was deaf since the previous call. */
+    m = hb("d-live", t + 40000, NODE_STATE_RUNNING, "t-1", 3);
+    registry_heartbeat(r, &m, t + 40000);
+    registry_hearing(r, t + 23000, t + 41000);
+    registry_hearing(r, t + 56000, t + 56000);
+    assert_int_equal(registry_judge(r, live, t + 56000), LIVE_ALIVE);
+    assert_int_equal(registry_judge(r, live, t + 65000), LIVE_DEAD);
     registry_destroy(r);
 }
 
@@ -272,6 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_registry_heartbeats),
+        cmocka_unit_test(test_registry_deaf),
         cmocka_unit_test(test_registry_register),
         cmocka_unit_test(test_registry_cap),
         cmocka_unit_test(test_registry_storm),
