@@ -5,7 +5,7 @@ request on every connection, spread over 20 ms so that all 500 are in flight
 together at its end: no answer comes before 20 ms, the median latency seen
 by the client is between 20 and 40 ms (a delay taken in the wrong unit,
 or a thread blocked per request, shows far outside that; how close to 20 ms
-it is, within 2 ms on a quiet machine, is bench/target's figure, since a
+it is, within 2 ms on a quiet machine, is bench/targetd's figure, since a
 busy machine delays the server's own timers), and the thread count stays at
 --threads + 1 (the main thread) whether 0 or 500 requests wait. The same
 with --threads 2, and a uniform 10-30 ms range stays inside its bounds with

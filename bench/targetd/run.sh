@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark target-server against nginx with wrk, on loopback only.
 #
-#   bench/target/run.sh [BUILD_DIR]
+#   bench/targetd/run.sh [BUILD_DIR]
 #
 # BUILD_DIR holds src/targetd/target-server (default: build-target at the top
 # of this repository). Environment: DURATION seconds per throughput run
