@@ -488,6 +488,12 @@ def main():
             print(f"SKIP: {tool} is not installed (scripts/setup.sh installs it)")
             sys.exit(SKIP)
 
+    # SIGTERM (and SIGINT) end the test through its cleanup.
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
     t0 = time.time()
     # dlt-compose-MODE-PID: reap_stale reads the owner's PID from the name.
     workdir = os.path.join(tempfile.gettempdir(), f"dlt-compose-{mode}-{os.getpid()}")
