@@ -301,8 +301,14 @@ static void ctl_check_parts(struct ctl *c, struct test *t, int64_t now)
             ctl_publish_test(c, t, now);
             continue;
         }
-        if (t->state == TS_RUNNING && !p->lost && p->not_running_since_ms > 0 &&
-            now - p->not_running_since_ms >= c->conf.hb_timeout_ms) {
+        /* A driver that says it no longer runs the test has its final
+         * report on the way (on metrics, which Kafka does not order with
+         * heartbeat): it is given the heartbeat timeout of time heard, so a
+         * rejoin of the orchestrator's consumer group does not eat it. */
+        int64_t heard = ctl_heard_since(c);
+        int64_t from = p->not_running_since_ms > heard ? p->not_running_since_ms : heard;
+        if (t->state == TS_RUNNING && !p->lost && p->not_running_since_ms > 0 && heard > 0 &&
+            now - from >= c->conf.hb_timeout_ms) {
             p->lost = 1;
             ctl_reason(t, "driver %s stopped running the test without a final report",
                        p->agg.node_id);
