@@ -460,8 +460,8 @@ KNOWN_READY_WAIT = "ready wait timed out"
 def load_test(compose, pm, drivers, known_ok=False):
     """One TSUNAMI run from the client service: True when it passed. With
     known_ok, a first test on a cluster just formed that ends FAILED because
-    no driver got its config (seen in about 1 run in 4 on three nodes, never
-    on one) returns False, so that the caller runs it again."""
+    no driver got its config (seen in 2 runs of 24 on three nodes, never on
+    one; docs/COMPOSE.md) returns False, so that the caller runs it again."""
     target = compose.containers("target")
     check(len(target) == 1, f"target containers: {target}")
     before = target_served(pm, target[0])
