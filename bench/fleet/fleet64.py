@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""64 drivers, one orchestrator, on loopback through load-broker.
+"""64 drivers, one orchestrator, on loopback through load-broker (or a real
+Apache Kafka cluster with --kafka-nodes).
 
 For each run: start the fleet, wait until all 64 are alive, run a TSUNAMI on
 all of them for RUN_S seconds, and measure
@@ -14,13 +15,20 @@ all of them for RUN_S seconds, and measure
 Runs 3 times and prints the medians. Everything it starts is stopped by PID.
 
     bench/fleet/fleet64.py [--build DIR] [--runs 3] [--drivers 64] [--seconds 30]
+                           [--kafka-nodes 1|3]
+
+--kafka-nodes N runs the fleet on a fresh N-node KRaft cluster started with
+scripts/kafka.sh (its own run dir and free ports, each run on a topic prefix
+of its own), stopped by PID at the end, whatever happened.
 """
 
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -47,20 +55,25 @@ def pct(values, p):
     return v[min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))]
 
 
-def one_run(dlt, orchlib, n, seconds):
+def one_run(dlt, orchlib, n, seconds, kafka=None, prefix=None):
     delay = 0.02
     count = int(seconds / delay)
     with dlt.Cluster() as c:
-        c.broker()
+        bus = []
+        if kafka:
+            c.kafka = kafka
+            bus = ["--topic-prefix", prefix]
+        else:
+            c.broker()
         target = c.target()
-        orch = c.orchestrator("--log-level", "warn")
+        orch = c.orchestrator("--log-level", "warn", *bus)
         t0 = time.time()
         procs = []
         for i in range(n):
             db = os.path.join(dlt.ARTIFACTS, f"fleet64-{os.getpid()}-{i}.db")
             procs.append(c.start("load-driver", [dlt.binary("load-driver"), "--kafka", c.kafka,
                                                  "--target", target.url + "/ping", "--db", db,
-                                                 "--log-level", "warn"]))
+                                                 "--log-level", "warn", *bus]))
         for p in procs:
             p.wait_line("ready ", 180)
         orchlib.wait_drivers(orch.url, n, timeout=120)
@@ -110,19 +123,42 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--drivers", type=int, default=64)
     ap.add_argument("--seconds", type=int, default=30)
+    ap.add_argument("--kafka-nodes", type=int, choices=(1, 3),
+                    help="run on a fresh real Kafka cluster of this many nodes")
     a = ap.parse_args()
     os.environ["DLT_BUILD"] = os.path.abspath(a.build)
     import dlt
     import orchlib
     dlt.BUILD = os.environ["DLT_BUILD"]
+    kc, run_dir = None, None
+    if a.kafka_nodes:
+        from kafkalib import KafkaCluster
+        run_dir = tempfile.mkdtemp(prefix="dlt-bench-kafka-")
+        kc = KafkaCluster(run_dir, nodes=a.kafka_nodes)
     results = []
-    for i in range(a.runs):
-        r = one_run(dlt, orchlib, a.drivers, a.seconds)
-        print(f"run {i + 1}: " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                                           for k, v in r.items()), flush=True)
-        results.append(r)
-    print(f"\nmedians of {a.runs} runs, {a.drivers} drivers, TSUNAMI at 50 requests/s per driver "
-          f"for {a.seconds} s; nproc {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
+    try:
+        if kc:
+            t0 = time.time()
+            kc.start()
+            print(f"kafka: {a.kafka_nodes} node(s) ready in {time.time() - t0:.1f}s at "
+                  f"{kc.bootstrap}", flush=True)
+        for i in range(a.runs):
+            r = one_run(dlt, orchlib, a.drivers, a.seconds, kafka=kc.bootstrap if kc else None,
+                        prefix=f"fleet{os.getpid()}-{i}.")
+            print(f"run {i + 1}: " + ", ".join(f"{k}={v:.1f}" if isinstance(v, float)
+                                               else f"{k}={v}" for k, v in r.items()), flush=True)
+            results.append(r)
+    finally:
+        if kc:
+            try:
+                if os.path.exists(os.path.join(run_dir, "cluster.env")):
+                    kc.stop()
+            finally:
+                shutil.rmtree(run_dir, ignore_errors=True)
+    bus = f"Kafka, {a.kafka_nodes} node(s)" if kc else "load-broker"
+    print(f"\nmedians of {a.runs} runs, {a.drivers} drivers on {bus}, TSUNAMI at 50 requests/s "
+          f"per driver for {a.seconds} s; nproc {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     for k in results[0]:
         if isinstance(results[0][k], (int, float)):
             print(f"  {k:16s} {statistics.median(r[k] for r in results):10.1f}")
