@@ -218,6 +218,10 @@ enum liveness registry_judge(const struct registry *r, const struct reg_driver *
         enum liveness raw = liveness_judge(now_ms, d->last_rx_ms, r->interval_ms, r->timeout_ms);
         l = raw == LIVE_DEAD ? LIVE_SUSPECT : raw;
     }
+    /* Not heard since the orchestrator could hear again: it may have gone
+     * meanwhile, so it is not alive (and takes no test) until it is. */
+    if (l == LIVE_ALIVE && r->deaf_from_ms > 0 && d->last_rx_ms < (deaf ? now_ms : r->deaf_to_ms))
+        l = LIVE_SUSPECT;
     if (l != LIVE_ALIVE && registry_original(d) && d->last_rx_ms > 0 &&
         now_ms - d->last_rx_ms < REGISTRY_QUIET_MS)
         return LIVE_QUIET;

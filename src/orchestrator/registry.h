@@ -87,8 +87,8 @@ void registry_missed(struct registry *r, struct reg_driver *d);
 /* Tell the registry since when the orchestrator hears and keeps what it
  * hears (0: it does not, now_ms). Called at every tick. A driver is judged
  * by the silence the orchestrator could have heard: the latest time it was
- * deaf does not count, and while it is deaf nobody becomes dead who was
- * not dead already. */
+ * deaf does not count, while it is deaf nobody becomes dead who was not
+ * dead already, and a driver not heard since then is suspect at most. */
 void registry_hearing(struct registry *r, int64_t heard_since_ms, int64_t now_ms);
 /* The liveness of d at now_ms. */
 enum liveness registry_judge(const struct registry *r, const struct reg_driver *d, int64_t now_ms);
