@@ -15,6 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/* What became of one message sent with bus_produce_tracked. */
+struct bus_tracked {
+    uint64_t ticket; /* 0: slot unused */
+    enum bus_delivery state;
+    int64_t at_ms;
+};
+
+#define BUS_TRACKED 64 /* a ticket older than the last 64 is forgotten */
+
 struct bus_producer {
     /* Replaced by bus_producer_renew after a fatal error: every use of rk
      * holds lk for reading, the swap holds it for writing. */
@@ -25,6 +34,9 @@ struct bus_producer {
     bus_log_fn log_cb;
     void *log_opaque;
     atomic_llong failed;
+    pthread_mutex_t track_mu;
+    uint64_t next_ticket;
+    struct bus_tracked tracked[BUS_TRACKED];
 };
 
 struct bus_consumer {
@@ -224,6 +236,7 @@ static int bus_level(int syslog_level)
 struct bus_logger {
     bus_log_fn cb;
     void *opaque;
+    void *owner; /* the bus_producer or bus_consumer whose handle this is */
 };
 
 static void bus_rk_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -277,7 +290,13 @@ static rd_kafka_conf_t *bus_make_conf(const struct bus_conf *c, const char *cons
         /* After an outage, reconnect within a second of the broker's
          * return (the default backoff grows to 10 s, and a consumer then
          * fetches nothing for that long). */
-        rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", rerr, sizeof rerr)) {
+        rd_kafka_conf_set(conf, "reconnect.backoff.max.ms", "1000", rerr, sizeof rerr) ||
+        /* A broker that stops answering (frozen, or cut off) keeps its TCP
+         * connection up: each request to it, a metadata lookup or a produce,
+         * then waits this long before it is sent elsewhere (default 60 s,
+         * longer than a driver's heartbeat timeout). A controller fences
+         * such a broker within broker.session.timeout.ms (9 s). */
+        rd_kafka_conf_set(conf, "socket.timeout.ms", "10000", rerr, sizeof rerr)) {
         rd_kafka_conf_destroy(conf);
         bus_fail(err, errlen, "kafka configuration: %s", rerr);
         return NULL;
@@ -429,11 +448,29 @@ out:
 
 /* ---- producer ---------------------------------------------------------------- */
 
+/* A tracked message's outcome goes to its slot, unless a newer ticket
+ * took the slot meanwhile. */
+static void bus_track_set(struct bus_producer *p, uint64_t ticket, enum bus_delivery state)
+{
+    pthread_mutex_lock(&p->track_mu);
+    struct bus_tracked *t = &p->tracked[ticket % BUS_TRACKED];
+    if (t->ticket == ticket) {
+        t->state = state;
+        t->at_ms = clock_wall_ms();
+    }
+    pthread_mutex_unlock(&p->track_mu);
+}
+
 static void bus_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-    (void)opaque;
-    struct bus_producer *p = m->_private;
-    if (!m->err || !p)
+    struct bus_logger *lg = opaque;
+    struct bus_producer *p = lg ? lg->owner : NULL;
+    uint64_t ticket = (uint64_t)(uintptr_t)m->_private;
+    if (!p)
+        return;
+    if (ticket)
+        bus_track_set(p, ticket, m->err ? BUS_FAILED : BUS_DELIVERED);
+    if (!m->err)
         return;
     atomic_fetch_add(&p->failed, 1);
     bus_log(p->log_cb, p->log_opaque, LOGL_ERROR,
@@ -487,6 +524,8 @@ int bus_producer_create(const struct bus_conf *c, struct bus_producer **out, cha
         return bus_fail(err, errlen, "kafka producer: %s", rerr);
     }
     pthread_rwlock_init(&p->lk, NULL);
+    pthread_mutex_init(&p->track_mu, NULL);
+    lg->owner = p;
     snprintf(p->prefix, sizeof p->prefix, "%s", c->topic_prefix);
     p->log_cb = c->log_cb;
     p->log_opaque = c->log_opaque;
@@ -532,8 +571,10 @@ static void bus_producer_renew(struct bus_producer *p)
     pthread_rwlock_unlock(&p->lk);
 }
 
-int bus_produce(struct bus_producer *p, const char *topic, const char *key, const char *payload,
-                size_t len, char *err, size_t errlen)
+/* ticket: 0, or the bus_produce_tracked ticket its delivery report sets. */
+static int bus_produce_one(struct bus_producer *p, const char *topic, const char *key,
+                           const char *payload, size_t len, uint64_t ticket, char *err,
+                           size_t errlen)
 {
     char name[256];
     bus_topic_name(p->prefix, topic, name, sizeof name);
@@ -542,8 +583,8 @@ int bus_produce(struct bus_producer *p, const char *topic, const char *key, cons
         rd_kafka_resp_err_t e = rd_kafka_producev(
             p->rk, RD_KAFKA_V_TOPIC(name), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_VALUE((void *)payload, len),
-            RD_KAFKA_V_KEY((void *)key, key ? strlen(key) : 0), RD_KAFKA_V_OPAQUE(p),
-            RD_KAFKA_V_END);
+            RD_KAFKA_V_KEY((void *)key, key ? strlen(key) : 0),
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)ticket), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && attempt < 10)
             rd_kafka_poll(p->rk, 100);
         pthread_rwlock_unlock(&p->lk);
@@ -557,6 +598,37 @@ int bus_produce(struct bus_producer *p, const char *topic, const char *key, cons
         }
         return bus_fail(err, errlen, "kafka produce to %s: %s", name, rd_kafka_err2str(e));
     }
+}
+
+int bus_produce(struct bus_producer *p, const char *topic, const char *key, const char *payload,
+                size_t len, char *err, size_t errlen)
+{
+    return bus_produce_one(p, topic, key, payload, len, 0, err, errlen);
+}
+
+int bus_produce_tracked(struct bus_producer *p, const char *topic, const char *key,
+                        const char *payload, size_t len, uint64_t *ticket, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&p->track_mu);
+    uint64_t t = ++p->next_ticket;
+    p->tracked[t % BUS_TRACKED] = (struct bus_tracked){t, BUS_PENDING, 0};
+    pthread_mutex_unlock(&p->track_mu);
+    *ticket = t;
+    int rc = bus_produce_one(p, topic, key, payload, len, t, err, errlen);
+    if (rc < 0)
+        bus_track_set(p, t, BUS_FAILED);
+    return rc;
+}
+
+enum bus_delivery bus_delivery(struct bus_producer *p, uint64_t ticket, int64_t *at_ms)
+{
+    pthread_mutex_lock(&p->track_mu);
+    const struct bus_tracked *t = &p->tracked[ticket % BUS_TRACKED];
+    enum bus_delivery d = ticket && t->ticket == ticket ? t->state : BUS_UNKNOWN;
+    if (at_ms)
+        *at_ms = d == BUS_UNKNOWN ? 0 : t->at_ms;
+    pthread_mutex_unlock(&p->track_mu);
+    return d;
 }
 
 void bus_producer_poll(struct bus_producer *p, int timeout_ms)
@@ -637,6 +709,7 @@ void bus_producer_destroy(struct bus_producer *p)
     rd_kafka_destroy(p->rk);
     rd_kafka_conf_destroy(p->conf_copy);
     pthread_rwlock_destroy(&p->lk);
+    pthread_mutex_destroy(&p->track_mu);
     free(lg);
     free(p);
 }
@@ -648,9 +721,8 @@ static void bus_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 {
     (void)opaque;
     struct bus_consumer *c = NULL;
-    /* The consumer struct is found through the logger's back pointer. */
     struct bus_logger *lg = rd_kafka_opaque(rk);
-    c = lg ? (struct bus_consumer *)lg[1].opaque : NULL;
+    c = lg ? lg->owner : NULL;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
         if (c)
@@ -666,17 +738,16 @@ static struct bus_consumer *bus_consumer_new(const struct bus_conf *c, const cha
                                              int with_rebalance, char *err, size_t errlen)
 {
     struct bus_consumer *bc = calloc(1, sizeof *bc);
-    /* Two loggers: [0] is the logger, [1].opaque points back at bc. */
-    struct bus_logger *lg = calloc(2, sizeof *lg);
+    struct bus_logger *lg = calloc(1, sizeof *lg);
     if (!bc || !lg) {
         free(bc);
         free(lg);
         bus_fail(err, errlen, "out of memory");
         return NULL;
     }
-    lg[0].cb = c->log_cb;
-    lg[0].opaque = c->log_opaque;
-    lg[1].opaque = bc;
+    lg->cb = c->log_cb;
+    lg->opaque = c->log_opaque;
+    lg->owner = bc;
     pthread_mutex_init(&bc->mu, NULL);
     rd_kafka_conf_t *conf = bus_make_conf(c, fixed, err, errlen);
     if (!conf) {

@@ -79,6 +79,20 @@ int bus_producer_create(const struct bus_conf *c, struct bus_producer **out, cha
  * Waits up to 1 s when the local queue is full. Returns 0, or -1 with err. */
 int bus_produce(struct bus_producer *p, const char *topic, const char *key, const char *payload,
                 size_t len, char *err, size_t errlen);
+/* What became of a message sent with bus_produce_tracked: still waiting for
+ * Kafka's acknowledgement (acks=all: every in-sync replica has it, so a
+ * consumer can read it), acknowledged, failed after librdkafka's retries,
+ * or unknown (a ticket too old to be kept, or 0). */
+enum bus_delivery { BUS_PENDING, BUS_DELIVERED, BUS_FAILED, BUS_UNKNOWN };
+/* bus_produce, and a ticket (> 0) to ask bus_delivery about later. A
+ * message refused at once is BUS_FAILED, and -1 is returned with err. */
+int bus_produce_tracked(struct bus_producer *p, const char *topic, const char *key,
+                        const char *payload, size_t len, uint64_t *ticket, char *err,
+                        size_t errlen);
+/* The state of a ticket's message; *at_ms (may be NULL) is the wall-clock
+ * time of its outcome (0 while pending). Outcomes are learnt as delivery
+ * reports are served (bus_producer_poll). Thread-safe. */
+enum bus_delivery bus_delivery(struct bus_producer *p, uint64_t ticket, int64_t *at_ms);
 /* Serve delivery reports, waiting up to timeout_ms. Thread-safe. */
 void bus_producer_poll(struct bus_producer *p, int timeout_ms);
 /* Wait until everything queued is delivered or has failed.
