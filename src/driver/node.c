@@ -792,6 +792,12 @@ int node_run(struct node_opts *o, const sigset_t *stop)
             goto out;
         }
     }
+    /* Learn where register, heartbeat and metrics go before the first
+     * message to each: a lookup asked of a broker that then stops answering
+     * holds that topic's messages until the request times out. */
+    static const char *const out_topics[] = {TOPIC_REGISTER, TOPIC_HEARTBEAT, TOPIC_METRICS};
+    if (bus_producer_warm(n.prod, out_topics, 3, NODE_CONNECT_TIMEOUT_MS, err, sizeof err) < 0)
+        log_warn("%s; the first messages may wait for it", err);
     node_register(&n, 0);
     while (bus_producer_flush(n.prod, 1000) < 0) {
         if (node_stop_requested(stop)) {
