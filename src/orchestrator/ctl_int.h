@@ -20,6 +20,10 @@
 #define CTL_BATCH 64      /* Kafka records stored per transaction */
 #define CTL_RETRY_MS 1000 /* pause before a batch the store refused is read again */
 #define CTL_TICK_MS 100   /* ticker period */
+/* Longest wait for Kafka to acknowledge a test_config (or the ready
+ * timeout, when longer): beyond a controller's fencing of a silent broker
+ * (9 s) and a leader's dropping of a silent replica (30 s). */
+#define CTL_CONFIG_ACK_MS 60000
 /* A gap this long between two runs of the ticker or the consumer means the
  * process did not run (SIGSTOP, starvation): that silence counts for nobody. */
 #define CTL_STALL_MS 1000
@@ -85,8 +89,9 @@ struct test {
     int64_t min_drivers;
     int named; /* the user named the drivers */
     int64_t created_ms, start_at_ms, ended_ms;
-    int64_t configured_ms; /* when test_config was sent; 0 not yet */
-    int64_t deadline_ms;   /* of the current wait */
+    int64_t configured_ms;  /* when test_config was sent; 0 not yet */
+    uint64_t config_ticket; /* its delivery, until Kafka has acknowledged it */
+    int64_t deadline_ms;    /* of the current wait */
     int stopping;
     struct part *parts;
     int n_parts;

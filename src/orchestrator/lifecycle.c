@@ -147,8 +147,8 @@ static void ctl_configure(struct ctl *c, struct test *t, const char *const *ids,
     t->n_parts = n;
     char *payload = msg_test_config_encode(&t->cfg);
     char err[256] = "out of memory";
-    if (!payload || bus_produce(c->prod, TOPIC_TEST_CONFIG, t->id, payload, strlen(payload), err,
-                                sizeof err) < 0) {
+    if (!payload || bus_produce_tracked(c->prod, TOPIC_TEST_CONFIG, t->id, payload, strlen(payload),
+                                        &t->config_ticket, err, sizeof err) < 0) {
         free(payload);
         ctl_reason(t, "cannot send test_config: %s", err);
         ctl_finish(c, t, TS_FAILED, now);
@@ -318,8 +318,54 @@ static void ctl_check_parts(struct ctl *c, struct test *t, int64_t now)
     }
 }
 
+/* The ready wait counts from the moment Kafka acknowledged test_config:
+ * no driver can read it before. That takes long when a replica of its
+ * partition is in sync but does not answer (a frozen broker, or one just
+ * started), until the controller fences it (broker.session.timeout.ms, 9 s
+ * by default) or the leader drops it (replica.lag.time.max.ms, 30 s).
+ * Returns 1 while the config is on its way (the test waits, at most
+ * CTL_CONFIG_ACK_MS), 0 once it is known delivered, -1 when the test was
+ * ended for it. */
+static int ctl_config_on_its_way(struct ctl *c, struct test *t, int64_t now)
+{
+    if (!t->config_ticket)
+        return 0;
+    int64_t at = 0;
+    enum bus_delivery d = bus_delivery(c->prod, t->config_ticket, &at);
+    int64_t bound =
+        c->conf.ready_timeout_ms > CTL_CONFIG_ACK_MS ? c->conf.ready_timeout_ms : CTL_CONFIG_ACK_MS;
+    if (d == BUS_PENDING && now - t->configured_ms < bound) {
+        t->deadline_ms = now + c->conf.ready_timeout_ms;
+        return 1;
+    }
+    t->config_ticket = 0;
+    if (d == BUS_DELIVERED || d == BUS_UNKNOWN) {
+        if (d == BUS_DELIVERED && at - t->configured_ms >= 1000)
+            log_warn("test %s: Kafka acknowledged its test_config %.1f s after it was sent (a "
+                     "replica of the partition in sync but not answering); the ready wait "
+                     "counts from then",
+                     t->id, (double)(at - t->configured_ms) / 1000.0);
+        if (d == BUS_DELIVERED && at > t->configured_ms)
+            t->deadline_ms = at + c->conf.ready_timeout_ms;
+        return 0;
+    }
+    if (d == BUS_PENDING)
+        ctl_reason(t, "Kafka did not acknowledge test_config within %.0fs", (double)bound / 1e3);
+    else
+        ctl_reason(t, "test_config could not be delivered to Kafka");
+    /* Drivers may still get the config later: they must find the test
+     * over. */
+    char err[256];
+    if (ctl_send_trigger(c, t, 1, 0, err, sizeof err) < 0)
+        log_error("test %s: cannot send trigger ABORT: %s", t->id, err);
+    ctl_finish(c, t, TS_FAILED, now);
+    return -1;
+}
+
 static void ctl_step_configured(struct ctl *c, struct test *t, int64_t now)
 {
+    if (ctl_config_on_its_way(c, t, now))
+        return;
     int usable = 0, open = 0;
     const char *waiting[MSG_DRIVERS_MAX];
     for (int i = 0; i < t->n_parts; i++) {
