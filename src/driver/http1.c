@@ -297,7 +297,8 @@ int http1_feed(struct http1 *p, const char *buf, size_t n, size_t *used)
                         rc = fail(p, "bad Content-Length");
                     else if (++p->ndig > 15)
                         rc = fail(p, "Content-Length too large");
-                    p->num = p->num * 10 + (c - '0');
+                    else
+                        p->num = p->num * 10 + (c - '0');
                 } else if (is_ws(c)) {
                     if (p->ndig > 0)
                         p->ndig = -p->ndig; /* digits ended: only space may follow */
@@ -324,7 +325,8 @@ int http1_feed(struct http1 *p, const char *buf, size_t n, size_t *used)
             if (v >= 0) {
                 if (++p->ndig > 15)
                     rc = fail(p, "chunk size too large");
-                p->num = p->num * 16 + v;
+                else
+                    p->num = p->num * 16 + v;
             } else if (p->ndig == 0) {
                 rc = fail(p, "bad chunk size");
             } else if (c == ';' || c == ' ' || c == '\t' || c == '\r') {
