@@ -10,7 +10,7 @@ import threading
 import time
 
 from dlt import Cluster, check, get_json, log, run_test
-from kafkalib import check_counts, prefix, shared
+from kafkalib import check_counts, fleet, prefix, shared
 from orchlib import start_test, target_count, wait_drivers, wait_test, wait_under_way
 
 COUNT = 5000
@@ -24,11 +24,7 @@ def main():
     try:
         with Cluster() as c:
             c.kafka = kc.bootstrap
-            target = c.target()
-            orch = c.orchestrator("--topic-prefix", pfx)
-            drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
-                       for _ in range(2)]
-            wait_drivers(orch.url, 2, timeout=60)
+            target, orch, drivers = fleet(c, pfx, 2)
             seen = {}
             stop = threading.Event()
 

@@ -15,7 +15,7 @@ import time
 
 from dlt import Cluster, check, log, run_test, wait_until
 from faultlib import check_exact
-from kafkalib import check_counts, prefix, shared
+from kafkalib import check_counts, fleet, prefix, shared
 from orchlib import start_test, target_count, wait_drivers, wait_test, wait_under_way
 
 COUNT = 6000
@@ -29,11 +29,7 @@ def main():
     try:
         with Cluster() as c:
             c.kafka = kc.bootstrap
-            target = c.target()
-            orch = c.orchestrator("--topic-prefix", pfx, "--heartbeat-timeout", "30s")
-            drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
-                       for _ in range(2)]
-            wait_drivers(orch.url, 2, timeout=60)
+            target, orch, drivers = fleet(c, pfx, 2, "--heartbeat-timeout", "30s")
             leaders = kc.leaders(pfx + "metrics")
             victim = collections.Counter(leaders.values()).most_common(1)[0][0]
             log(f"metrics leaders {leaders}: killing node {victim}")

@@ -6,8 +6,8 @@ count. --threshold turns a breach into exit status 1."""
 import subprocess
 
 from dlt import Cluster, binary, check, get_json, log, run_test
-from kafkalib import prefix, shared
-from orchlib import target_count, wait_drivers
+from kafkalib import fleet, prefix, shared
+from orchlib import target_count
 
 COUNT = 500
 
@@ -23,11 +23,7 @@ def main():
     pfx = prefix("client")
     with Cluster() as c:
         c.kafka = kc.bootstrap
-        target = c.target()
-        orch = c.orchestrator("--topic-prefix", pfx)
-        drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
-                   for _ in range(2)]
-        wait_drivers(orch.url, 2, timeout=60)
+        target, orch, drivers = fleet(c, pfx, 2)
         before = target_count(target.url)
         r = client(orch, "start", "--type", "tsunami", "--count", str(COUNT), "--delay", "5ms",
                    "--wait")

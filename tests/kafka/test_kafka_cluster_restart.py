@@ -13,7 +13,7 @@ import time
 
 from dlt import Cluster, check, get_json, log, run_test
 from faultlib import check_exact
-from kafkalib import prefix, shared
+from kafkalib import fleet, prefix, shared
 from orchlib import get_test, start_test, target_count, wait_drivers, wait_test
 
 COUNT = 400
@@ -37,11 +37,7 @@ def main():
     try:
         with Cluster() as c:
             c.kafka = kc.bootstrap
-            target = c.target()
-            orch = c.orchestrator("--topic-prefix", pfx)
-            drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
-                       for _ in range(2)]
-            wait_drivers(orch.url, 2, timeout=60)
+            target, orch, drivers = fleet(c, pfx, 2)
             tid_a = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": 0.002,
                                           "message_count_per_driver": COUNT})
             a = wait_test(orch.url, tid_a, timeout=60)

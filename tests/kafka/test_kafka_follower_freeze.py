@@ -18,7 +18,7 @@ import signal
 import time
 
 from dlt import Cluster, check, log, run_test, wait_until
-from kafkalib import check_counts, prefix, shared
+from kafkalib import check_counts, fleet, prefix, shared
 from orchlib import start_test, target_count, wait_drivers, wait_test
 
 COUNT = 300
@@ -31,11 +31,7 @@ def main():
     try:
         with Cluster() as c:
             c.kafka = kc.bootstrap
-            target = c.target()
-            orch = c.orchestrator("--topic-prefix", pfx, "--heartbeat-timeout", "30s")
-            drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
-                       for _ in range(2)]
-            wait_drivers(orch.url, 2, timeout=60)
+            target, orch, drivers = fleet(c, pfx, 2, "--heartbeat-timeout", "30s")
             part = kc.topic(pfx + "test_config")["partitions"][0]
             victim = next(r["id"] if isinstance(r, dict) else r for r in part["replicas"]
                           if (r["id"] if isinstance(r, dict) else r) != part["leader"])

@@ -8,7 +8,7 @@ restart to the new process holding its partitions is logged."""
 import time
 
 from dlt import Cluster, check, get_json, log, run_test
-from kafkalib import check_counts, prefix, shared
+from kafkalib import check_counts, fleet, prefix, shared
 from orchlib import get_test, start_test, target_count, wait_drivers, wait_test, wait_under_way
 
 COUNT = 2500
@@ -20,11 +20,7 @@ def main():
     pfx = prefix("orchrestart")
     with Cluster() as c:
         c.kafka = kc.bootstrap
-        target = c.target()
-        orch = c.orchestrator("--topic-prefix", pfx)
-        drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
-                   for _ in range(2)]
-        wait_drivers(orch.url, 2, timeout=60)
+        target, orch, drivers = fleet(c, pfx, 2)
         for how in ("SIGTERM", "SIGKILL"):
             before = target_count(target.url)
             tid = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": DELAY,

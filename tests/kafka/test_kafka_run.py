@@ -8,7 +8,7 @@ import subprocess
 
 from dlt import Cluster, check, get_json, log, run_test
 from faultlib import check_exact
-from kafkalib import prefix, shared
+from kafkalib import fleet, prefix, shared
 from orchlib import start_test, target_count, wait_drivers, wait_test
 
 DRIVERS = 3
@@ -26,11 +26,7 @@ def main():
     log(f"kcat to a missing topic: exit {r.returncode}")
     with Cluster() as c:
         c.kafka = kc.bootstrap
-        target = c.target()
-        orch = c.orchestrator("--topic-prefix", pfx)
-        drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping")
-                   for _ in range(DRIVERS)]
-        wait_drivers(orch.url, DRIVERS, timeout=60)
+        target, orch, drivers = fleet(c, pfx, DRIVERS)
         for t in ("register", "heartbeat", "metrics", "test_config", "trigger", "test_trigger"):
             md = kc.topic(pfx + t)
             check(md is not None, f"topic {pfx}{t} missing")

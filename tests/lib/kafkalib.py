@@ -210,3 +210,15 @@ def check_counts(t, served, drivers, count, what):
     for p in t["per_driver"]:
         check(p["final"] and p["requests_sent"] == count == p["responses_received"]
               and p["liveness"] != "dead", f"{what}: driver {p}")
+
+
+def fleet(c, pfx, n, *orch_args):
+    """A target, an orchestrator (with orch_args) and n drivers firing at
+    its /ping, all on topic prefix pfx in the Cluster c; returns (target,
+    orchestrator, drivers) once the n drivers are alive."""
+    from orchlib import wait_drivers
+    target = c.target()
+    orch = c.orchestrator("--topic-prefix", pfx, *orch_args)
+    drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping") for _ in range(n)]
+    wait_drivers(orch.url, n, timeout=60)
+    return target, orch, drivers
