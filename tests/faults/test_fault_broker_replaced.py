@@ -59,6 +59,15 @@ def main():
             d = driver_view(orch.url, drivers[0].node_id)
             return d and d["last_heartbeat_ms"] and d["last_heartbeat_ms"] > back_ms
         wait_until(heard_again, timeout=30, what="the orchestrator hearing the running driver")
+        # A driver not heard since the orchestrator could hear again may
+        # have gone, and gets no new test. The frozen one is made heard on
+        # the new cluster, as if it had frozen just after its next
+        # heartbeat: the stale position is this test's subject.
+        kcat_produce(c.kafka, "heartbeat", json.dumps(
+            {"node_id": frozen.node_id, "heartbeat": "YES", "timestamp": round(time.time(), 3),
+             "state": "IDLE", "requests_sent": 0, "listening": True}), key=frozen.node_id)
+        wait_until(lambda: driver_view(orch.url, frozen.node_id)["liveness"] == "alive",
+                   timeout=10, what="the frozen driver heard on the new cluster")
 
         before = target_total(target)
         tid = start_test(orch.url, {"test_type": "AVALANCHE", "message_count_per_driver": COUNT})
