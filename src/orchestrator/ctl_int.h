@@ -90,7 +90,8 @@ struct test {
     int64_t min_drivers;
     int named; /* the user named the drivers */
     int64_t created_ms, start_at_ms, ended_ms;
-    int64_t configured_ms;  /* when test_config was sent; 0 not yet */
+    int64_t configured_ms;  /* when test_config was sent, then when Kafka
+                             * acknowledged it; 0 not yet */
     uint64_t config_ticket; /* its delivery, until Kafka has acknowledged it */
     int64_t deadline_ms;    /* of the current wait */
     int stopping;

@@ -107,13 +107,14 @@ static void ctl_on_heartbeat(struct ctl *c, const struct bus_record *rec, int64_
         return; /* an original-format driver says nothing more */
     int ours = strcmp(m.test_id, t->id) == 0 &&
                (m.state == NODE_STATE_READY || m.state == NODE_STATE_RUNNING);
-    /* A participant that says, well after the config went out, that it is
-     * not preparing this test, and does not say that it reads test_config
-     * up to date (a slow one does), did not read the config: waiting for
-     * it until the ready timeout would only hide that. */
+    /* A participant that says, well after the config could be read (Kafka
+     * acknowledged it), that it is not preparing this test, and does not
+     * say that it reads test_config up to date (a slow one does), did not
+     * read the config: waiting for it until the ready timeout would only
+     * hide that. */
     int64_t deaf_ms = c->conf.ready_timeout_ms / 2 > 1000 ? c->conf.ready_timeout_ms / 2 : 1000;
     if (!ours && !p->ready && !p->lost && !p->refused && t->state == TS_CONFIGURED &&
-        m.listening != MSG_LISTENING_YES && t->configured_ms > 0 &&
+        m.listening != MSG_LISTENING_YES && t->configured_ms > 0 && !t->config_ticket &&
         sent >= t->configured_ms + deaf_ms) {
         p->lost = 1;
         ctl_reason(t,

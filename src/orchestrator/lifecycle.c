@@ -345,8 +345,10 @@ static int ctl_config_on_its_way(struct ctl *c, struct test *t, int64_t now)
                      "replica of the partition in sync but not answering); the ready wait "
                      "counts from then",
                      t->id, (double)(at - t->configured_ms) / 1000.0);
-        if (d == BUS_DELIVERED && at > t->configured_ms)
+        if (d == BUS_DELIVERED && at > t->configured_ms) {
             t->deadline_ms = at + c->conf.ready_timeout_ms;
+            t->configured_ms = at; /* the drivers could read it from then */
+        }
         return 0;
     }
     if (d == BUS_PENDING)
