@@ -796,7 +796,8 @@ int node_run(struct node_opts *o, const sigset_t *stop)
      * message to each: a lookup asked of a broker that then stops answering
      * holds that topic's messages until the request times out. */
     static const char *const out_topics[] = {TOPIC_REGISTER, TOPIC_HEARTBEAT, TOPIC_METRICS};
-    if (bus_producer_warm(n.prod, out_topics, 3, NODE_CONNECT_TIMEOUT_MS, err, sizeof err) < 0)
+    if (bus_producer_warm(n.prod, out_topics, (int)(sizeof out_topics / sizeof out_topics[0]),
+                          NODE_CONNECT_TIMEOUT_MS, err, sizeof err) < 0)
         log_warn("%s; the first messages may wait for it", err);
     node_register(&n, 0);
     while (bus_producer_flush(n.prod, 1000) < 0) {
