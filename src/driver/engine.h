@@ -1,9 +1,16 @@
-/* engine: sends one test's HTTP requests with libcurl's multi interface.
+/* engine: sends one test's HTTP requests.
  *
- * Each engine thread runs one event loop (curl_multi_socket_action over
- * epoll, a timerfd for the schedule's due times, an eventfd to be woken for
- * an abort) with its own multi handle, so keep-alive connections are reused
- * and no thread is ever created per request. Thread k of n takes requests
+ * Two back ends move the bytes. The native one (engine_native.c) is an
+ * HTTP/1.1 client of its own on non-blocking sockets: keep-alive, the
+ * request's bytes built once, and the response parser of http1.h. libcurl's
+ * multi interface (engine_curl.c) does everything else: HTTPS, HTTP/2, and
+ * URLs with credentials. ENGINE_AUTO picks the native one for every plain
+ * http:// URL without credentials when HTTP/2 is not asked for.
+ *
+ * Each engine thread runs one event loop (epoll, a timerfd for the
+ * schedule's due times, an eventfd to be woken for an abort) with its own
+ * connections, so keep-alive connections are reused and no thread is ever
+ * created per request. Thread k of n takes requests
  * i = k, k + n, ... of the test, so the combined schedule keeps its gaps.
  *
  * - Closed loop (unpaced, or AVALANCHE): up to `inflight` requests in
@@ -28,6 +35,12 @@
 #define ENGINE_THREADS_MAX 64
 #define ENGINE_STATUS_MAX 1000 /* status codes 100..999 are counted */
 
+enum engine_kind { ENGINE_AUTO = 0, ENGINE_NATIVE, ENGINE_CURL };
+
+/* ENGINE_AUTO, ENGINE_NATIVE or ENGINE_CURL from "auto", "native" or
+ * "curl"; -1 for anything else. */
+int engine_kind_parse(const char *s);
+
 /* What to run. Strings are copied by engine_create. */
 struct engine_conf {
     const char *url;
@@ -43,6 +56,7 @@ struct engine_conf {
     int64_t timeout_ms;
     int http2;
     int threads; /* engine threads; plan_threads decides how many are used */
+    enum engine_kind kind;
 };
 
 /* Cumulative counters of a run. */
@@ -57,13 +71,16 @@ struct engine_stats {
     int64_t first_send_us; /* monotonic; 0: nothing sent yet */
     int64_t last_done_us;  /* monotonic time of the last completion; 0 none */
     int64_t bytes;         /* response body bytes received */
-    int last_error;        /* CURLcode of the latest failed transfer; 0 none */
+    int last_error;        /* CURLcode of the latest failed transfer (the native
+                              engine uses the same codes); 0 none */
 };
 
 struct engine;
 
-/* Prepare a run: one multi handle, epoll set and timers per thread. Nothing
- * is sent yet. Returns 0, or -1 with err (then *out is NULL). */
+/* Prepare a run: pick the back end, resolve the target (native), and make
+ * each thread's epoll set, timers and connection state. Nothing is sent yet.
+ * Returns 0, or -1 with err (then *out is NULL): ENGINE_NATIVE with a URL it
+ * cannot serve is refused. */
 int engine_create(const struct engine_conf *c, struct engine **out, char *err, size_t errlen);
 
 /* Start the threads; the first request is due at start_mono_us
@@ -89,6 +106,9 @@ void engine_release(struct engine *e);
 /* 1 once every thread has finished (all requests done, or aborted), or
  * when the engine never started. */
 int engine_done(struct engine *e);
+
+/* "native" or "curl": the back end engine_create chose. */
+const char *engine_name(const struct engine *e);
 
 /* Threads the engine runs (after plan_threads). */
 int engine_threads(const struct engine *e);

@@ -61,6 +61,12 @@ static void driver_usage(FILE *out)
         "                             (default ./load-driver.db)\n"
         "  --threads N                engine threads, 1..%d; each takes its share of a test\n"
         "                             (default 1)\n"
+        "  --engine auto|native|curl  how requests are sent: 'native' is the driver's own\n"
+        "                             HTTP/1.1 client (plain http:// only), 'curl' is\n"
+        "                             libcurl (HTTPS, HTTP/2, credentials in the URL);\n"
+        "                             'auto' picks native whenever it can serve the test\n"
+        "                             (default auto). A test the forced engine cannot\n"
+        "                             serve is refused.\n"
         "  --node-id ID               this driver's id (default: a new unique id)\n"
         "  --node-ip IP               address announced in register (default: the local\n"
         "                             address that reaches the first Kafka broker, else\n"
@@ -90,6 +96,7 @@ static void driver_parse(int argc, char **argv, struct driver_opts *o)
         OPT_ORCH,
         OPT_DB,
         OPT_THREADS,
+        OPT_ENGINE,
         OPT_NODE_ID,
         OPT_NODE_IP,
         OPT_ALLOW,
@@ -106,6 +113,7 @@ static void driver_parse(int argc, char **argv, struct driver_opts *o)
         {"orchestrator", required_argument, NULL, OPT_ORCH},
         {"db", required_argument, NULL, OPT_DB},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"engine", required_argument, NULL, OPT_ENGINE},
         {"node-id", required_argument, NULL, OPT_NODE_ID},
         {"node-ip", required_argument, NULL, OPT_NODE_IP},
         {"allow-target", required_argument, NULL, OPT_ALLOW},
@@ -172,6 +180,13 @@ static void driver_parse(int argc, char **argv, struct driver_opts *o)
                 cli_usage_error("--threads: %s", err);
             n->threads = (int)v;
             break;
+        case OPT_ENGINE: {
+            int k = engine_kind_parse(optarg);
+            if (k < 0)
+                cli_usage_error("--engine: '%.80s' is not auto, native or curl", optarg);
+            n->engine = k;
+            break;
+        }
         case OPT_NODE_ID:
             if (!id_valid(optarg))
                 cli_usage_error("--node-id: '%.80s' is not a valid id (1..63 of A-Z a-z "

@@ -308,7 +308,8 @@ static int node_prepare_engine(const struct node_opts *o, const struct msg_test_
         .open_loop = tsunami,
         .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : MSG_DEFAULT_TIMEOUT_MS,
         .http2 = c->http2,
-        .threads = o->threads};
+        .threads = o->threads,
+        .kind = (enum engine_kind)o->engine};
     rc = engine_create(&ec, out, err, errlen);
 out:
     for (int i = 0; lines && i < c->n_headers; i++)
@@ -446,9 +447,9 @@ static void node_on_config(struct node *n, const struct bus_record *rec)
     n->report_us = (c.report_interval_ms > 0 ? c.report_interval_ms : MSG_DEFAULT_REPORT_MS) * 1000;
     n->seq = 0;
     n->stop_reason = NULL;
-    log_info("test %s: %s of %lld requests to %s, %d engine thread(s); ready", c.test_id,
+    log_info("test %s: %s of %lld requests to %s, %d %s engine thread(s); ready", c.test_id,
              test_type_name(c.test_type), (long long)c.message_count_per_driver, n->url,
-             engine_threads(eng));
+             engine_threads(eng), engine_name(eng));
     node_set_state(n, NODE_STATE_READY);
     if (n->pending_until_us > clock_mono_us() && strcmp(n->pending.test_id, c.test_id) == 0) {
         n->pending_until_us = 0;
@@ -975,9 +976,9 @@ int node_bench(struct node_opts *o, const char *config_json, const sigset_t *sto
     double secs = (double)(end - n.start_mono_us) / 1e6;
     if (st.last_error)
         log_info("bench: latest transfer error: %s", curl_easy_strerror((CURLcode)st.last_error));
-    log_info("bench: %lld requests in %.3f s = %.0f requests/s, %lld errors, %d thread(s)",
+    log_info("bench: %lld requests in %.3f s = %.0f requests/s, %lld errors, %d %s thread(s)",
              (long long)st.completed, secs, secs > 0 ? (double)st.completed / secs : 0.0,
-             (long long)(st.completed - st.status[200]), engine_threads(n.eng));
+             (long long)(st.completed - st.status[200]), engine_threads(n.eng), engine_name(n.eng));
     node_fini(&n);
     return rc;
 }

@@ -21,6 +21,7 @@ struct node_opts {
     const char *orchestrator; /* informational only */
     const char *db;           /* SQLite file */
     int threads;              /* engine threads */
+    int engine;               /* enum engine_kind */
     char node_id[ID_MAX];
     char node_ip[64];         /* "": found from the route to the first broker */
     const char *const *allow; /* --allow-target hosts; n_allow 0: default */

@@ -1,0 +1,101 @@
+/* engine_int: what the engine's two back ends share with its core.
+ *
+ * engine.c holds the core: the threads, the schedule (which request is due
+ * when, the in-flight bound, the stall hold), the counters and histograms,
+ * and the event loop around epoll. A back end moves the bytes:
+ * engine_curl.c through libcurl's multi interface, engine_native.c with its
+ * own HTTP/1.1 client on plain sockets. The core calls a back end through
+ * struct eng_backend; the back end reports every finished request with
+ * eng_done, between eng_lock and eng_unlock. */
+#ifndef DLT_DRIVER_ENGINE_INT_H
+#define DLT_DRIVER_ENGINE_INT_H
+
+#include "engine.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct eng_thread;
+
+struct eng_backend {
+    const char *name; /* "curl" or "native", as reported */
+    /* Set up t->be for thread t (the core has made its epoll set, timers
+     * and counters). Returns 0, or -1 with err. */
+    int (*init)(struct eng_thread *t, char *err, size_t errlen);
+    /* Start request number t->next_j, due at due, at time now. Returns 0
+     * when it is in flight, 1 when it already finished (and was reported
+     * with eng_done), -1 when it could not be made (the core counts it as
+     * a failed request of kind "other"). */
+    int (*send)(struct eng_thread *t, int64_t due, int64_t now);
+    /* Called at the top of every loop turn: run timers, report what has
+     * finished. */
+    void (*progress)(struct eng_thread *t, int64_t now);
+    /* Called after the sends of a turn; may advance *now. Returns 1 to go
+     * round the loop again at once. NULL: nothing to do. */
+    int (*after_fill)(struct eng_thread *t, int64_t *now);
+    /* The back end's next deadline (monotonic µs), or -1. */
+    int64_t (*deadline)(struct eng_thread *t);
+    /* An epoll event on a socket of the back end's. */
+    void (*event)(struct eng_thread *t, int fd, uint32_t events, int64_t now);
+    /* Aborted: drop every request in flight; returns how many there were. */
+    int64_t (*abandon)(struct eng_thread *t);
+    /* Free t->be; it may be partly set up. */
+    void (*free)(struct eng_thread *t);
+};
+
+extern const struct eng_backend eng_curl;
+extern const struct eng_backend eng_native;
+
+struct eng_thread {
+    struct engine *e;
+    int k;
+    pthread_t tid;
+    int created;
+    int epfd, tfd, efd;
+    int64_t count, inflight_max, inflight;
+    int64_t next_j;   /* local index of the next request to send */
+    int64_t armed_us; /* what the timerfd is set to; -1 none */
+    int64_t bytes;    /* body bytes since the last publish */
+    int64_t now_us;   /* the loop's latest clock reading */
+    atomic_llong sent;
+    atomic_int finished;
+    pthread_mutex_t mu; /* guards st, lat and svc */
+    struct engine_stats st;
+    struct hist *lat, *svc;
+    void *be; /* the back end's state */
+};
+
+struct engine {
+    struct engine_conf conf; /* pointers below are owned copies */
+    const struct eng_backend *be;
+    char *url;
+    char *method;
+    char *body;
+    char **headers; /* conf.n_headers copies */
+    int n;
+    struct eng_thread *th;
+    atomic_int abort;
+    atomic_int hold;         /* 1: send nothing new (see engine_stalled) */
+    atomic_llong stalled_us; /* the longest stall seen while holding */
+    int started;
+    int64_t start_us;
+};
+
+/* Add fd to the thread's epoll set, or change its events when known. */
+int eng_epoll_set(struct eng_thread *t, int fd, uint32_t events, int known);
+
+/* Take the thread's stats lock unless *locked; a back end reports a batch
+ * of finished requests under one lock. */
+void eng_lock(struct eng_thread *t, int *locked);
+
+/* Release it if *locked, publishing the body bytes counted meanwhile. */
+void eng_unlock(struct eng_thread *t, int *locked);
+
+/* Report a finished request, under eng_lock: code is a CURLcode (the
+ * native back end uses the same codes), status the HTTP status (0: none).
+ * With a response, latency runs from due (open loop) or from sent, and
+ * service time from sent. Frees one in-flight place. */
+void eng_done(struct eng_thread *t, int code, long status, int64_t due, int64_t sent, int64_t now);
+
+#endif
