@@ -10,13 +10,21 @@ threads of the test process. Each path misbehaves its own way:
     /http09        an HTTP/0.9-style reply: the body alone, then close
     /silent        reads the request and never answers
     /204           204 No Content (a success without a body)
+    /304           304 Not Modified with a Content-Length and no body
+    /slowhead      a 200 whose status line and headers come a byte at a time
+    /chunks        a chunked 200 (extensions, a trailer) sent in 1-3 byte pieces
+    /continue      100 Continue, then a 200
+    /close         a 200 with Connection: close, then the connection closes
+    /early         closes the connection at once, without a byte
 
 Every connection is served by its own thread and ends when the server
 stops. Standard library only."""
 
+import random
 import socket
 import socketserver
 import threading
+import time
 
 HUGE = 100 * 1024 * 1024
 
@@ -59,6 +67,39 @@ class _Handler(socketserver.BaseRequestHandler):
             if path == "/204":
                 self.send(sock, b"HTTP/1.1 204 No Content\r\n\r\n")
                 return True
+            if path == "/304":
+                self.send(sock, b"HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n")
+                return True
+            if path == "/slowhead":
+                head = b"HTTP/1.1 200 OK\r\nX-Slow: yes\r\nContent-Length: 4\r\n\r\n"
+                for i in range(len(head)):
+                    self.send(sock, head[i:i + 1])
+                    time.sleep(0.002)
+                self.send(sock, b"slow")
+                return True
+            if path == "/chunks":
+                rnd = random.Random(len(path))
+                body = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        b"5;ext=1\r\nhello\r\n1A\r\n" + b"c" * 26 + b"\r\n"
+                        b"0\r\nX-Trailer: t\r\n\r\n")
+                i = 0
+                while i < len(body):
+                    n = rnd.randint(1, 3)
+                    self.send(sock, body[i:i + n])
+                    i += n
+                    time.sleep(0.0005)
+                return True
+            if path == "/continue":
+                self.send(sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+                time.sleep(0.002)
+                self.send(sock, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                return True
+            if path == "/close":
+                self.send(sock, b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                          b"Content-Length: 2\r\n\r\nok")
+                return False
+            if path == "/early":
+                return False
             if path == "/huge":
                 self.send(sock, b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % HUGE)
                 block = memoryview(bytes(1024 * 1024))
