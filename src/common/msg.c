@@ -886,8 +886,16 @@ int msg_metrics_decode(const char *buf, size_t len, struct msg_metrics *out, cha
         msg_get_int(o, "errors", 0, CMAX, &out->errors, err, errlen) < 0 ||
         msg_get_int(o, "elapsed_ms", 0, CMAX, &out->elapsed_ms, err, errlen) < 0 ||
         msg_get_int(o, "late", 0, CMAX, &out->late, err, errlen) < 0 ||
-        msg_get_int(o, "first_send_ms", 0, 32503680000000LL, &out->first_send_ms, err, errlen) < 0)
+        msg_get_int(o, "first_send_ms", 0, 32503680000000LL, &out->first_send_ms, err, errlen) <
+            0 ||
+        msg_get_strbuf(o, "engine", out->engine, sizeof out->engine, err, errlen) < 0)
         goto bad;
+    for (const char *p = out->engine; *p; p++) {
+        if (!(*p >= 'a' && *p <= 'z') && !(*p >= '0' && *p <= '9') && *p != '-' && *p != '_') {
+            msg_fail(err, errlen, "\"engine\" must be a lower-case name");
+            goto bad;
+        }
+    }
     it = cJSON_GetObjectItemCaseSensitive(o, "error_kinds");
     if (it && !cJSON_IsNull(it)) {
         if (!cJSON_IsObject(it)) {
@@ -1031,6 +1039,8 @@ cJSON *msg_metrics_to_json(const struct msg_metrics *m)
         msg_add_num(&e, o, "late", (double)m->late);
         if (m->first_send_ms > 0)
             msg_add_num(&e, o, "first_send_ms", (double)m->first_send_ms);
+        if (m->engine[0])
+            msg_add_str(&e, o, "engine", m->engine);
         if (m->histogram)
             msg_add_str(&e, o, "histogram", m->histogram);
         if (m->has_service)

@@ -156,6 +156,8 @@ struct msg_metrics {
     struct msg_latency service; /* service time, from the actual send */
     char *service_histogram;    /* NULL absent */
     char failure[MSG_TEXT_MAX]; /* why the driver refused or failed the test */
+    char engine[16];            /* the engine that sent the requests ("native",
+                                   "curl"); "" unknown */
 };
 
 void msg_metrics_free(struct msg_metrics *m);

@@ -243,7 +243,8 @@ static void node_report(struct node *n, int final)
         .svc = n->svc,
         .elapsed_ms = end > n->start_mono_us ? (end - n->start_mono_us) / 1000 : 0,
         .first_send_ms = st.first_send_us ? node_epoch_ms(n, st.first_send_us) : 0,
-        .failure = final ? n->stop_reason : NULL};
+        .failure = final ? n->stop_reason : NULL,
+        .engine = n->eng ? engine_name(n->eng) : NULL};
     node_publish(n, &in, test_type_name(n->cfg.test_type), n->url);
     if (final) {
         node_remember(n, n->cfg.test_id);
@@ -961,7 +962,8 @@ int node_bench(struct node_opts *o, const char *config_json, const sigset_t *sto
                            .elapsed_ms = (end - n.start_mono_us) / 1000,
                            .first_send_ms =
                                st.first_send_us ? node_epoch_ms(&n, st.first_send_us) : 0,
-                           .failure = n.stop_reason};
+                           .failure = n.stop_reason,
+                           .engine = engine_name(n.eng)};
     struct msg_metrics m;
     if (report_build(&in, &m) == 0) {
         char *json = msg_metrics_encode(&m);

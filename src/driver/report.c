@@ -39,6 +39,8 @@ int report_build(const struct report_in *in, struct msg_metrics *out)
     }
     out->elapsed_ms = in->elapsed_ms > 0 ? in->elapsed_ms : 0;
     out->first_send_ms = in->first_send_ms;
+    if (in->engine)
+        snprintf(out->engine, sizeof out->engine, "%s", in->engine);
     if (in->failure)
         snprintf(out->failure, sizeof out->failure, "%s", in->failure);
     if (in->lat && hist_encode(in->lat, &out->histogram) < 0)

@@ -24,6 +24,7 @@ struct report_in {
     int64_t elapsed_ms;
     int64_t first_send_ms; /* epoch ms; 0 when nothing was sent */
     const char *failure;   /* NULL or "": none */
+    const char *engine;    /* engine_name; NULL: none was made */
 };
 
 /* Build the metrics message for in, with a new report_id. out is

@@ -190,6 +190,8 @@ int agg_driver_apply(struct agg_driver *d, const struct msg_metrics *m, int64_t 
     d->late = m->late;
     if (m->first_send_ms > 0)
         d->first_send_ms = m->first_send_ms;
+    if (m->engine[0])
+        memcpy(d->engine, m->engine, sizeof d->engine);
     d->updated_ms = now_ms;
     d->snap = cur;
     return 1;

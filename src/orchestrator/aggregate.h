@@ -54,6 +54,7 @@ struct agg_driver {
     struct msg_status_count status[MSG_STATUS_MAX];
     int n_status;
     int64_t elapsed_ms, late, first_send_ms;
+    char engine[16];          /* as the driver reported it; "" unknown */
     int64_t hb_requests_sent; /* from its heartbeats for this test */
     int64_t updated_ms;       /* when a report or heartbeat last changed it */
     struct hist *hist;        /* latest cumulative latency histogram; NULL none */

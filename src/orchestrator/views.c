@@ -40,7 +40,9 @@ cJSON *ctl_per_driver_json(struct ctl *c, struct test *t, int64_t now)
                  cJSON_AddStringToObject(e, "failure", p->agg.failure) &&
                  cJSON_AddBoolToObject(e, "ready", p->ready) &&
                  cJSON_AddBoolToObject(e, "approximate", agg_driver_approximate(&p->agg)) &&
-                 ctl_add_opt_ms(e, "first_send_ms", p->agg.first_send_ms);
+                 ctl_add_opt_ms(e, "first_send_ms", p->agg.first_send_ms) &&
+                 (p->agg.engine[0] ? cJSON_AddStringToObject(e, "engine", p->agg.engine)
+                                   : cJSON_AddNullToObject(e, "engine"));
         if (ok)
             ctl_move_members(e, stats);
         cJSON_Delete(stats);

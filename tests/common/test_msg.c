@@ -184,6 +184,7 @@ static void test_metrics_roundtrip(void **state)
     m.has_service = 1;
     m.service = m.lat;
     snprintf(m.failure, sizeof m.failure, "none");
+    snprintf(m.engine, sizeof m.engine, "native");
     char *s = msg_metrics_encode(&m);
     assert_non_null(s);
     char err[256];
@@ -209,9 +210,16 @@ static void test_metrics_roundtrip(void **state)
     assert_string_equal(o.histogram, "AQ==");
     assert_true(o.has_service);
     assert_string_equal(o.failure, "none");
+    assert_string_equal(o.engine, "native");
     msg_metrics_free(&o);
     msg_metrics_free(&m);
+    /* "engine" is optional, and a name. */
+    char *at = strstr(s, "\"native\"");
+    assert_non_null(at);
+    memcpy(at + 1, "Na ive", 6);
+    assert_int_equal(msg_metrics_decode(s, strlen(s), &o, err, sizeof err), -1);
     free(s);
+    assert_non_null(strstr(err, "engine"));
 }
 
 /* The formats exactly as the original system sent them. */

@@ -37,9 +37,10 @@ def bench(engine, url, cfg, timeout=60):
     return p
 
 
-def figures(p):
+def figures(p, engine):
     check(p.returncode == 0, f"bench failed ({p.returncode}): {p.stderr[-2000:]}")
     r = json.loads(p.stdout.strip().splitlines()[-1])
+    check(r.get("engine") == engine, f"the report says engine {r.get('engine')!r}")
     return {k: r[k] for k in ("requests_sent", "responses_received", "errors", "error_kinds",
                               "status_codes")}
 
@@ -50,7 +51,7 @@ def same(name, url, cfg, expect=None):
         p = bench(engine, url, cfg)
         check(f" {engine} thread(s)" in p.stderr, f"{name}: {engine} engine not used: "
               f"{p.stderr[-800:]}")
-        got[engine] = figures(p)
+        got[engine] = figures(p, engine)
     log(f"{name}: {json.dumps(got['native'], sort_keys=True)}")
     check(got["native"] == got["curl"], f"{name}: the engines differ:\n native {got['native']}"
           f"\n curl   {got['curl']}")

@@ -46,6 +46,9 @@ def main():
               f"original driver {pd[orig.node_id]}")
         check(pd[real.node_id]["final"] and not pd[real.node_id]["approximate"],
               f"real driver {pd[real.node_id]}")
+        # The engine each driver used: the original's is not known.
+        check(pd[real.node_id]["engine"] == "native" and pd[orig.node_id]["engine"] is None,
+              f"engines {pd[real.node_id]['engine']!r} {pd[orig.node_id]['engine']!r}")
         check(pd[orig.node_id]["requests_sent"] == COUNT, f"original {pd[orig.node_id]}")
 
         # The original report really is the original format.
