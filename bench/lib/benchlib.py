@@ -10,6 +10,7 @@ import atexit
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -165,11 +166,27 @@ atexit.register(_cleanup)
 signal.signal(signal.SIGTERM, _on_signal)
 
 
+def raise_nofile(want=65536):
+    """Raise this process's soft RLIMIT_NOFILE towards its hard limit (at
+    most want), so that the tools it starts, which inherit it, can open
+    1,000 connections and more. Returns the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if new > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        soft = new
+    return soft
+
+
+class DeadlineExceeded(TimeoutError):
+    """The script ran over its deadline()."""
+
+
 def deadline(seconds):
-    """Bound the whole script: after this many seconds it stops (SIGALRM),
-    stopping everything it started."""
+    """Bound the whole script: after this many seconds it stops (SIGALRM,
+    raising DeadlineExceeded), stopping everything it started."""
     def on_alarm(sig, frame):
-        raise TimeoutError(f"the script ran over its {seconds} s bound")
+        raise DeadlineExceeded(f"the script ran over its {seconds} s bound")
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(int(seconds))
 
@@ -352,7 +369,9 @@ class Nginx:
     """An nginx of our own on a free loopback port: 1 worker, daemon off,
     keepalive_requests 1000000, /ping (any path) answering a 2-byte body
     "OK", and stub_status at /nginx_status so that a run can be counted at
-    the server, independently of the tool that made it."""
+    the server, independently of the tool that made it. Sized for 1,000
+    connections and more: worker_connections 10000, worker_rlimit_nofile
+    20000 (the worker raises its own RLIMIT_NOFILE), listen backlog 4096."""
 
     def __init__(self):
         ensure_tools({"nginx": "nginx-light"})
@@ -563,11 +582,13 @@ class Cluster:
         self.broker.stop()
 
 
-def driver_bench(build, url, config, threads=1, timeout=300, on_start=None):
-    """load-driver --bench: one test_config without Kafka. Returns (report,
+def driver_bench(build, url, config, threads=1, timeout=300, on_start=None, args=()):
+    """load-driver --bench: one test_config without Kafka; args are extra
+    load-driver arguments (e.g. ["--engine", "curl"]). Returns (report,
     Run)."""
     r = run_measured([binary(build, "load-driver"), "--target", url, "--threads", str(threads),
                       "--log-level", "warn", "--db", os.path.join(WORK, "bench-unused.db"),
-                      "--bench", json.dumps(config)], timeout=timeout, on_start=on_start)
+                      *args, "--bench", json.dumps(config)], timeout=timeout,
+                     on_start=on_start)
     rep = json.loads(r.out.strip().splitlines()[-1])
     return rep, r
