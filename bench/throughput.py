@@ -184,6 +184,9 @@ def run_tool(tool, b, ng, c, secs, n):
         else:
             raise ValueError(tool)
     st = sc.steady()
+    if sc.total() > max(total * 1.1, total + 500):
+        raise RuntimeError(f"nginx counted {sc.total()} requests, the tool {total}: "
+                           "another client reached the server")
     return {"own_rps": own_rps, "own_total": total, "server_total": sc.total(),
             "server_rps": st["rps"], "cpu_us": st["tool_us"],
             "cpu_us_whole": r.cpu * 1e6 / max(total, 1), "user_s": r.user, "sys_s": r.sys,
@@ -273,7 +276,9 @@ def main():
         bl.out(f"note: {note}")
     res = {"machine": m, "reps": reps, "secs": secs, "notes": notes, "runs": {}}
     counted = ("driver", "driver_curl", "curl_loop")
-    ng = bl.Nginx()
+    # On an address of its own: other programs' tests on this machine aim at
+    # ports of 127.0.0.1 that may be nginx's by the time they connect.
+    ng = bl.Nginx(bl.private_loopback())
     try:
         for c in conns:
             # The tools that run a count of requests get about secs seconds'

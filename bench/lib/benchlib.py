@@ -114,10 +114,19 @@ def binary(build, name):
     return os.path.join(build, "src", sub, name)
 
 
-def free_port():
+def free_port(host="127.0.0.1"):
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def private_loopback():
+    """A loopback address of its own (127.x.y.z, random, not 127.0.0.1):
+    a server there is reached only by clients given its address, never by
+    another program's client that happens to aim at a port it freed on
+    127.0.0.1 and our server took."""
+    import random
+    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
 
 
 def median(xs):
@@ -366,17 +375,19 @@ def http_json(method, url, body=None, timeout=10):
 # ---- servers ----------------------------------------------------------------
 
 class Nginx:
-    """An nginx of our own on a free loopback port: 1 worker, daemon off,
+    """An nginx of our own on a free loopback port (of host, 127.0.0.1 unless
+    told; see private_loopback): 1 worker, daemon off,
     keepalive_requests 1000000, /ping (any path) answering a 2-byte body
     "OK", and stub_status at /nginx_status so that a run can be counted at
     the server, independently of the tool that made it. Sized for 1,000
     connections and more: worker_connections 10000, worker_rlimit_nofile
     20000 (the worker raises its own RLIMIT_NOFILE), listen backlog 4096."""
 
-    def __init__(self):
+    def __init__(self, host="127.0.0.1"):
         ensure_tools({"nginx": "nginx-light"})
         self.dir = tempfile.mkdtemp(prefix="nginx-", dir=WORK)
-        self.port = free_port()
+        self.host = host
+        self.port = free_port(host)
         conf = os.path.join(self.dir, "nginx.conf")
         d = self.dir
         with open(conf, "w") as f:
@@ -396,14 +407,14 @@ http {{
   uwsgi_temp_path {d}/uwsgi;
   scgi_temp_path {d}/scgi;
   server {{
-    listen 127.0.0.1:{self.port} backlog=4096;
+    listen {host}:{self.port} backlog=4096;
     location = /nginx_status {{ stub_status; }}
     location / {{ default_type text/plain; return 200 "OK"; }}
   }}
 }}
 """)
         self.proc = Proc("nginx", ["nginx", "-c", conf, "-p", d])
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.base = f"http://{host}:{self.port}"
         self.url = self.base + "/ping"
         for _ in range(200):
             try:
