@@ -24,7 +24,7 @@ left out), the same way for every tool. That is the figure compared; each
 tool's own count (its JSON output where it has one) is shown beside it.
 Medians of --reps repetitions.
 
-Bounded: about 12 minutes with the defaults, and never more than 25 (then
+Bounded: about 9 minutes with the defaults, and never more than 25 (then
 it stops everything it started, by PID); every run of a tool has its own
 time-out. Results: stdout (markdown) and bench/results/throughput-*.json."""
 
