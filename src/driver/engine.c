@@ -89,11 +89,7 @@ static int64_t eng_next_due(const struct eng_thread *t)
     return e->start_us;
 }
 
-/* Read the clock. A reading more than ENG_STALL_US past by (when the loop
- * expected to be back at the latest; -1: no bound) means the thread was
- * not running: hold new sends, so that requests made overdue by the stall
- * are not fired in a burst before the node has looked for an ABORT. */
-static int64_t eng_clock(struct eng_thread *t, int64_t by)
+int64_t eng_clock(struct eng_thread *t, int64_t by)
 {
     int64_t now = clock_mono_us();
     if (by >= 0 && now - by > ENG_STALL_US) {

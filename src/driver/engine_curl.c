@@ -365,7 +365,7 @@ static int ce_after_fill(struct eng_thread *t, int64_t *now)
     struct ce_thread *c = t->be;
     if (!ce_kick(c, *now))
         return 0;
-    *now = t->now_us = clock_mono_us();
+    *now = eng_clock(t, *now);
     return ce_collect(c, *now) > 0;
 }
 

@@ -82,6 +82,13 @@ struct engine {
     int64_t start_us;
 };
 
+/* Read the clock into t->now_us. A reading more than a second past by (when
+ * the loop expected to be back at the latest; -1: no bound) means the
+ * thread was not running: hold new sends, so that requests made overdue by
+ * the stall are not fired in a burst before the node has looked for an
+ * ABORT. */
+int64_t eng_clock(struct eng_thread *t, int64_t by);
+
 /* Add fd to the thread's epoll set, or change its events when known. */
 int eng_epoll_set(struct eng_thread *t, int fd, uint32_t events, int known);
 

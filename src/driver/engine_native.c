@@ -118,14 +118,15 @@ static int ne_names(const char *h, const char *name)
     return strncasecmp(h, name, n) == 0 && (h[n] == ':' || h[n] == ';');
 }
 
-/* 1 when s has a byte that may not appear in a request line or header. */
-static int ne_unsafe(const char *s, int spaces_ok)
+/* 1 when s has a control character, or a blank where blanks_ok is 0: what
+ * may not appear in a request line (or, blanks aside, in a header). */
+static int ne_unsafe(const char *s, int blanks_ok)
 {
     for (; *s; s++) {
         unsigned char ch = (unsigned char)*s;
-        if (ch < 0x20 || ch == 0x7f || (!spaces_ok && ch == ' '))
-            if (!(spaces_ok && ch == '\t'))
-                return 1;
+        int blank = ch == ' ' || ch == '\t';
+        if (blank ? !blanks_ok : ch < 0x20 || ch == 0x7f)
+            return 1;
     }
     return 0;
 }
@@ -163,8 +164,6 @@ static int ne_prepare(struct ne_thread *n, char *err, size_t errlen)
     if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
         memcpy(name, host + 1, hl - 2);
         name[hl - 2] = '\0';
-        char *zone = strchr(name, '%'); /* a zone id is for the address only */
-        (void)zone;
     } else {
         memcpy(name, host, hl + 1);
     }
