@@ -58,6 +58,19 @@ FIGURES = ("own_rps", "own_total", "server_total", "server_rps", "cpu_us", "cpu_
 RATE_GUESS = {1: 20000, 64: 80000, 256: 80000, 1000: 70000}
 
 
+def run_locust(binary, output_opt, ng, c, secs, started):
+    """One headless Locust run of c users writing its stats with output_opt
+    (--json-file or --csv) into a new folder; returns (folder, Run)."""
+    d = tempfile.mkdtemp(prefix="locust-", dir=bl.WORK)
+    lsecs = secs + 4  # Python start-up and the spawning of users
+    r = bl.run_measured(
+        [binary, "-f", os.path.join(bl.TOOLS, "locustfile.py"), "--headless",
+         "-u", str(c), "-r", str(c), "--run-time", f"{lsecs}s", "-H", ng.base,
+         output_opt, os.path.join(d, "s"), "--only-summary", "--loglevel", "WARNING",
+         "--exit-code-on-error", "0"], on_start=started, timeout=lsecs + 60)
+    return d, r
+
+
 def run_tool(tool, b, ng, c, secs, n):
     """One run of a tool; returns a dict of its figures."""
     bound = secs + 60  # every run's time-out
@@ -149,14 +162,7 @@ def run_tool(tool, b, ng, c, secs, n):
                 raise RuntimeError(f"oha: errors {errs}, codes {oj['statusCodeDistribution']}")
         elif tool == "locust":
             # The current Locust: its final stats as JSON (--json-file).
-            d = tempfile.mkdtemp(prefix="locust-", dir=bl.WORK)
-            lsecs = secs + 4  # Python start-up and the spawning of users
-            r = bl.run_measured(
-                [b.locust, "-f", os.path.join(bl.TOOLS, "locustfile.py"), "--headless",
-                 "-u", str(c), "-r", str(c), "--run-time", f"{lsecs}s", "-H", ng.base,
-                 "--json-file", os.path.join(d, "s"), "--only-summary", "--loglevel",
-                 "WARNING", "--exit-code-on-error", "0"], on_start=started,
-                timeout=lsecs + 60)
+            d, r = run_locust(b.locust, "--json-file", ng, c, secs, started)
             with open(os.path.join(d, "s.json")) as f:
                 stats = json.load(f)
             total = sum(int(x["num_requests"]) for x in stats)
@@ -169,13 +175,7 @@ def run_tool(tool, b, ng, c, secs, n):
         elif tool == "locust_debian":
             # Debian's python3-locust 2.12 (no JSON output): the Aggregated
             # row of --csv.
-            d = tempfile.mkdtemp(prefix="locust-", dir=bl.WORK)
-            lsecs = secs + 4  # Python start-up and the spawning of users
-            r = bl.run_measured(
-                [b.locust_debian, "-f", os.path.join(bl.TOOLS, "locustfile.py"), "--headless",
-                 "-u", str(c), "-r", str(c), "--run-time", f"{lsecs}s", "-H", ng.base,
-                 "--csv", os.path.join(d, "s"), "--only-summary", "--loglevel", "WARNING",
-                 "--exit-code-on-error", "0"], on_start=started, timeout=lsecs + 60)
+            d, r = run_locust(b.locust_debian, "--csv", ng, c, secs, started)
             with open(os.path.join(d, "s_stats.csv")) as f:
                 row = [x for x in csv.DictReader(f) if x["Name"] == "Aggregated"][0]
             own_rps, total = float(row["Requests/s"]), int(row["Request Count"])
