@@ -383,13 +383,18 @@ class Nginx:
     connections and more: worker_connections 10000, worker_rlimit_nofile
     20000 (the worker raises its own RLIMIT_NOFILE), listen backlog 4096."""
 
-    def __init__(self, host="127.0.0.1"):
+    def __init__(self, host="127.0.0.1", times_log=False):
+        """times_log: log each request's time ($msec, epoch seconds to the
+        ms) to self.times_path, for counting a run per interval."""
         ensure_tools({"nginx": "nginx-light"})
         self.dir = tempfile.mkdtemp(prefix="nginx-", dir=WORK)
         self.host = host
         self.port = free_port(host)
         conf = os.path.join(self.dir, "nginx.conf")
         d = self.dir
+        self.times_path = os.path.join(d, "times.log") if times_log else None
+        access = (f"log_format t '$msec';\n  access_log {self.times_path} t buffer=256k flush=1s;"
+                  if times_log else "access_log off;")
         with open(conf, "w") as f:
             f.write(f"""worker_processes 1;
 daemon off;
@@ -398,7 +403,7 @@ error_log {d}/error.log warn;
 worker_rlimit_nofile 20000;
 events {{ worker_connections 10000; }}
 http {{
-  access_log off;
+  {access}
   keepalive_requests 1000000;
   keepalive_timeout 300s;
   client_body_temp_path {d}/body;
@@ -438,6 +443,13 @@ http {{
 
     def stop(self):
         self.proc.stop()
+
+    def times(self):
+        """Epoch seconds of every request logged so far (times_log), our own
+        /nginx_status polls included; nginx flushes its buffer within 1 s
+        and at stop."""
+        with open(self.times_path) as f:
+            return [float(x) for x in f if x.strip()]
 
 
 class ServerCounter:

@@ -125,6 +125,16 @@ static void cl_usage_start(FILE *out)
             "  --type TYPE          avalanche (closed loop) or tsunami (open loop)\n"
             "                       (default avalanche)\n"
             "  --count N            requests per driver, 1..1000000000 (default %d)\n"
+            "                       (none by default with --duration or --stage)\n"
+            "  --duration DURATION  end the test this long after its start (a bare number\n"
+            "                       is seconds; 30s, 2m...); with --count, whichever comes\n"
+            "                       first (default none)\n"
+            "  --stage DURATION:TARGET  a linear ramp to TARGET over DURATION; repeatable,\n"
+            "                       in order. TARGET is fleet-wide: requests/s for tsunami,\n"
+            "                       requests in flight for avalanche, split among the\n"
+            "                       drivers. Without --duration or --count the test ends\n"
+            "                       with its last stage (default none)\n"
+            "  --start-target X     the level the first stage starts from (default 0)\n"
             "  --delay DURATION     tsunami: time between requests (a bare number is\n"
             "                       seconds; 10ms, 0.5s...); sent as test_message_delay\n"
             "                       in seconds (default none: needed unless --rate)\n"
@@ -621,6 +631,9 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
         {"min-drivers", required_argument, NULL, OPT_START_FLAG},
         {"report-interval", required_argument, NULL, OPT_START_FLAG},
         {"http2", no_argument, NULL, OPT_START_FLAG},
+        {"duration", required_argument, NULL, OPT_START_FLAG},
+        {"stage", required_argument, NULL, OPT_START_FLAG},
+        {"start-target", required_argument, NULL, OPT_START_FLAG},
         {"wait", no_argument, NULL, OPT_WAIT},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},

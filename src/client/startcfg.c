@@ -217,6 +217,41 @@ int startcfg_set(struct startcfg *c, const char *flag, const char *v, char *err,
     } else if (strcmp(flag, "count") == 0) {
         if (opt_parse_int64(v, 1, MSG_COUNT_MAX, &c->count, why, sizeof why) < 0)
             return sc_fail(err, errlen, flag, why);
+        c->has_count = 1;
+    } else if (strcmp(flag, "duration") == 0) {
+        if (opt_parse_duration_us(v, 1000000, (int64_t)(MSG_DURATION_MAX_S * 1e6), &us, why,
+                                  sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+        if (us <= 0)
+            return sc_fail(err, errlen, flag, "the duration must be above 0");
+        c->duration_s = (double)us / 1e6;
+    } else if (strcmp(flag, "stage") == 0) {
+        const char *colon = strrchr(v, ':');
+        char dur[64];
+        double target;
+        if (!colon || colon == v || (size_t)(colon - v) >= sizeof dur) {
+            snprintf(why, sizeof why, "'%.40s' is not DURATION:TARGET (e.g. 30s:500)", v);
+            return sc_fail(err, errlen, flag, why);
+        }
+        if (c->n_stages >= MSG_STAGES_MAX) {
+            snprintf(why, sizeof why, "at most %d stages", MSG_STAGES_MAX);
+            return sc_fail(err, errlen, flag, why);
+        }
+        memcpy(dur, v, (size_t)(colon - v));
+        dur[colon - v] = '\0';
+        if (opt_parse_duration_us(dur, 1000000, (int64_t)(MSG_DURATION_MAX_S * 1e6), &us, why,
+                                  sizeof why) < 0 ||
+            opt_parse_double(colon + 1, 0, MSG_STAGE_TARGET_MAX, &target, why, sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+        if (us <= 0)
+            return sc_fail(err, errlen, flag, "a stage's duration must be above 0");
+        c->stages[c->n_stages].duration_s = (double)us / 1e6;
+        c->stages[c->n_stages].target = target;
+        c->n_stages++;
+    } else if (strcmp(flag, "start-target") == 0) {
+        if (opt_parse_double(v, 0, MSG_STAGE_TARGET_MAX, &c->start_target, why, sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+        c->has_start_target = 1;
     } else if (strcmp(flag, "delay") == 0) {
         if (opt_parse_duration_us(v, 1000000, (int64_t)(MSG_DELAY_MAX_S * 1e6), &us, why,
                                   sizeof why) < 0)
@@ -294,8 +329,24 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
                  "closed loop; --rate caps it)");
         return -1;
     }
-    if (c->type == TEST_TSUNAMI && !c->has_delay && !c->has_rate) {
-        snprintf(err, errlen, "--type tsunami needs --delay (seconds between requests) or --rate");
+    int ends = c->duration_s > 0 || c->n_stages > 0;
+    if (c->type == TEST_TSUNAMI && !c->has_delay && !c->has_rate && !ends) {
+        snprintf(err, errlen,
+                 "--type tsunami needs --delay (seconds between requests), --rate, or --stage");
+        return -1;
+    }
+    if (c->n_stages > 0 && (c->has_delay || c->has_rate) && c->type == TEST_TSUNAMI) {
+        snprintf(err, errlen,
+                 "--stage sets a tsunami's rate (fleet-wide requests/s): drop --delay and --rate");
+        return -1;
+    }
+    if (c->n_stages > 0 && c->concurrency && c->type == TEST_AVALANCHE) {
+        snprintf(err, errlen,
+                 "--stage sets an avalanche's requests in flight (fleet-wide): drop --concurrency");
+        return -1;
+    }
+    if (c->has_start_target && c->n_stages == 0) {
+        snprintf(err, errlen, "--start-target is where the first --stage starts: add --stage");
         return -1;
     }
     if (c->type == TEST_TSUNAMI && c->has_delay && c->has_rate) {
@@ -322,9 +373,26 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
     cJSON *o = cJSON_CreateObject();
     int ok = o != NULL;
     ok = ok && cJSON_AddStringToObject(o, "test_type", test_type_name(c->type));
-    if (c->type == TEST_AVALANCHE || c->has_delay)
+    if ((c->type == TEST_AVALANCHE && c->n_stages == 0) || c->has_delay)
         ok = ok && cJSON_AddNumberToObject(o, "test_message_delay", c->delay_s);
-    ok = ok && cJSON_AddNumberToObject(o, "message_count_per_driver", (double)c->count);
+    if (c->has_count || !ends)
+        ok = ok && cJSON_AddNumberToObject(o, "message_count_per_driver", (double)c->count);
+    if (c->duration_s > 0)
+        ok = ok && cJSON_AddNumberToObject(o, "duration", c->duration_s);
+    if (c->n_stages > 0) {
+        cJSON *a = ok ? cJSON_AddArrayToObject(o, "stages") : NULL;
+        ok = a != NULL;
+        for (int i = 0; ok && i < c->n_stages; i++) {
+            cJSON *st = cJSON_CreateObject();
+            ok = st && cJSON_AddItemToArray(a, st);
+            if (!ok)
+                cJSON_Delete(st);
+            ok = ok && cJSON_AddNumberToObject(st, "duration", c->stages[i].duration_s) &&
+                 cJSON_AddNumberToObject(st, "target", c->stages[i].target);
+        }
+    }
+    if (c->has_start_target)
+        ok = ok && cJSON_AddNumberToObject(o, "start_target", c->start_target);
     if (c->url)
         ok = ok && cJSON_AddStringToObject(o, "target_url", c->url);
     if (c->method[0])

@@ -18,7 +18,8 @@
 
 struct startcfg {
     enum test_type type; /* default AVALANCHE */
-    int64_t count;       /* default STARTCFG_DEFAULT_COUNT */
+    int64_t count;       /* default STARTCFG_DEFAULT_COUNT, or none with a duration or stages */
+    int has_count;
     int has_delay;
     double delay_s;
     char *url; /* owned; NULL: each driver's --target */
@@ -35,6 +36,11 @@ struct startcfg {
     int64_t min_drivers; /* 0: not given */
     int64_t report_ms;   /* 0: not given */
     int http2;
+    double duration_s; /* 0: not given */
+    struct msg_stage stages[MSG_STAGES_MAX];
+    int n_stages;
+    int has_start_target;
+    double start_target;
 };
 
 /* Start with the defaults. Can't fail. */
@@ -45,7 +51,8 @@ void startcfg_close(struct startcfg *c);
 /* Set one flag from its text. flag is the long option without dashes:
  * type, count, delay, url, method, header, body, body-file, concurrency,
  * rate, timeout, drivers, min-drivers, report-interval, http2 (value
- * ignored). Returns 0, or -1 with "--flag: reason" in err. */
+ * ignored), duration, stage ("DURATION:TARGET", repeatable), start-target. Returns 0, or -1 with
+ * "--flag: reason" in err. */
 int startcfg_set(struct startcfg *c, const char *flag, const char *value, char *err, size_t errlen);
 
 /* Check the flags together and build the request body. Returns 0 with *out

@@ -37,6 +37,18 @@ int64_t view_total_requests(const cJSON *test)
     return count * n;
 }
 
+int64_t view_run_ms(const cJSON *test)
+{
+    const cJSON *cfg = jget_obj(test, "config");
+    double s = jget_num(cfg, "duration", 0);
+    if (!(s > 0)) {
+        s = 0;
+        const cJSON *st;
+        cJSON_ArrayForEach(st, jget_arr(cfg, "stages")) s += jget_num(st, "duration", 0);
+    }
+    return s > 0 && s < 1e9 ? (int64_t)(s * 1000) : 0;
+}
+
 static void view_ms(int known, double ms, char *buf, size_t n)
 {
     if (!known || !isfinite(ms))
@@ -134,9 +146,18 @@ int view_status(const cJSON *test, FILE *out)
     view_format_time(jget_int(test, "start_at_ms", 0), started, sizeof started);
     view_format_time(jget_int(test, "ended_ms", 0), ended, sizeof ended);
     fprintf(out, "Test %s: %s\n", jget_str(test, "test_id", "?"), jget_str(test, "state", "?"));
-    fprintf(out, "  type %s, %lld messages per driver", jget_str(cfg, "test_type", "?"),
-            (long long)jget_int(cfg, "message_count_per_driver", 0));
-    if (strcmp(jget_str(cfg, "test_type", ""), "TSUNAMI") == 0)
+    fprintf(out, "  type %s", jget_str(cfg, "test_type", "?"));
+    int64_t count = jget_int(cfg, "message_count_per_driver", 0);
+    if (count > 0)
+        fprintf(out, ", %lld messages per driver", (long long)count);
+    double duration = jget_num(cfg, "duration", 0);
+    if (duration > 0)
+        fprintf(out, ", %s %gs", count > 0 ? "at most" : "for", duration);
+    const cJSON *stages = jget_arr(cfg, "stages");
+    if (stages)
+        fprintf(out, ", %d stage%s", cJSON_GetArraySize(stages),
+                cJSON_GetArraySize(stages) == 1 ? "" : "s");
+    else if (strcmp(jget_str(cfg, "test_type", ""), "TSUNAMI") == 0)
         fprintf(out, ", delay %gs", jget_num(cfg, "test_message_delay", 0));
     const cJSON *d = jget_arr(test, "drivers");
     fprintf(out, ", %d driver%s\n", d ? cJSON_GetArraySize(d) : 0,

@@ -30,6 +30,10 @@ int view_drivers(const cJSON *doc, FILE *out);
  * number of participants (0 when unknown). */
 int64_t view_total_requests(const cJSON *test);
 
+/* How long the test runs by its "duration", or its stages together, in ms;
+ * 0 when it has neither (its count ends it). */
+int64_t view_run_ms(const cJSON *test);
+
 /* Epoch ms as "YYYY-MM-DD HH:MM:SS" UTC; "-" for 0 or a missing value.
  * Always NUL-terminates buf. */
 void view_format_time(int64_t epoch_ms, char *buf, size_t buflen);

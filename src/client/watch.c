@@ -62,6 +62,17 @@ static void watch_view_of(const cJSON *test, struct watch_view *v)
     }
     v->total = view_total_requests(test);
     v->pct = v->total > 0 ? 100.0 * (double)v->done / (double)v->total : 0;
+    /* A test with a duration or stages is as far on as its clock, or its
+     * count when that is further. */
+    int64_t run_ms = view_run_ms(test), start_ms = jget_int(test, "start_at_ms", 0);
+    if (run_ms > 0 && start_ms > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t el = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - start_ms;
+        double tp = el > 0 ? 100.0 * (double)el / (double)run_ms : 0;
+        if (tp > v->pct)
+            v->pct = tp;
+    }
     if (v->pct > 100)
         v->pct = 100;
 }

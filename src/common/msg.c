@@ -1,6 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "msg.h"
 
+#include "opts.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -380,6 +382,7 @@ void msg_test_config_free(struct msg_test_config *m)
     free(m->headers);
     free(m->body);
     free(m->drivers);
+    free(m->stages);
     memset(m, 0, sizeof *m);
 }
 
@@ -401,6 +404,13 @@ int msg_test_config_copy(struct msg_test_config *dst, const struct msg_test_conf
     dst->n_headers = 0;
     dst->body = NULL;
     dst->drivers = NULL;
+    dst->stages = NULL;
+    if (src->stages) {
+        dst->stages = calloc((size_t)(src->n_stages ? src->n_stages : 1), sizeof *dst->stages);
+        if (!dst->stages)
+            goto oom;
+        memcpy(dst->stages, src->stages, (size_t)src->n_stages * sizeof *dst->stages);
+    }
     if (src->target_url && !(dst->target_url = msg_dup(src->target_url, strlen(src->target_url))))
         goto oom;
     if (src->body && !(dst->body = msg_dup(src->body, src->body_len)))
@@ -455,6 +465,45 @@ static int msg_url_ok(const char *u)
     return *host && *host != '/' && *host != ':';
 }
 
+/* The stages, and what they replace: the rate of a TSUNAMI, the
+ * concurrency of an AVALANCHE. */
+static int msg_stages_check(const struct msg_test_config *m, char *err, size_t errlen)
+{
+    if (m->n_stages < 0 || m->n_stages > MSG_STAGES_MAX || (m->n_stages > 0 && !m->stages))
+        return msg_fail(err, errlen, "\"stages\" must hold 1..%d stages", MSG_STAGES_MAX);
+    if (m->n_stages == 0) {
+        if (m->start_target != 0)
+            return msg_fail(err, errlen, "\"start_target\" is given without \"stages\"");
+        return 0;
+    }
+    if (!(m->start_target >= 0 && m->start_target <= MSG_STAGE_TARGET_MAX))
+        return msg_fail(err, errlen, "\"start_target\" must be 0..%g", MSG_STAGE_TARGET_MAX);
+    double total = 0;
+    for (int i = 0; i < m->n_stages; i++) {
+        const struct msg_stage *st = &m->stages[i];
+        if (!(st->duration_s > 0 && st->duration_s <= MSG_DURATION_MAX_S))
+            return msg_fail(err, errlen,
+                            "stage %d: \"duration\" must be over 0 and at most %g seconds", i + 1,
+                            MSG_DURATION_MAX_S);
+        if (!(st->target >= 0 && st->target <= MSG_STAGE_TARGET_MAX))
+            return msg_fail(err, errlen, "stage %d: \"target\" must be 0..%g", i + 1,
+                            MSG_STAGE_TARGET_MAX);
+        total += st->duration_s;
+    }
+    if (total > MSG_DURATION_MAX_S)
+        return msg_fail(err, errlen, "the stages last %g seconds, over the limit of %g", total,
+                        MSG_DURATION_MAX_S);
+    if (m->test_type == TEST_TSUNAMI && (m->target_throughput > 0 || m->test_message_delay > 0))
+        return msg_fail(err, errlen,
+                        "the stages set a TSUNAMI's rate: give neither \"target_throughput\" "
+                        "nor \"test_message_delay\" with them");
+    if (m->test_type == TEST_AVALANCHE && m->concurrency > 0)
+        return msg_fail(err, errlen,
+                        "the stages set an AVALANCHE's requests in flight: do not give "
+                        "\"concurrency\" with them");
+    return 0;
+}
+
 int msg_test_config_validate(const struct msg_test_config *m, char *err, size_t errlen)
 {
     if (m->test_id[0] && !id_valid(m->test_id))
@@ -464,8 +513,18 @@ int msg_test_config_validate(const struct msg_test_config *m, char *err, size_t 
     if (!(m->test_message_delay >= 0 && m->test_message_delay <= MSG_DELAY_MAX_S))
         return msg_fail(err, errlen, "\"test_message_delay\" must be 0..%g seconds",
                         MSG_DELAY_MAX_S);
-    if (m->message_count_per_driver < 1 || m->message_count_per_driver > MSG_COUNT_MAX)
+    int ends = m->duration_s > 0 || m->n_stages > 0;
+    if (m->message_count_per_driver == 0 && !ends)
+        return msg_fail(err, errlen,
+                        "give \"message_count_per_driver\", \"duration\" or \"stages\": the "
+                        "test must end");
+    if (m->message_count_per_driver < 0 || m->message_count_per_driver > MSG_COUNT_MAX)
         return msg_fail(err, errlen, "\"message_count_per_driver\" must be 1..%lld", MSG_COUNT_MAX);
+    if (!(m->duration_s >= 0 && m->duration_s <= MSG_DURATION_MAX_S))
+        return msg_fail(err, errlen, "\"duration\" must be over 0 and at most %g seconds",
+                        MSG_DURATION_MAX_S);
+    if (msg_stages_check(m, err, errlen) < 0)
+        return -1;
     if (m->target_url && (strlen(m->target_url) > MSG_URL_MAX || !msg_url_ok(m->target_url)))
         return msg_fail(err, errlen,
                         "\"target_url\" must be an http:// or https:// URL with a host");
@@ -574,6 +633,80 @@ static int msg_decode_drivers(const cJSON *o, struct msg_test_config *m, char *e
     return 0;
 }
 
+/* Seconds: a number, or a string with a unit ("30s", "2m", "1500ms"; a bare
+ * number is seconds), over 0 and at most max. Returns 1 present, 0 absent,
+ * -1 bad. */
+static int msg_get_seconds(const cJSON *o, const char *key, double max, double *out, char *err,
+                           size_t errlen)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!it || cJSON_IsNull(it))
+        return 0;
+    double v = 0;
+    if (cJSON_IsString(it) && it->valuestring) {
+        int64_t us = 0;
+        char perr[160];
+        if (strlen(it->valuestring) > 64 ||
+            opt_parse_duration_us(it->valuestring, 1000000, (int64_t)(max * 1e6), &us, perr,
+                                  sizeof perr) < 0)
+            return msg_fail(err, errlen, "\"%s\": %s", key,
+                            strlen(it->valuestring) > 64 ? "too long" : perr);
+        v = (double)us / 1e6;
+    } else if (cJSON_IsNumber(it)) {
+        v = it->valuedouble;
+    } else {
+        return msg_fail(err, errlen,
+                        "\"%s\" must be seconds, as a number or a string such as \"30s\"", key);
+    }
+    if (!(v > 0 && v <= max))
+        return msg_fail(err, errlen, "\"%s\" must be over 0 and at most %g seconds", key, max);
+    *out = v;
+    return 1;
+}
+
+static int msg_decode_stages(const cJSON *o, struct msg_test_config *m, char *err, size_t errlen)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "stages");
+    if (!a || cJSON_IsNull(a))
+        return 0;
+    if (!cJSON_IsArray(a))
+        return msg_fail(err, errlen, "\"stages\" must be an array of {\"duration\", \"target\"}");
+    int n = cJSON_GetArraySize(a);
+    if (n < 1 || n > MSG_STAGES_MAX)
+        return msg_fail(err, errlen, "\"stages\" has %d entries: give 1..%d", n, MSG_STAGES_MAX);
+    m->stages = calloc((size_t)n, sizeof *m->stages);
+    if (!m->stages)
+        return msg_fail(err, errlen, "out of memory");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a)
+    {
+        struct msg_stage *st = &m->stages[m->n_stages];
+        char what[32];
+        snprintf(what, sizeof what, "stage %d", m->n_stages + 1);
+        if (!cJSON_IsObject(it))
+            return msg_fail(err, errlen, "%s must be an object {\"duration\", \"target\"}", what);
+        for (const cJSON *f = it->child; f; f = f->next)
+            if (!f->string ||
+                (strcmp(f->string, "duration") != 0 && strcmp(f->string, "target") != 0))
+                return msg_fail(err, errlen, "%s: unknown field \"%.40s\" (duration, target)", what,
+                                f->string ? f->string : "");
+        char e2[200];
+        int rc =
+            msg_get_seconds(it, "duration", MSG_DURATION_MAX_S, &st->duration_s, e2, sizeof e2);
+        if (rc == 0)
+            snprintf(e2, sizeof e2, "missing \"duration\"");
+        if (rc <= 0)
+            return msg_fail(err, errlen, "%s: %s", what, e2);
+        rc = msg_get_dbl(it, "target", 0, MSG_STAGE_TARGET_MAX, &st->target, e2, sizeof e2);
+        if (rc == 0)
+            snprintf(e2, sizeof e2, "missing \"target\"");
+        if (rc <= 0)
+            return msg_fail(err, errlen, "%s: %s", what, e2);
+        m->n_stages++;
+    }
+    return 0;
+}
+
 int msg_test_config_from_json(const cJSON *o, int need_id, struct msg_test_config *m, char *err,
                               size_t errlen)
 {
@@ -600,7 +733,13 @@ int msg_test_config_from_json(const cJSON *o, int need_id, struct msg_test_confi
                      errlen);
     if (rc < 0)
         goto bad;
-    if (rc == 0 && m->test_type == TEST_TSUNAMI &&
+    int has_delay = rc;
+    if (msg_get_seconds(o, "duration", MSG_DURATION_MAX_S, &m->duration_s, err, errlen) < 0 ||
+        msg_decode_stages(o, m, err, errlen) < 0 ||
+        msg_get_dbl(o, "start_target", 0, MSG_STAGE_TARGET_MAX, &m->start_target, err, errlen) < 0)
+        goto bad;
+    int ends = m->duration_s > 0 || m->n_stages > 0;
+    if (!has_delay && !ends && m->test_type == TEST_TSUNAMI &&
         !cJSON_GetObjectItemCaseSensitive(o, "target_throughput")) {
         msg_fail(err, errlen, "missing \"test_message_delay\" (seconds between requests)");
         goto bad;
@@ -609,8 +748,9 @@ int msg_test_config_from_json(const cJSON *o, int need_id, struct msg_test_confi
                      err, errlen);
     if (rc < 0)
         goto bad;
-    if (rc == 0) {
-        msg_fail(err, errlen, "missing \"message_count_per_driver\"");
+    if (rc == 0 && !ends) {
+        msg_fail(err, errlen,
+                 "missing \"message_count_per_driver\" (or a \"duration\" or \"stages\")");
         goto bad;
     }
     rc = msg_get_str(o, "target_url", MSG_URL_MAX, &s, err, errlen);
@@ -690,7 +830,27 @@ cJSON *msg_test_config_to_json(const struct msg_test_config *m)
         msg_add_str(&e, o, "test_id", m->test_id);
     msg_add_str(&e, o, "test_type", test_type_name(m->test_type));
     msg_add_num(&e, o, "test_message_delay", m->test_message_delay);
-    msg_add_num(&e, o, "message_count_per_driver", (double)m->message_count_per_driver);
+    if (m->message_count_per_driver > 0)
+        msg_add_num(&e, o, "message_count_per_driver", (double)m->message_count_per_driver);
+    if (m->duration_s > 0)
+        msg_add_num(&e, o, "duration", m->duration_s);
+    if (m->n_stages > 0) {
+        cJSON *a = cJSON_AddArrayToObject(o, "stages");
+        if (!a)
+            e.failed = 1;
+        for (int i = 0; a && i < m->n_stages; i++) {
+            cJSON *st = cJSON_CreateObject();
+            if (!st || !cJSON_AddItemToArray(a, st)) {
+                cJSON_Delete(st);
+                e.failed = 1;
+                break;
+            }
+            msg_add_num(&e, st, "duration", m->stages[i].duration_s);
+            msg_add_num(&e, st, "target", m->stages[i].target);
+        }
+        if (m->start_target > 0)
+            msg_add_num(&e, o, "start_target", m->start_target);
+    }
     if (m->target_url)
         msg_add_str(&e, o, "target_url", m->target_url);
     if (m->method[0])

@@ -35,6 +35,9 @@
 #define MSG_CONCURRENCY_MAX 100000
 #define MSG_THROUGHPUT_MAX 10000000.0
 #define MSG_TIMEOUT_MAX_MS 3600000
+#define MSG_DURATION_MAX_S 604800.0 /* a week: "duration", and the stages together */
+#define MSG_STAGES_MAX 100
+#define MSG_STAGE_TARGET_MAX 10000000.0 /* fleet-wide requests/s or requests in flight */
 #define MSG_DEFAULT_CONCURRENCY 64
 #define MSG_DEFAULT_TIMEOUT_MS 10000
 #define MSG_DEFAULT_REPORT_MS 1000
@@ -82,11 +85,18 @@ struct msg_header {
     char *value;
 };
 
+/* One stage of a ramp: the level goes linearly from the previous stage's
+ * target (or start_target) to target over duration_s. */
+struct msg_stage {
+    double duration_s;
+    double target; /* fleet-wide: requests/s (TSUNAMI) or requests in flight (AVALANCHE) */
+};
+
 struct msg_test_config {
     char test_id[ID_MAX];
     enum test_type test_type;
-    double test_message_delay; /* seconds; TSUNAMI gap */
-    int64_t message_count_per_driver;
+    double test_message_delay;        /* seconds; TSUNAMI gap */
+    int64_t message_count_per_driver; /* 0: none (a duration or stages end the test) */
     /* Extensions. Absent fields decode to the values noted. */
     char *target_url;           /* NULL: the driver's --target */
     char method[16];            /* "": GET, or POST when a body is given */
@@ -101,6 +111,10 @@ struct msg_test_config {
     int n_drivers;
     int64_t report_interval_ms; /* 0 absent: MSG_DEFAULT_REPORT_MS */
     int http2;                  /* 1: ask for HTTP/2 */
+    double duration_s;          /* 0: none; else the test ends this long after its start */
+    struct msg_stage *stages;   /* NULL: none; n_stages entries */
+    int n_stages;
+    double start_target; /* the level the first stage starts from */
 };
 
 /* Free what m owns and zero it. Accepts NULL. */

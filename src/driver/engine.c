@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,13 +81,82 @@ void eng_done(struct eng_thread *t, int code, long status, int64_t due, int64_t 
 
 /* ---- the loop --------------------------------------------------------------- */
 
-/* Next due time of this thread's schedule (paced), or the start (unpaced). */
-static int64_t eng_next_due(const struct eng_thread *t)
+/* 1 when requests are sent on a schedule (a gap, or an open-loop ramp). */
+static int eng_paced(const struct engine *e)
+{
+    return e->conf.gap_us > 0 || (e->conf.ramp && e->conf.open_loop);
+}
+
+/* Due time of this thread's next request: on its schedule when paced, else
+ * the start; ENG_NEVER when the thread has sent its count, or the next due
+ * time is at or past the end of the run. An unpaced thread's end is judged
+ * against the clock (eng_exhausted). */
+static int64_t eng_next_due(struct eng_thread *t)
 {
     const struct engine *e = t->e;
-    if (e->conf.gap_us > 0)
-        return plan_due_us(e->start_us, e->conf.gap_us, plan_index(t->k, e->n, t->next_j));
-    return e->start_us;
+    if (t->next_j >= t->count)
+        return ENG_NEVER;
+    int64_t due;
+    if (e->conf.ramp && e->conf.open_loop) {
+        if (t->due_j != t->next_j) {
+            /* This driver takes every fleet_n-th request of the fleet's. */
+            int64_t f = plan_index(t->k, e->n, t->next_j) * e->conf.fleet_n + e->conf.fleet_k;
+            int64_t off = ramp_time_of(&e->ramp, (double)f);
+            t->due_us = off == RAMP_NEVER ? ENG_NEVER : e->start_us + off;
+            t->due_j = t->next_j;
+        }
+        due = t->due_us;
+    } else if (e->conf.gap_us > 0) {
+        due = plan_due_us(e->start_us, e->conf.gap_us, plan_index(t->k, e->n, t->next_j));
+    } else {
+        return e->start_us;
+    }
+    return due < e->end_us ? due : ENG_NEVER;
+}
+
+/* 1 when the thread will send nothing more: it has sent its count, or the
+ * run has an end (a duration, a ramp) and that has come. A run with an end
+ * lasts until then even when nothing more falls due before it. */
+static int eng_exhausted(struct eng_thread *t, int64_t now)
+{
+    if (t->next_j >= t->count)
+        return 1;
+    return t->e->end_us != ENG_NEVER && now >= t->e->end_us;
+}
+
+/* Fleet slot of this thread's c-th in-flight place (0-based) on a
+ * closed-loop ramp: the thread takes every n-th of its driver's places, and
+ * the driver every fleet_n-th of the fleet's. */
+static int64_t eng_slot(const struct eng_thread *t, int64_t c)
+{
+    const struct engine *e = t->e;
+    return (c * e->n + t->k) * e->conf.fleet_n + e->conf.fleet_k;
+}
+
+/* Requests this thread may have in flight at now. */
+static int64_t eng_cap(const struct eng_thread *t, int64_t now)
+{
+    const struct engine *e = t->e;
+    if (!e->conf.ramp || e->conf.open_loop)
+        return t->inflight_max;
+    /* The fleet's level, in whole places (a hair of slack for rounding). */
+    double lvl = floor(ramp_level(&e->ramp, now - e->start_us) + 1e-9);
+    int64_t first = eng_slot(t, 0);
+    if (lvl <= (double)first)
+        return 0;
+    double per = (double)e->n * e->conf.fleet_n;
+    double c = floor((lvl - 1 - (double)first) / per) + 1;
+    return c < (double)t->inflight_max ? (int64_t)c : t->inflight_max;
+}
+
+/* When this thread may next have one more in flight than cap, or ENG_NEVER. */
+static int64_t eng_cap_rise(const struct eng_thread *t, int64_t cap, int64_t now)
+{
+    const struct engine *e = t->e;
+    if (!e->conf.ramp || e->conf.open_loop || cap >= t->inflight_max)
+        return ENG_NEVER;
+    int64_t at = ramp_reach(&e->ramp, now - e->start_us, (double)eng_slot(t, cap) + 1);
+    return at == RAMP_NEVER ? ENG_NEVER : e->start_us + at;
 }
 
 int64_t eng_clock(struct eng_thread *t, int64_t by)
@@ -109,13 +179,17 @@ static void eng_fill(struct eng_thread *t, int64_t now)
     int64_t nsent = 0, late = 0, failed = 0;
     if (atomic_load_explicit(&t->e->hold, memory_order_relaxed))
         return;
-    int paced = t->e->conf.gap_us > 0;
-    while (t->next_j < t->count && t->inflight < t->inflight_max) {
+    int paced = eng_paced(t->e);
+    int64_t cap = eng_cap(t, now);
+    while (t->inflight < cap) {
         int64_t due = eng_next_due(t);
         if (due > now)
-            break;
-        if (!paced)
+            break; /* ENG_NEVER included */
+        if (!paced) {
+            if (now >= t->e->end_us)
+                break;
             due = now;
+        }
         t->inflight++;
         int rc = t->e->be->send(t, due, now);
         t->next_j++;
@@ -170,7 +244,7 @@ static void *eng_main(void *arg)
         eng_fill(t, now);
         if (be->after_fill && be->after_fill(t, &now))
             continue;
-        if (t->next_j >= t->count && t->inflight == 0)
+        if (t->inflight == 0 && eng_exhausted(t, now))
             break;
         int timeout = -1;
         int64_t dl = be->deadline(t);
@@ -179,12 +253,17 @@ static void *eng_main(void *arg)
             timeout = d <= 0 ? 0 : (int)((d + 999) / 1000);
         }
         int held = atomic_load_explicit(&e->hold, memory_order_relaxed);
-        if (t->next_j < t->count && t->inflight < t->inflight_max && !held) {
-            int64_t due = eng_next_due(t);
-            if (due > now)
-                eng_arm(t, due);
-            else
+        if (!held && !eng_exhausted(t, now)) {
+            /* Wake for the next due request, for another place on a ramp,
+             * or at the end of the run. */
+            int64_t cap = eng_cap(t, now);
+            int64_t at = t->inflight < cap ? eng_next_due(t) : eng_cap_rise(t, cap, now);
+            if (at == ENG_NEVER)
+                at = t->e->end_us;
+            if (at <= now)
                 timeout = 0;
+            else if (at != ENG_NEVER)
+                eng_arm(t, at);
         }
         int64_t by = timeout >= 0 ? now + (int64_t)timeout * 1000 : -1;
         if (t->armed_us >= 0 && !held && (by < 0 || t->armed_us < by))
@@ -236,7 +315,8 @@ static int eng_thread_init(struct engine *e, struct eng_thread *t, int k, char *
     t->k = k;
     t->epfd = t->tfd = t->efd = -1;
     t->armed_us = -1;
-    t->count = plan_share(c->count, e->n, k);
+    t->count = c->count > 0 ? plan_share(c->count, e->n, k) : ENG_NEVER;
+    t->due_j = -1;
     t->inflight_max = plan_share(c->inflight, e->n, k);
     atomic_init(&t->sent, 0);
     atomic_init(&t->finished, 0);
@@ -301,8 +381,11 @@ static const struct eng_backend *eng_pick(const struct engine_conf *c, char *err
 int engine_create(const struct engine_conf *c, struct engine **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (!c->url || c->count < 1 || c->inflight < 1 || c->timeout_ms < 1 || c->gap_us < 0 ||
-        c->n_headers < 0 || (c->n_headers > 0 && !c->header_lines)) {
+    int ends = c->duration_us > 0 || c->ramp;
+    if (!c->url || c->count < 0 || (c->count == 0 && !ends) || c->inflight < 1 ||
+        c->timeout_ms < 1 || c->gap_us < 0 || c->duration_us < 0 || c->n_headers < 0 ||
+        (c->n_headers > 0 && !c->header_lines) ||
+        (c->ramp && (c->fleet_n < 1 || c->fleet_k < 0 || c->fleet_k >= c->fleet_n))) {
         snprintf(err, errlen, "engine: incomplete configuration");
         return -1;
     }
@@ -316,6 +399,10 @@ int engine_create(const struct engine_conf *c, struct engine **out, char *err, s
     }
     e->conf = *c;
     e->be = be;
+    if (c->ramp) {
+        e->ramp = *c->ramp;
+        e->conf.ramp = &e->ramp;
+    }
     const char *m = c->method && *c->method ? c->method : c->body ? "POST" : "GET";
     e->url = strdup(c->url);
     e->method = strdup(m);
@@ -367,6 +454,10 @@ int engine_start(struct engine *e, int64_t start_mono_us, char *err, size_t errl
     }
     e->started = 1;
     e->start_us = start_mono_us;
+    int64_t len = e->conf.duration_us > 0 ? e->conf.duration_us
+                  : e->conf.ramp          ? ramp_end_us(&e->ramp)
+                                          : 0;
+    e->end_us = len > 0 ? start_mono_us + len : ENG_NEVER;
     for (int k = 0; k < e->n; k++) {
         int rc = pthread_create(&e->th[k].tid, NULL, eng_main, &e->th[k]);
         if (rc != 0) {

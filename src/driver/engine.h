@@ -28,6 +28,7 @@
 
 #include "hist.h"
 #include "plan.h"
+#include "ramp.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -49,7 +50,7 @@ struct engine_conf {
     int n_headers;
     const char *body; /* NULL: none */
     size_t body_len;
-    int64_t count;    /* requests to send */
+    int64_t count;    /* requests to send; 0: no count (a duration or a ramp ends the run) */
     int64_t inflight; /* at most this many in flight */
     double gap_us;    /* 0: unpaced; else request i is due at start + i*gap */
     int open_loop;    /* 1: latency from the due time; 0: from the send */
@@ -57,6 +58,15 @@ struct engine_conf {
     int http2;
     int threads; /* engine threads; plan_threads decides how many are used */
     enum engine_kind kind;
+    int64_t duration_us; /* 0: none; else nothing is sent at or after start + this */
+    /* NULL: none. Else the fleet-wide level over time, which replaces gap_us
+     * (open loop: requests/s) or inflight (closed loop: requests in flight,
+     * inflight then being this driver's share of the peak). This driver is
+     * number fleet_k of fleet_n and takes every fleet_n-th request or slot
+     * of the fleet's, so that the fleet together follows the ramp. Without
+     * a duration the run ends with the ramp. */
+    const struct ramp *ramp;
+    int fleet_n, fleet_k;
 };
 
 /* Cumulative counters of a run. */

@@ -55,6 +55,8 @@ struct eng_thread {
     int epfd, tfd, efd;
     int64_t count, inflight_max, inflight;
     int64_t next_j;   /* local index of the next request to send */
+    int64_t due_j;    /* the request due_us was worked out for; -1 none */
+    int64_t due_us;   /* its due time on a ramp */
     int64_t armed_us; /* what the timerfd is set to; -1 none */
     int64_t bytes;    /* body bytes since the last publish */
     int64_t now_us;   /* the loop's latest clock reading */
@@ -80,7 +82,11 @@ struct engine {
     atomic_llong stalled_us; /* the longest stall seen while holding */
     int started;
     int64_t start_us;
+    int64_t end_us;   /* nothing is sent at or after this; ENG_NEVER: no end */
+    struct ramp ramp; /* conf.ramp points here when there is one */
 };
+
+#define ENG_NEVER INT64_MAX
 
 /* Read the clock into t->now_us. A reading more than a second past by (when
  * the loop expected to be back at the latest; -1: no bound) means the

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -296,6 +297,39 @@ static int node_prepare_engine(const struct node_opts *o, const struct msg_test_
     int64_t inflight = c->concurrency > 0 ? c->concurrency
                        : tsunami          ? o->max_inflight
                                           : MSG_DEFAULT_CONCURRENCY;
+    /* Stages are fleet-wide: this driver takes its turn among the
+     * participants, in the order the config names them. */
+    struct ramp ramp;
+    int fleet_n = 1, fleet_k = 0;
+    if (c->n_stages > 0) {
+        double dur[MSG_STAGES_MAX], target[MSG_STAGES_MAX];
+        for (int i = 0; i < c->n_stages; i++) {
+            dur[i] = c->stages[i].duration_s;
+            target[i] = c->stages[i].target;
+        }
+        if (ramp_init(&ramp, c->start_target, dur, target, c->n_stages) < 0) {
+            snprintf(err, errlen, "the stages are out of range");
+            goto out;
+        }
+        for (int i = 0; c->drivers && i < c->n_drivers; i++)
+            if (strcmp(c->drivers[i], o->node_id) == 0) {
+                fleet_n = c->n_drivers;
+                fleet_k = i;
+            }
+        if (!tsunami) {
+            int64_t peak = (int64_t)floor(ramp_peak(&ramp) + 1e-9);
+            inflight = plan_share(peak, fleet_n, fleet_k);
+            if (inflight > MSG_CONCURRENCY_MAX) {
+                snprintf(err, errlen,
+                         "the stages ask this driver for up to %lld requests in flight, over the "
+                         "limit of %d",
+                         (long long)inflight, MSG_CONCURRENCY_MAX);
+                goto out;
+            }
+            if (inflight < 1)
+                inflight = 1; /* a share of no places: the run sends nothing */
+        }
+    }
     struct engine_conf ec = {
         .url = url,
         .method = c->method,
@@ -310,7 +344,11 @@ static int node_prepare_engine(const struct node_opts *o, const struct msg_test_
         .timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : MSG_DEFAULT_TIMEOUT_MS,
         .http2 = c->http2,
         .threads = o->threads,
-        .kind = (enum engine_kind)o->engine};
+        .kind = (enum engine_kind)o->engine,
+        .duration_us = (int64_t)llround(c->duration_s * 1e6),
+        .ramp = c->n_stages > 0 ? &ramp : NULL,
+        .fleet_n = fleet_n,
+        .fleet_k = fleet_k};
     rc = engine_create(&ec, out, err, errlen);
 out:
     for (int i = 0; lines && i < c->n_headers; i++)
@@ -448,9 +486,17 @@ static void node_on_config(struct node *n, const struct bus_record *rec)
     n->report_us = (c.report_interval_ms > 0 ? c.report_interval_ms : MSG_DEFAULT_REPORT_MS) * 1000;
     n->seq = 0;
     n->stop_reason = NULL;
-    log_info("test %s: %s of %lld requests to %s, %d %s engine thread(s); ready", c.test_id,
-             test_type_name(c.test_type), (long long)c.message_count_per_driver, n->url,
-             engine_threads(eng), engine_name(eng));
+    char len[96] = "";
+    int w = 0;
+    if (c.message_count_per_driver > 0)
+        w = snprintf(len, sizeof len, "%lld requests", (long long)c.message_count_per_driver);
+    if (c.duration_s > 0)
+        w +=
+            snprintf(len + w, sizeof len - (size_t)w, "%s%gs", w ? ", at most " : "", c.duration_s);
+    if (c.n_stages > 0)
+        snprintf(len + w, sizeof len - (size_t)w, "%s%d stage(s)", w ? ", " : "", c.n_stages);
+    log_info("test %s: %s of %s to %s, %d %s engine thread(s); ready", c.test_id,
+             test_type_name(c.test_type), len, n->url, engine_threads(eng), engine_name(eng));
     node_set_state(n, NODE_STATE_READY);
     if (n->pending_until_us > clock_mono_us() && strcmp(n->pending.test_id, c.test_id) == 0) {
         n->pending_until_us = 0;

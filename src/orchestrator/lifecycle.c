@@ -23,7 +23,15 @@ static int64_t ctl_report_deadline(const struct test *t, int64_t grace_ms)
     int64_t gap =
         t->cfg.test_type == TEST_TSUNAMI ? (int64_t)(t->cfg.test_message_delay * 1000.0) : 0;
     int64_t timeout = t->cfg.timeout_ms > 0 ? t->cfg.timeout_ms : MSG_DEFAULT_TIMEOUT_MS;
-    return base + t->cfg.message_count_per_driver * (gap + timeout) + grace_ms;
+    /* A run with a duration or stages lasts that long at most, and then
+     * waits for what is in flight. */
+    double len_s = t->cfg.duration_s;
+    if (len_s <= 0)
+        for (int i = 0; i < t->cfg.n_stages; i++)
+            len_s += t->cfg.stages[i].duration_s;
+    int64_t run = len_s > 0 ? (int64_t)(len_s * 1000.0) + timeout
+                            : t->cfg.message_count_per_driver * (gap + timeout);
+    return base + run + grace_ms;
 }
 
 enum liveness ctl_part_liveness(struct ctl *c, const struct test *t, const struct part *p,
@@ -394,10 +402,12 @@ static void ctl_step_configured(struct ctl *c, struct test *t, int64_t now)
 }
 
 /* 1 when p's final report says it stopped before the end of its run:
- * with a failure (aborted, shutting down) or short of its count. */
+ * with a failure (aborted, shutting down) or short of its count. A run
+ * with a duration or stages may end before its count. */
 static int ctl_part_cut_short(const struct test *t, const struct part *p)
 {
-    int64_t want = t->cfg.message_count_per_driver;
+    int64_t want =
+        t->cfg.duration_s > 0 || t->cfg.n_stages > 0 ? 0 : t->cfg.message_count_per_driver;
     return p->agg.failure[0] || (want > 0 && p->agg.requests_sent < want);
 }
 

@@ -169,6 +169,62 @@ static void test_bad_values(void **state)
     free(big);
 }
 
+static void test_duration_and_stages(void **state)
+{
+    (void)state;
+    struct startcfg c;
+    startcfg_init(&c);
+    set_ok(&c, "type", "tsunami");
+    set_ok(&c, "stage", "10s:500");
+    set_ok(&c, "stage", "1m:2000");
+    set_ok(&c, "start-target", "50");
+    set_ok(&c, "duration", "2m");
+    cJSON *o = finish_ok(&c);
+    /* No count, no delay: the stages give the rate, the duration the end. */
+    assert_null(cJSON_GetObjectItem(o, "message_count_per_driver"));
+    assert_null(cJSON_GetObjectItem(o, "test_message_delay"));
+    assert_true(cJSON_GetObjectItem(o, "duration")->valuedouble == 120);
+    const cJSON *st = cJSON_GetObjectItem(o, "stages");
+    assert_int_equal(cJSON_GetArraySize(st), 2);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 1), "duration")->valuedouble == 60);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 1), "target")->valuedouble == 2000);
+    assert_true(cJSON_GetObjectItem(o, "start_target")->valuedouble == 50);
+    cJSON_Delete(o);
+    set_ok(&c, "rate", "5");
+    finish_bad(&c, "drop --delay and --rate");
+    startcfg_close(&c);
+
+    /* An avalanche for a duration, with a count: both are sent. */
+    set_ok(&c, "duration", "30");
+    set_ok(&c, "count", "10");
+    o = finish_ok(&c);
+    assert_true(cJSON_GetObjectItem(o, "duration")->valuedouble == 30);
+    assert_true(cJSON_GetObjectItem(o, "message_count_per_driver")->valuedouble == 10);
+    cJSON_Delete(o);
+    startcfg_close(&c);
+
+    set_ok(&c, "stage", "1s:10");
+    set_ok(&c, "concurrency", "4");
+    finish_bad(&c, "drop --concurrency");
+    startcfg_close(&c);
+    set_ok(&c, "start-target", "3");
+    finish_bad(&c, "add --stage");
+    startcfg_close(&c);
+
+    set_bad(&c, "stage", "10s", "DURATION:TARGET");
+    set_bad(&c, "stage", ":5", "DURATION:TARGET");
+    set_bad(&c, "stage", "0s:5", "above 0");
+    set_bad(&c, "stage", "10s:-1", "-1");
+    set_bad(&c, "stage", "10x:1", "10x");
+    set_bad(&c, "duration", "0", "above 0");
+    set_bad(&c, "duration", "8d", "8d");
+    set_bad(&c, "start-target", "x", "x");
+    for (int i = 0; i < MSG_STAGES_MAX; i++)
+        set_ok(&c, "stage", "1s:1");
+    set_bad(&c, "stage", "1s:1", "at most 100 stages");
+    startcfg_close(&c);
+}
+
 static void test_cross_checks(void **state)
 {
     (void)state;
@@ -213,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_every_flag),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_duration_and_stages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -100,6 +100,83 @@ static void test_config_roundtrip(void **state)
     free(s);
 }
 
+static void test_config_stages(void **state)
+{
+    (void)state;
+    char err[256];
+    struct msg_test_config m, back;
+    /* A duration as text, stages, no count: it round-trips in seconds. */
+    const char *s = "{\"test_id\":\"t1\",\"test_type\":\"TSUNAMI\",\"duration\":\"2m\","
+                    "\"start_target\":5,\"stages\":[{\"duration\":\"1500ms\",\"target\":100},"
+                    "{\"duration\":10,\"target\":0}]}";
+    assert_int_equal(msg_test_config_decode(s, strlen(s), &m, err, sizeof err), 0);
+    assert_true(m.duration_s == 120);
+    assert_int_equal(m.message_count_per_driver, 0);
+    assert_int_equal(m.n_stages, 2);
+    assert_true(m.stages[0].duration_s == 1.5 && m.stages[0].target == 100);
+    assert_true(m.stages[1].duration_s == 10 && m.stages[1].target == 0);
+    assert_true(m.start_target == 5);
+    char *enc = msg_test_config_encode(&m);
+    assert_non_null(enc);
+    assert_null(strstr(enc, "message_count_per_driver"));
+    assert_int_equal(msg_test_config_decode(enc, strlen(enc), &back, err, sizeof err), 0);
+    assert_int_equal(back.n_stages, 2);
+    assert_true(back.duration_s == 120 && back.stages[0].duration_s == 1.5);
+    struct msg_test_config copy;
+    assert_int_equal(msg_test_config_copy(&copy, &back), 0);
+    assert_true(copy.stages != back.stages && copy.stages[1].duration_s == 10);
+    msg_test_config_free(&copy);
+    msg_test_config_free(&back);
+    free(enc);
+    msg_test_config_free(&m);
+    /* A duration alone ends an AVALANCHE; a count with it is kept. */
+    s = "{\"test_id\":\"t1\",\"test_type\":\"AVALANCHE\",\"duration\":30,"
+        "\"message_count_per_driver\":7}";
+    assert_int_equal(msg_test_config_decode(s, strlen(s), &m, err, sizeof err), 0);
+    assert_true(m.duration_s == 30 && m.message_count_per_driver == 7);
+    msg_test_config_free(&m);
+
+    static const struct {
+        const char *s, *why;
+    } bad[] = {
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\"}", "duration"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"duration\":0}", "over 0"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"duration\":604801}", "at most"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"duration\":\"5 fortnights\"}",
+         "duration"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"duration\":true}", "seconds"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"stages\":[]}", "1..100"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"stages\":{}}", "array"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"stages\":[5]}", "stage 1"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"stages\":[{\"target\":5}]}",
+         "missing \"duration\""},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"stages\":[{\"duration\":1,"
+         "\"target\":-1}]}",
+         "stage 1"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"stages\":[{\"duration\":1,"
+         "\"target\":1,\"ramp\":2}]}",
+         "unknown field"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"stages\":[{\"duration\":1,"
+         "\"target\":1},{\"duration\":604800,\"target\":1}]}",
+         "stages last"},
+        {"{\"test_id\":\"t\",\"test_type\":\"TSUNAMI\",\"test_message_delay\":1,"
+         "\"stages\":[{\"duration\":1,\"target\":1}]}",
+         "rate"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"concurrency\":4,"
+         "\"stages\":[{\"duration\":1,\"target\":1}]}",
+         "concurrency"},
+        {"{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"duration\":1,"
+         "\"start_target\":3}",
+         "start_target"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        int rc = msg_test_config_decode(bad[i].s, strlen(bad[i].s), &m, err, sizeof err);
+        if (rc != -1 || !strstr(err, bad[i].why))
+            fail_msg("case %zu: rc %d, err '%s', wanted '%s'", i, rc, err, bad[i].why);
+    }
+}
+
 static void test_trigger_heartbeat_roundtrip(void **state)
 {
     (void)state;
@@ -552,6 +629,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_roundtrip),
         cmocka_unit_test(test_config_roundtrip),
+        cmocka_unit_test(test_config_stages),
         cmocka_unit_test(test_trigger_heartbeat_roundtrip),
         cmocka_unit_test(test_metrics_roundtrip),
         cmocka_unit_test(test_original_samples),

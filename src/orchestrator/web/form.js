@@ -37,7 +37,30 @@ function wholeNumber(field, text, lo, hi) {
 function collect(f) {
   const v = (name) => f.elements[name].value;
   const cfg = { test_type: v('test_type') };
-  cfg.message_count_per_driver = wholeNumber('count', v('count'), 1, 1e9);
+  const duration = v('duration').trim();
+  if (duration !== '') {
+    const s = parseDuration(duration);
+    if (s === null || !(s > 0) || s > 604800) {
+      throw new FieldError('duration', 'seconds (30) or with a unit (30s, 2m), above 0, at most a week');
+    }
+    cfg.duration = s;
+  }
+  const stages = v('stages').trim();
+  if (stages !== '') {
+    cfg.stages = stages.split(',').map((part) => {
+      const m = /^(.+):\s*([0-9.]+)$/.exec(part.trim());
+      const d = m ? parseDuration(m[1]) : null;
+      const target = m ? Number(m[2]) : NaN;
+      if (d === null || !(d > 0) || !(target >= 0 && target <= 1e7)) {
+        throw new FieldError('stages', `"${part.trim().slice(0, 40)}" is not duration:target (e.g. 10s:500)`);
+      }
+      return { duration: d, target };
+    });
+    if (cfg.stages.length > 100) throw new FieldError('stages', 'at most 100 stages');
+  }
+  if (v('count').trim() !== '' || (duration === '' && stages === '')) {
+    cfg.message_count_per_driver = wholeNumber('count', v('count'), 1, 1e9);
+  }
 
   const rate = v('rate').trim();
   if (rate !== '') {
@@ -54,8 +77,15 @@ function collect(f) {
       throw new FieldError('delay', 'seconds (0.01) or with a unit (10ms, 1s), at most 1 h');
     }
     cfg.test_message_delay = s;
-  } else if (cfg.test_type === 'TSUNAMI' && rate === '') {
+  } else if (cfg.test_type === 'TSUNAMI' && rate === '' && duration === '' && stages === '') {
     throw new FieldError('delay', 'a TSUNAMI needs a delay between requests (or a rate)');
+  }
+
+  if (cfg.stages && cfg.test_type === 'TSUNAMI' && (delay !== '' || rate !== '')) {
+    throw new FieldError(delay !== '' ? 'delay' : 'rate', 'the stages set a TSUNAMI\'s rate: leave the delay and the rate empty');
+  }
+  if (cfg.stages && cfg.test_type === 'AVALANCHE' && v('concurrency').trim() !== '') {
+    throw new FieldError('concurrency', 'the stages set an AVALANCHE\'s requests in flight: leave the concurrency empty');
   }
 
   const url = v('url').trim();
@@ -216,7 +246,7 @@ export class StartForm {
   }
 
   async submit() {
-    for (const name of ['count', 'delay', 'rate', 'url', 'headers', 'body', 'concurrency',
+    for (const name of ['count', 'duration', 'stages', 'delay', 'rate', 'url', 'headers', 'body', 'concurrency',
       'timeout', 'report', 'drivers', 'min_drivers']) this.clearField(name);
     this.showError('');
     this.status.textContent = '';

@@ -328,8 +328,15 @@ function configRows(t) {
   const dflt = (text) => el('span', { class: 'muted', text });
   const rows = [
     ['Type', c.test_type || '–', 'test_type'],
-    ['Requests per driver', fmtCount(c.message_count_per_driver), 'message_count_per_driver'],
+    ['Requests per driver', c.message_count_per_driver
+      ? fmtCount(c.message_count_per_driver) : dflt('no count: the duration or stages end it'), 'message_count_per_driver'],
   ];
+  if (c.duration) rows.push(['Duration', `${c.duration} s`, 'duration']);
+  if (Array.isArray(c.stages)) {
+    const unit = c.test_type === 'TSUNAMI' ? 'requests/s' : 'in flight';
+    rows.push(['Stages', el('span', { class: 'mono break',
+      text: `from ${c.start_target || 0}: ${c.stages.map((st) => `${st.duration} s to ${st.target}`).join(', ')} (${unit}, fleet-wide)` }), 'stages']);
+  }
   rows.push(['Delay between requests', c.test_message_delay !== undefined && c.test_message_delay !== null
     ? el('span', {}, `${c.test_message_delay} s `, dflt('(test_message_delay, in seconds)'))
     : dflt('none'), 'test_message_delay']);
