@@ -291,6 +291,14 @@ static void msg_add_bool(struct msg_enc *e, cJSON *o, const char *key, int v)
         e->failed = 1;
 }
 
+static void msg_add_item(struct msg_enc *e, cJSON *o, const char *key, cJSON *item)
+{
+    if (!item || !cJSON_AddItemToObject(o, key, item)) {
+        cJSON_Delete(item);
+        e->failed = 1;
+    }
+}
+
 static cJSON *msg_finish(struct msg_enc *e, cJSON *root)
 {
     if (e->failed) {
@@ -383,6 +391,7 @@ void msg_test_config_free(struct msg_test_config *m)
     free(m->body);
     free(m->drivers);
     free(m->stages);
+    reqmix_free(m->requests, m->n_requests);
     memset(m, 0, sizeof *m);
 }
 
@@ -405,6 +414,9 @@ int msg_test_config_copy(struct msg_test_config *dst, const struct msg_test_conf
     dst->body = NULL;
     dst->drivers = NULL;
     dst->stages = NULL;
+    dst->requests = NULL;
+    if (reqmix_copy(&dst->requests, src->requests, src->n_requests) < 0)
+        goto oom;
     if (src->stages) {
         dst->stages = calloc((size_t)(src->n_stages ? src->n_stages : 1), sizeof *dst->stages);
         if (!dst->stages)
@@ -454,7 +466,7 @@ static int msg_token_char(char c)
     return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-static int msg_url_ok(const char *u)
+int msg_url_valid(const char *u)
 {
     if (strncasecmp(u, "http://", 7) != 0 && strncasecmp(u, "https://", 8) != 0)
         return 0;
@@ -525,7 +537,20 @@ int msg_test_config_validate(const struct msg_test_config *m, char *err, size_t 
                         MSG_DURATION_MAX_S);
     if (msg_stages_check(m, err, errlen) < 0)
         return -1;
-    if (m->target_url && (strlen(m->target_url) > MSG_URL_MAX || !msg_url_ok(m->target_url)))
+    if (m->n_requests < 0 || m->n_requests > MSG_REQUESTS_MAX ||
+        (m->n_requests > 0 && !m->requests))
+        return msg_fail(err, errlen, "\"requests\" must hold 1..%d requests", MSG_REQUESTS_MAX);
+    if (m->n_requests > 0 && (m->method[0] || m->body))
+        return msg_fail(err, errlen, "with \"requests\", give \"method\" and \"body\" per request");
+    for (int i = 0; i < m->n_requests; i++)
+        for (int k = 0; k < m->requests[i].n_headers; k++)
+            for (int j = 0; j < m->n_headers; j++)
+                if (strcasecmp(m->requests[i].headers[k].name, m->headers[j].name) == 0)
+                    return msg_fail(err, errlen,
+                                    "header \"%.40s\" is given for the test and for request "
+                                    "\"%s\"",
+                                    m->headers[j].name, m->requests[i].name);
+    if (m->target_url && (strlen(m->target_url) > MSG_URL_MAX || !msg_url_valid(m->target_url)))
         return msg_fail(err, errlen,
                         "\"target_url\" must be an http:// or https:// URL with a host");
     if (m->method[0]) {
@@ -538,24 +563,8 @@ int msg_test_config_validate(const struct msg_test_config *m, char *err, size_t 
             return msg_fail(err, errlen,
                             "\"method\" must be GET, POST, PUT, DELETE, PATCH, HEAD or OPTIONS");
     }
-    if (m->n_headers < 0 || m->n_headers > MSG_HEADERS_MAX)
-        return msg_fail(err, errlen, "at most %d headers", MSG_HEADERS_MAX);
-    for (int i = 0; i < m->n_headers; i++) {
-        const char *n = m->headers[i].name, *v = m->headers[i].value;
-        size_t nl = strlen(n);
-        if (nl == 0 || nl > MSG_HEADER_NAME_MAX)
-            return msg_fail(err, errlen, "header name must be 1..%d characters",
-                            MSG_HEADER_NAME_MAX);
-        for (size_t k = 0; k < nl; k++)
-            if (!msg_token_char(n[k]))
-                return msg_fail(err, errlen, "header name \"%.40s\" has an invalid character", n);
-        if (strlen(v) > MSG_HEADER_VALUE_MAX)
-            return msg_fail(err, errlen, "header \"%.40s\" value is over %d bytes", n,
-                            MSG_HEADER_VALUE_MAX);
-        for (const char *p = v; *p; p++)
-            if (*p == '\r' || *p == '\n')
-                return msg_fail(err, errlen, "header \"%.40s\" value has a line break", n);
-    }
+    if (msg_headers_check(m->headers, m->n_headers, err, errlen) < 0)
+        return -1;
     if (m->body && m->body_len > MSG_BODY_MAX)
         return msg_fail(err, errlen, "\"body\" is over %d bytes", MSG_BODY_MAX);
     if (m->concurrency < 0 || m->concurrency > MSG_CONCURRENCY_MAX)
@@ -576,9 +585,11 @@ int msg_test_config_validate(const struct msg_test_config *m, char *err, size_t 
     return 0;
 }
 
-static int msg_decode_headers(const cJSON *o, struct msg_test_config *m, char *err, size_t errlen)
+int msg_headers_decode(const cJSON *h, struct msg_header **out, int *n_out, char *err,
+                       size_t errlen)
 {
-    const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "headers");
+    *out = NULL;
+    *n_out = 0;
     if (!h || cJSON_IsNull(h))
         return 0;
     if (!cJSON_IsObject(h))
@@ -589,9 +600,10 @@ static int msg_decode_headers(const cJSON *o, struct msg_test_config *m, char *e
                         MSG_HEADERS_MAX);
     if (n == 0)
         return 0;
-    m->headers = calloc((size_t)n, sizeof *m->headers);
-    if (!m->headers)
+    struct msg_header *hs = calloc((size_t)n, sizeof *hs);
+    if (!hs)
         return msg_fail(err, errlen, "out of memory");
+    *out = hs;
     const cJSON *it;
     cJSON_ArrayForEach(it, h)
     {
@@ -600,13 +612,51 @@ static int msg_decode_headers(const cJSON *o, struct msg_test_config *m, char *e
         if (strlen(it->string) > MSG_HEADER_NAME_MAX ||
             strlen(it->valuestring) > MSG_HEADER_VALUE_MAX)
             return msg_fail(err, errlen, "a header is over the size limit");
-        struct msg_header *e = &m->headers[m->n_headers++];
+        struct msg_header *e = &hs[(*n_out)++];
         e->name = msg_dup(it->string, strlen(it->string));
         e->value = msg_dup(it->valuestring, strlen(it->valuestring));
         if (!e->name || !e->value)
             return msg_fail(err, errlen, "out of memory");
     }
     return 0;
+}
+
+void msg_headers_free(struct msg_header *h, int n)
+{
+    for (int i = 0; h && i < n; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+}
+
+int msg_headers_check(const struct msg_header *h, int n_headers, char *err, size_t errlen)
+{
+    if (n_headers < 0 || n_headers > MSG_HEADERS_MAX)
+        return msg_fail(err, errlen, "at most %d headers", MSG_HEADERS_MAX);
+    for (int i = 0; i < n_headers; i++) {
+        const char *n = h[i].name, *v = h[i].value;
+        size_t nl = strlen(n);
+        if (nl == 0 || nl > MSG_HEADER_NAME_MAX)
+            return msg_fail(err, errlen, "header name must be 1..%d characters",
+                            MSG_HEADER_NAME_MAX);
+        for (size_t k = 0; k < nl; k++)
+            if (!msg_token_char(n[k]))
+                return msg_fail(err, errlen, "header name \"%.40s\" has an invalid character", n);
+        if (strlen(v) > MSG_HEADER_VALUE_MAX)
+            return msg_fail(err, errlen, "header \"%.40s\" value is over %d bytes", n,
+                            MSG_HEADER_VALUE_MAX);
+        for (const char *p = v; *p; p++)
+            if (*p == '\r' || *p == '\n')
+                return msg_fail(err, errlen, "header \"%.40s\" value has a line break", n);
+    }
+    return 0;
+}
+
+static int msg_decode_headers(const cJSON *o, struct msg_test_config *m, char *err, size_t errlen)
+{
+    return msg_headers_decode(cJSON_GetObjectItemCaseSensitive(o, "headers"), &m->headers,
+                              &m->n_headers, err, errlen);
 }
 
 static int msg_decode_drivers(const cJSON *o, struct msg_test_config *m, char *err, size_t errlen)
@@ -792,6 +842,10 @@ int msg_test_config_from_json(const cJSON *o, int need_id, struct msg_test_confi
         goto bad;
     if (msg_decode_drivers(o, m, err, errlen) < 0)
         goto bad;
+    it = cJSON_GetObjectItemCaseSensitive(o, "requests");
+    if (it && !cJSON_IsNull(it) &&
+        reqmix_decode(it, NULL, 0, &m->requests, &m->n_requests, err, errlen) < 0)
+        goto bad;
     it = cJSON_GetObjectItemCaseSensitive(o, "http2");
     if (it && !cJSON_IsNull(it)) {
         if (!cJSON_IsBool(it)) {
@@ -886,6 +940,8 @@ cJSON *msg_test_config_to_json(const struct msg_test_config *m)
         msg_add_num(&e, o, "report_interval_ms", (double)m->report_interval_ms);
     if (m->http2)
         msg_add_bool(&e, o, "http2", 1);
+    if (m->n_requests > 0)
+        msg_add_item(&e, o, "requests", reqmix_to_json(m->requests, m->n_requests));
     return msg_finish(&e, o);
 }
 
@@ -946,6 +1002,7 @@ void msg_metrics_free(struct msg_metrics *m)
         return;
     free(m->histogram);
     free(m->service_histogram);
+    reqmix_stats_free(m->by_request, m->n_by_request);
     memset(m, 0, sizeof *m);
 }
 
@@ -1056,6 +1113,18 @@ int msg_metrics_decode(const char *buf, size_t len, struct msg_metrics *out, cha
             goto bad;
         }
     }
+    {
+        int rp = msg_get_int(o, "checks_passed", 0, CMAX, &out->checks_passed, err, errlen);
+        int rf = rp < 0
+                     ? -1
+                     : msg_get_int(o, "checks_failed", 0, CMAX, &out->checks_failed, err, errlen);
+        if (rp < 0 || rf < 0)
+            goto bad;
+        out->has_checks = rp == 1 || rf == 1;
+    }
+    if (reqmix_stats_decode(cJSON_GetObjectItemCaseSensitive(o, "by_request"), &out->by_request,
+                            &out->n_by_request, err, errlen) < 0)
+        goto bad;
     it = cJSON_GetObjectItemCaseSensitive(o, "error_kinds");
     if (it && !cJSON_IsNull(it)) {
         if (!cJSON_IsObject(it)) {
@@ -1153,14 +1222,6 @@ void msg_latency_from_hist(const struct hist *h, struct msg_latency *l)
     l->p999 = (double)hist_percentile(h, 99.9) / 1000.0;
 }
 
-static void msg_add_item(struct msg_enc *e, cJSON *o, const char *key, cJSON *item)
-{
-    if (!item || !cJSON_AddItemToObject(o, key, item)) {
-        cJSON_Delete(item);
-        e->failed = 1;
-    }
-}
-
 cJSON *msg_metrics_to_json(const struct msg_metrics *m)
 {
     struct msg_enc e = {0};
@@ -1201,6 +1262,12 @@ cJSON *msg_metrics_to_json(const struct msg_metrics *m)
             msg_add_num(&e, o, "first_send_ms", (double)m->first_send_ms);
         if (m->engine[0])
             msg_add_str(&e, o, "engine", m->engine);
+        if (m->has_checks) {
+            msg_add_num(&e, o, "checks_passed", (double)m->checks_passed);
+            msg_add_num(&e, o, "checks_failed", (double)m->checks_failed);
+        }
+        if (m->n_by_request > 0)
+            msg_add_item(&e, o, "by_request", reqmix_stats_to_json(m->by_request, m->n_by_request));
         if (m->histogram)
             msg_add_str(&e, o, "histogram", m->histogram);
         if (m->has_service)

@@ -15,6 +15,7 @@
 
 #include "hist.h"
 #include "ids.h"
+#include "reqmix.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -114,8 +115,21 @@ struct msg_test_config {
     double duration_s;          /* 0: none; else the test ends this long after its start */
     struct msg_stage *stages;   /* NULL: none; n_stages entries */
     int n_stages;
-    double start_target; /* the level the first stage starts from */
+    double start_target;          /* the level the first stage starts from */
+    struct msg_request *requests; /* NULL: the one request above; n_requests entries */
+    int n_requests;
 };
+
+/* Headers as in "headers": decode the object h (NULL or null: none) into
+ * *out (n_out entries); check names and values; free. Decoding returns 0, or
+ * -1 with err (*out may then hold entries to free). */
+int msg_headers_decode(const cJSON *h, struct msg_header **out, int *n_out, char *err,
+                       size_t errlen);
+int msg_headers_check(const struct msg_header *h, int n, char *err, size_t errlen);
+void msg_headers_free(struct msg_header *h, int n);
+/* 1 when u is an http:// or https:// URL with a host and no space or
+ * control character. */
+int msg_url_valid(const char *u);
 
 /* Free what m owns and zero it. Accepts NULL. */
 void msg_test_config_free(struct msg_test_config *m);
@@ -172,6 +186,10 @@ struct msg_metrics {
     char failure[MSG_TEXT_MAX]; /* why the driver refused or failed the test */
     char engine[16];            /* the engine that sent the requests ("native",
                                    "curl"); "" unknown */
+    int has_checks;             /* checks_passed and checks_failed were given */
+    int64_t checks_passed, checks_failed;
+    struct msg_req_stats *by_request; /* NULL absent; n_by_request names */
+    int n_by_request;
 };
 
 void msg_metrics_free(struct msg_metrics *m);
