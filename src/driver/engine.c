@@ -59,23 +59,34 @@ void eng_unlock(struct eng_thread *t, int *locked)
     }
 }
 
-void eng_done(struct eng_thread *t, int code, long status, int64_t due, int64_t sent, int64_t now)
+void eng_done(struct eng_thread *t, int code, long status, int64_t due, int64_t sent, int64_t now,
+              int rq, const char *body, size_t body_len)
 {
     struct engine_stats *st = &t->st;
     enum plan_kind kind = plan_classify(code, status);
+    struct eng_rq *r = t->rq ? &t->rq[rq] : NULL;
     st->completed++;
     st->last_done_us = now;
-    if (kind != PLAN_OK)
+    if (kind != PLAN_OK) {
         st->kinds[kind]++;
+        if (r)
+            r->st.errors++;
+    }
     if (code != CURLE_OK)
         st->last_error = code;
     if (code == CURLE_OK && status > 0) {
+        int64_t lat = now - (t->e->conf.open_loop ? due : sent);
         st->responses++;
         if (status >= 100 && status < ENGINE_STATUS_MAX)
             st->status[status]++;
-        hist_record(t->lat, now - (t->e->conf.open_loop ? due : sent));
+        hist_record(t->lat, lat);
         hist_record(t->svc, now - sent);
+        if (r) {
+            r->st.responses++;
+            hist_record(r->lat, lat);
+        }
     }
+    eng_mix_check(t, rq, code, status, body, body_len);
     t->inflight--;
 }
 
@@ -176,7 +187,7 @@ int64_t eng_clock(struct eng_thread *t, int64_t by)
 /* Send every request that is due and has a place. */
 static void eng_fill(struct eng_thread *t, int64_t now)
 {
-    int64_t nsent = 0, late = 0, failed = 0;
+    int64_t nsent = 0, late = 0;
     if (atomic_load_explicit(&t->e->hold, memory_order_relaxed))
         return;
     int paced = eng_paced(t->e);
@@ -191,14 +202,23 @@ static void eng_fill(struct eng_thread *t, int64_t now)
             due = now;
         }
         t->inflight++;
+        t->cur = eng_mix_pick(t);
+        t->cur_seq = plan_index(t->k, t->e->n, t->next_j);
+        if (t->rq) {
+            pthread_mutex_lock(&t->mu);
+            t->rq[t->cur].st.sent++;
+            pthread_mutex_unlock(&t->mu);
+        }
         int rc = t->e->be->send(t, due, now);
         t->next_j++;
         nsent++;
         if (now - due > PLAN_LATE_US)
             late++;
         if (rc < 0) {
-            t->inflight--;
-            failed++;
+            /* Not made (no slot, no memory): a failed request of kind other. */
+            pthread_mutex_lock(&t->mu);
+            eng_done(t, CURLE_SEND_ERROR, 0, due, now, now, t->cur, NULL, 0);
+            pthread_mutex_unlock(&t->mu);
         }
     }
     if (nsent == 0)
@@ -208,11 +228,6 @@ static void eng_fill(struct eng_thread *t, int64_t now)
         t->st.first_send_us = now;
     t->st.sent += nsent;
     t->st.late += late;
-    if (failed) {
-        t->st.kinds[PLAN_ERR_OTHER] += failed;
-        t->st.completed += failed;
-        t->st.last_done_us = now;
-    }
     pthread_mutex_unlock(&t->mu);
     atomic_store_explicit(&t->sent, t->st.sent, memory_order_relaxed);
 }
@@ -333,6 +348,8 @@ static int eng_thread_init(struct engine *e, struct eng_thread *t, int k, char *
         snprintf(err, errlen, "engine thread %d: epoll/timerfd/eventfd: %s", k, strerror(errno));
         return -1;
     }
+    if (eng_mix_thread_init(t, err, errlen) < 0)
+        return -1;
     return e->be->init(t, err, errlen);
 }
 
@@ -347,7 +364,30 @@ static void eng_thread_free(struct engine *e, struct eng_thread *t)
         close(t->efd);
     hist_destroy(t->lat);
     hist_destroy(t->svc);
+    eng_mix_thread_free(t);
     pthread_mutex_destroy(&t->mu);
+}
+
+/* The scheme and authority of url: its length up to the path. */
+static size_t eng_origin_len(const char *url)
+{
+    const char *a = strstr(url, "://");
+    if (!a)
+        return strlen(url);
+    a += 3;
+    return (size_t)(a - url) + strcspn(a, "/?#");
+}
+
+/* 1 when every request of the mix goes where the conf's url goes. */
+static int eng_one_origin(const struct engine_conf *c)
+{
+    size_t n = eng_origin_len(c->url);
+    for (int i = 0; c->reqs && i < c->n_reqs; i++) {
+        const char *u = c->reqs[i].url;
+        if (u && (eng_origin_len(u) != n || strncasecmp(u, c->url, n) != 0))
+            return 0;
+    }
+    return 1;
 }
 
 /* The back end for c, or NULL with err. */
@@ -367,6 +407,8 @@ static const struct eng_backend *eng_pick(const struct engine_conf *c, char *err
         why = "it speaks HTTP/1.1 only";
     else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
         why = "it sends no credentials from the URL";
+    else if (!eng_one_origin(c))
+        why = "its requests go to one scheme, host and port only";
     curl_free(scheme);
     curl_free(user);
     curl_url_cleanup(u);
@@ -424,6 +466,10 @@ int engine_create(const struct engine_conf *c, struct engine **out, char *err, s
     atomic_init(&e->stalled_us, 0);
     if (oom) {
         snprintf(err, errlen, "out of memory");
+        engine_destroy(e);
+        return -1;
+    }
+    if (eng_mix_init(e, err, errlen) < 0) {
         engine_destroy(e);
         return -1;
     }
@@ -564,8 +610,43 @@ void engine_snapshot(struct engine *e, struct engine_stats *st, struct hist *lat
             st->last_error = s->last_error;
         if (s->last_done_us > st->last_done_us)
             st->last_done_us = s->last_done_us;
+        st->checks_passed += s->checks_passed;
+        st->checks_failed += s->checks_failed;
         hist_merge(lat, t->lat);
         hist_merge(svc, t->svc);
+        pthread_mutex_unlock(&t->mu);
+    }
+}
+
+int engine_requests(const struct engine *e)
+{
+    return e && e->mix ? e->n_reqs : 0;
+}
+
+const char *engine_req_name(const struct engine *e, int i)
+{
+    return e && i >= 0 && i < e->n_reqs ? e->reqs[i].name : "";
+}
+
+void engine_snapshot_req(struct engine *e, int i, struct engine_req_stats *st, struct hist *lat)
+{
+    memset(st, 0, sizeof *st);
+    hist_reset(lat);
+    if (!e->mix || i < 0 || i >= e->n_reqs)
+        return;
+    for (int k = 0; k < e->n; k++) {
+        struct eng_thread *t = &e->th[k];
+        pthread_mutex_lock(&t->mu);
+        const struct engine_req_stats *s = &t->rq[i].st;
+        st->sent += s->sent;
+        st->responses += s->responses;
+        st->errors += s->errors;
+        st->checks_passed += s->checks_passed;
+        st->checks_failed += s->checks_failed;
+        st->failed_status += s->failed_status;
+        st->failed_body += s->failed_body;
+        st->failed_json += s->failed_json;
+        hist_merge(lat, t->rq[i].lat);
         pthread_mutex_unlock(&t->mu);
     }
 }
@@ -589,5 +670,6 @@ void engine_destroy(struct engine *e)
     free(e->url);
     free(e->method);
     free(e->body);
+    eng_mix_free(e);
     free(e);
 }

@@ -42,6 +42,30 @@ enum engine_kind { ENGINE_AUTO = 0, ENGINE_NATIVE, ENGINE_CURL };
  * "curl"; -1 for anything else. */
 int engine_kind_parse(const char *s);
 
+/* One request of a test's mix. Strings are copied by engine_create. */
+struct engine_req {
+    const char *name;
+    const char *method;              /* "" or NULL: GET, or POST when a body is given */
+    const char *url;                 /* NULL: the conf's url */
+    const char *const *header_lines; /* "Name: value", sent after the conf's own */
+    int n_headers;
+    const char *body; /* NULL: none */
+    size_t body_len;
+    int64_t weight;    /* >= 1: picked weight / (sum of weights) of the sends */
+    const int *status; /* the statuses that pass; n_status 0: 200..399 */
+    int n_status;
+    const char *body_contains; /* NULL: no such check */
+    const char *json_path;     /* NULL: no such check; "a.b.0" */
+    const char *json_equals;   /* the expected value as JSON text */
+};
+
+/* A request's figures in a mix. */
+struct engine_req_stats {
+    int64_t sent, responses, errors;
+    int64_t checks_passed, checks_failed;
+    int64_t failed_status, failed_body, failed_json;
+};
+
 /* What to run. Strings are copied by engine_create. */
 struct engine_conf {
     const char *url;
@@ -67,6 +91,11 @@ struct engine_conf {
      * a duration the run ends with the ramp. */
     const struct ramp *ramp;
     int fleet_n, fleet_k;
+    /* NULL: one request (url, method, header_lines, body), sent as it is.
+     * Else each send picks one of n_reqs by weight; their url, header
+     * values and body are templates (tmpl.h; {{driver}} is fleet_k). */
+    const struct engine_req *reqs;
+    int n_reqs;
 };
 
 /* Cumulative counters of a run. */
@@ -77,12 +106,13 @@ struct engine_stats {
     int64_t kinds[PLAN_KINDS];
     int64_t status[ENGINE_STATUS_MAX]; /* by code; [0..99] unused */
     int64_t late;
-    int64_t abandoned;     /* in flight when the run was aborted */
-    int64_t first_send_us; /* monotonic; 0: nothing sent yet */
-    int64_t last_done_us;  /* monotonic time of the last completion; 0 none */
-    int64_t bytes;         /* response body bytes received */
-    int last_error;        /* CURLcode of the latest failed transfer (the native
-                              engine uses the same codes); 0 none */
+    int64_t abandoned;                    /* in flight when the run was aborted */
+    int64_t first_send_us;                /* monotonic; 0: nothing sent yet */
+    int64_t last_done_us;                 /* monotonic time of the last completion; 0 none */
+    int64_t bytes;                        /* response body bytes received */
+    int last_error;                       /* CURLcode of the latest failed transfer (the native
+                                             engine uses the same codes); 0 none */
+    int64_t checks_passed, checks_failed; /* every check of every finished request */
 };
 
 struct engine;
@@ -130,6 +160,14 @@ int64_t engine_sent(struct engine *e);
  * (service time) are overwritten. Holds each thread's lock only while
  * merging that thread. Can't fail. */
 void engine_snapshot(struct engine *e, struct engine_stats *st, struct hist *lat, struct hist *svc);
+
+/* Requests in the mix (conf.n_reqs; 0 without one), and the name of one. */
+int engine_requests(const struct engine *e);
+const char *engine_req_name(const struct engine *e, int i);
+
+/* Merge request i's figures and latency histogram over every thread (*st
+ * and lat overwritten). Can't fail. */
+void engine_snapshot_req(struct engine *e, int i, struct engine_req_stats *st, struct hist *lat);
 
 /* Abort if running, join the threads and free everything. Accepts NULL. */
 void engine_destroy(struct engine *e);

@@ -38,6 +38,14 @@ struct ce_req {
     int64_t sent_us;   /* libcurl about to send it (ce_prereq_cb) */
     int busy;
     struct ce_req *next_free;
+    /* In a mix: the request, what was expanded for it, and its body kept
+     * for the checks. */
+    struct ce_thread *c;
+    int rq;
+    struct tbuf url, body;
+    struct curl_slist *hdrs; /* a templated request's header lines */
+    char *cap;
+    size_t cap_len;
 };
 
 /* What the epoll set holds for one of libcurl's sockets. A keep-alive
@@ -57,7 +65,8 @@ struct ce_thread {
     CURLSH **shares; /* n_shares connection caches; none: the multi's own */
     int n_shares;
     struct curl_slist *headers;
-    struct ce_fd *fds; /* by socket number; n_fds entries */
+    struct curl_slist **rq_headers; /* a mix's fixed requests' header lines */
+    struct ce_fd *fds;              /* by socket number; n_fds entries */
     size_t n_fds;
     struct ce_req *reqs; /* inflight_max slots */
     struct ce_req *free_list;
@@ -74,6 +83,20 @@ static size_t ce_write(char *ptr, size_t size, size_t nmemb, void *userp)
     struct eng_thread *t = userp;
     size_t n = size * nmemb;
     t->bytes += (int64_t)n;
+    return n;
+}
+
+/* In a mix: count the body, and keep its start when a check reads it. */
+static size_t ce_write_mix(char *ptr, size_t size, size_t nmemb, void *userp)
+{
+    struct ce_req *r = userp;
+    size_t n = size * nmemb;
+    r->c->t->bytes += (int64_t)n;
+    if (r->cap && r->cap_len < ENG_CHECK_BODY_MAX) {
+        size_t k = ENG_CHECK_BODY_MAX - r->cap_len < n ? ENG_CHECK_BODY_MAX - r->cap_len : n;
+        memcpy(r->cap + r->cap_len, ptr, k);
+        r->cap_len += k;
+    }
     return n;
 }
 
@@ -209,14 +232,15 @@ static int ce_easy_setup(struct ce_thread *c, struct ce_req *r)
     /* A parsed URL handle spares libcurl parsing the URL string and printing
      * it back for every transfer (about a sixth of its instructions for a
      * small GET on a reused connection). */
-    int ok = curl_easy_setopt(h, CURLOPT_CURLU, c->url) == CURLE_OK;
+    int ok = e->mix || curl_easy_setopt(h, CURLOPT_CURLU, c->url) == CURLE_OK;
+    r->c = c;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     /* No proxy, and no look-up of the proxy variables in the environment
      * (libcurl reads no_proxy and NO_PROXY for every transfer otherwise). */
     curl_easy_setopt(h, CURLOPT_PROXY, "");
     curl_easy_setopt(h, CURLOPT_NOPROXY, "");
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, ce_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, e->mix ? ce_write_mix : ce_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, e->mix ? (void *)r : (void *)t);
     curl_easy_setopt(h, CURLOPT_PRIVATE, r);
     curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, ce_prereq_cb);
     curl_easy_setopt(h, CURLOPT_PREREQDATA, r);
@@ -230,11 +254,12 @@ static int ce_easy_setup(struct ce_thread *c, struct ce_req *r)
      * DNS cache at the end of every transfer. Keep-alive connections are
      * not re-resolved anyway, and an engine lives for one test. */
     curl_easy_setopt(h, CURLOPT_DNS_CACHE_TIMEOUT, -1L);
-    if (c->headers)
+    /* A mix's request is set at each send (ce_mix_set). */
+    if (!e->mix && c->headers)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-    if (strcmp(m, "HEAD") == 0) {
+    if (!e->mix && strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    } else {
+    } else if (!e->mix) {
         if (e->body || strcmp(m, "POST") == 0) {
             /* The body stays owned by the engine; libcurl only points at it. */
             curl_easy_setopt(h, CURLOPT_POSTFIELDS, e->body ? e->body : "");
@@ -313,7 +338,8 @@ static int ce_collect(struct ce_thread *c, int64_t now)
         long conns = 0;
         curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &conns);
         int64_t sent = conns > 0 || r->sent_us < r->queued_us ? r->queued_us : r->sent_us;
-        eng_done(t, (int)res, status, r->due_us, sent, now);
+        eng_done(t, (int)res, status, r->due_us, sent, now, t->e->mix ? r->rq : 0, r->cap,
+                 r->cap_len);
         done++;
         ce_slot_put(c, r);
     }
@@ -333,12 +359,108 @@ static int ce_kick(struct ce_thread *c, int64_t now)
     return 0;
 }
 
+/* Header lines for libcurl: lines, and "Expect:" before a body (libcurl
+ * would otherwise wait for "100 Continue" before sending over 1 KiB).
+ * Returns the list (NULL for none), *oom set when out of memory. */
+static struct curl_slist *ce_lines(char *const *lines, int n, int body, int *oom)
+{
+    struct curl_slist *l = NULL;
+    int has_expect = 0;
+    for (int i = 0; i < n && !*oom; i++) {
+        struct curl_slist *nl = curl_slist_append(l, lines[i]);
+        if (!nl)
+            *oom = 1;
+        else
+            l = nl;
+        if (strncasecmp(lines[i], "Expect:", 7) == 0)
+            has_expect = 1;
+    }
+    if (!*oom && body && !has_expect) {
+        struct curl_slist *nl = curl_slist_append(l, "Expect:");
+        if (!nl)
+            *oom = 1;
+        else
+            l = nl;
+    }
+    return l;
+}
+
+/* Set slot r's easy handle for request t->cur of the mix, its templates
+ * expanded. Returns 0, or -1 (out of memory). */
+static int ce_mix_set(struct ce_thread *c, struct ce_req *r)
+{
+    struct eng_thread *t = c->t;
+    const struct eng_req *q = &t->e->reqs[t->cur];
+    CURL *h = r->easy;
+    r->rq = t->cur;
+    r->cap_len = 0;
+    if (q->capture && !r->cap && !(r->cap = malloc(ENG_CHECK_BODY_MAX)))
+        return -1;
+    if (!q->capture) {
+        free(r->cap);
+        r->cap = NULL;
+    }
+    const char *url = q->url, *body = q->body;
+    size_t body_len = q->body_len;
+    struct curl_slist *hdrs = c->rq_headers ? c->rq_headers[r->rq] : NULL;
+    curl_slist_free_all(r->hdrs);
+    r->hdrs = NULL;
+    if (q->templated) {
+        r->url.len = r->body.len = 0;
+        if (eng_mix_expand(t, &q->t_url, &r->url) < 0 ||
+            (q->body &&
+             (eng_mix_expand(t, &q->t_body, &r->body) < 0 || tbuf_add(&r->body, "", 0) < 0)))
+            return -1;
+        url = r->url.p;
+        body = q->body ? r->body.p : NULL;
+        body_len = q->body ? r->body.len : 0;
+        if (q->n_headers > 0) {
+            struct tbuf hb = {0};
+            char *lines[160];
+            size_t offs[160];
+            int n = q->n_headers < 160 ? q->n_headers : 160, oom = 0;
+            for (int i = 0; i < n && !oom; i++) {
+                offs[i] = hb.len;
+                oom = eng_mix_expand(t, &q->t_headers[i], &hb) < 0 || tbuf_add(&hb, "", 1) < 0;
+            }
+            for (int i = 0; i < n && !oom; i++)
+                lines[i] = hb.p + offs[i];
+            if (!oom)
+                r->hdrs = ce_lines(lines, n, body != NULL, &oom);
+            free(hb.p);
+            if (oom)
+                return -1;
+            hdrs = r->hdrs;
+        }
+    }
+    const char *m = q->method;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    if (strcmp(m, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        if (body || strcmp(m, "POST") == 0) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        }
+        if (strcmp(m, "POST") != 0 && (body || strcmp(m, "GET") != 0))
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
+    }
+    return 0;
+}
+
 static int ce_send(struct eng_thread *t, int64_t due, int64_t now)
 {
     struct ce_thread *c = t->be;
     struct ce_req *r = ce_slot_get(c);
     if (!r)
         return -1; /* no easy handle: counted as a failed request */
+    if (t->e->mix && ce_mix_set(c, r) < 0) {
+        ce_slot_put(c, r);
+        return -1;
+    }
     r->due_us = due;
     r->queued_us = now;
     r->sent_us = now;
@@ -441,6 +563,21 @@ static int ce_init(struct eng_thread *t, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (e->mix) {
+        c->rq_headers = calloc((size_t)e->n_reqs, sizeof *c->rq_headers);
+        if (!c->rq_headers) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (int i = 0; i < e->n_reqs && !oom; i++)
+            if (!e->reqs[i].templated)
+                c->rq_headers[i] = ce_lines(e->reqs[i].headers, e->reqs[i].n_headers,
+                                            e->reqs[i].body != NULL, &oom);
+        if (oom) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
     c->url = curl_url();
     if (!c->url || curl_url_set(c->url, CURLUPART_URL, e->url, 0) != CURLUE_OK) {
         snprintf(err, errlen, "engine thread %d: cannot parse the URL", t->k);
@@ -487,10 +624,18 @@ static void ce_free(struct eng_thread *t)
     if (!c)
         return;
     for (int64_t i = 0; i < c->n_made; i++) {
-        if (c->reqs[i].busy && c->multi)
-            curl_multi_remove_handle(c->multi, c->reqs[i].easy);
-        curl_easy_cleanup(c->reqs[i].easy);
+        struct ce_req *r = &c->reqs[i];
+        if (r->busy && c->multi)
+            curl_multi_remove_handle(c->multi, r->easy);
+        curl_easy_cleanup(r->easy);
+        curl_slist_free_all(r->hdrs);
+        free(r->url.p);
+        free(r->body.p);
+        free(r->cap);
     }
+    for (int i = 0; c->rq_headers && i < t->e->n_reqs; i++)
+        curl_slist_free_all(c->rq_headers[i]);
+    free(c->rq_headers);
     /* Once no easy handle uses them; this closes their connections. */
     for (int i = 0; i < c->n_shares; i++)
         curl_share_cleanup(c->shares[i]);

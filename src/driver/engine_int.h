@@ -11,6 +11,9 @@
 #define DLT_DRIVER_ENGINE_INT_H
 
 #include "engine.h"
+#include "tmpl.h"
+
+#include <cjson/cJSON.h>
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -47,6 +50,36 @@ struct eng_backend {
 extern const struct eng_backend eng_curl;
 extern const struct eng_backend eng_native;
 
+/* Checks see at most this much of a body. */
+#define ENG_CHECK_BODY_MAX (64 * 1024)
+
+/* A request of the mix, as the engine keeps it (engine_mix.c). Without a
+ * mix the test's one request is the only one, sent as given. */
+struct eng_req {
+    char *name;
+    char *method;
+    char *url;
+    char **headers; /* n_headers full lines: the test's own, then the request's */
+    int n_headers;
+    char *body; /* NULL: none */
+    size_t body_len;
+    int64_t cum;   /* sum of the weights up to and with this one */
+    int templated; /* url, header values and body are templates */
+    struct tmpl t_url, t_body;
+    struct tmpl *t_headers; /* n_headers, for templated requests */
+    int *status;            /* n_status; none: 200..399 */
+    int n_status;
+    char *body_contains, *json_path;
+    cJSON *json_equals;
+    int capture; /* a check reads the body */
+};
+
+/* One request's figures in one thread, under the thread's lock. */
+struct eng_rq {
+    struct engine_req_stats st;
+    struct hist *lat;
+};
+
 struct eng_thread {
     struct engine *e;
     int k;
@@ -65,7 +98,11 @@ struct eng_thread {
     pthread_mutex_t mu; /* guards st, lat and svc */
     struct engine_stats st;
     struct hist *lat, *svc;
-    void *be; /* the back end's state */
+    void *be;          /* the back end's state */
+    uint64_t rng;      /* for the mix and the templates */
+    int cur;           /* the request the send in progress is of */
+    int64_t cur_seq;   /* its number in the driver, for {{seq}} */
+    struct eng_rq *rq; /* e->n_reqs, with a mix; NULL without */
 };
 
 struct engine {
@@ -82,7 +119,10 @@ struct engine {
     atomic_llong stalled_us; /* the longest stall seen while holding */
     int started;
     int64_t start_us;
-    int64_t end_us;   /* nothing is sent at or after this; ENG_NEVER: no end */
+    int64_t end_us;       /* nothing is sent at or after this; ENG_NEVER: no end */
+    struct eng_req *reqs; /* n_reqs (1 without a mix) */
+    int n_reqs;
+    int mix;          /* the conf gave a mix: figures are kept per request */
     struct ramp ramp; /* conf.ramp points here when there is one */
 };
 
@@ -109,6 +149,26 @@ void eng_unlock(struct eng_thread *t, int *locked);
  * native back end uses the same codes), status the HTTP status (0: none).
  * With a response, latency runs from due (open loop) or from sent, and
  * service time from sent. Frees one in-flight place. */
-void eng_done(struct eng_thread *t, int code, long status, int64_t due, int64_t sent, int64_t now);
+void eng_done(struct eng_thread *t, int code, long status, int64_t due, int64_t sent, int64_t now,
+              int rq, const char *body, size_t body_len);
+
+/* ---- engine_mix.c ---- */
+
+/* Build e->reqs from the conf (a mix, or the one request). Returns 0, or
+ * -1 with err. */
+int eng_mix_init(struct engine *e, char *err, size_t errlen);
+void eng_mix_free(struct engine *e);
+/* Per-thread state of the mix. */
+int eng_mix_thread_init(struct eng_thread *t, char *err, size_t errlen);
+void eng_mix_thread_free(struct eng_thread *t);
+/* The request the next send is of (by weight). */
+int eng_mix_pick(struct eng_thread *t);
+/* Append the expansion of template x for the send in progress to b.
+ * Returns 0, or -1 when out of memory. */
+int eng_mix_expand(struct eng_thread *t, const struct tmpl *x, struct tbuf *b);
+/* Run request rq's checks on a finished request; count them in t (under
+ * its lock). */
+void eng_mix_check(struct eng_thread *t, int rq, int code, long status, const char *body,
+                   size_t body_len);
 
 #endif

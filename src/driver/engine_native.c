@@ -9,7 +9,10 @@
  * by http1.h's parser, which copies nothing. A connection stays in the
  * epoll set for input between requests, so a request on a kept-alive
  * connection costs a send, a read and its share of one epoll_wait: no
- * epoll_ctl.
+ * epoll_ctl. In a mix, each fixed request's bytes are built once per
+ * thread; a templated one is expanded into its connection's buffer at each
+ * send, and a request with body checks keeps the first ENG_CHECK_BODY_MAX
+ * bytes of its answer's body.
  *
  * Like libcurl, a request that finds its kept-alive connection closed by
  * the server before any byte of the answer (a keep-alive race) is sent
@@ -38,6 +41,8 @@
 #define NE_RBUF (64 * 1024)
 /* Addresses of the target tried in turn, as libcurl tries them. */
 #define NE_ADDRS 8
+/* Header lines of a templated request: the test's and the request's own. */
+#define NE_LINES 160
 
 enum ne_state {
     NE_CLOSED = 0, /* no connection */
@@ -55,6 +60,11 @@ struct ne_conn {
     int retried;     /* sent once more after a keep-alive race */
     int addr;        /* the address being connected to */
     size_t woff;     /* request bytes written */
+    int rq;          /* the request of the mix */
+    const char *req; /* its bytes: the thread's, or wb's */
+    size_t req_len;
+    struct ne_buf *wb; /* a templated request's bytes, expanded for this send */
+    char *cap;         /* the body kept for the checks; NULL until needed */
     int64_t due_us, queued_us, sent_us;
     struct http1 p;
     struct ne_conn *prev, *next; /* in flight, oldest handed over first */
@@ -66,9 +76,9 @@ struct ne_thread {
     struct sockaddr_storage addrs[NE_ADDRS];
     socklen_t addr_lens[NE_ADDRS];
     int n_addrs, good; /* the address that last connected */
-    char *req;         /* the request's bytes */
-    size_t req_len;
-    int head; /* the method is HEAD */
+    char **req;        /* each request's bytes; NULL for a templated one */
+    size_t *req_len;
+    char *host; /* "Host: name[:port]\r\n" */
     struct ne_conn *conns;
     struct ne_conn *free_list;
     struct ne_conn *first, *last; /* in flight */
@@ -131,27 +141,122 @@ static int ne_unsafe(const char *s, int blanks_ok)
     return 0;
 }
 
-/* Build the request's bytes and find the target's addresses. */
+/* Append one request's bytes to b, as libcurl would send them: the request
+ * line, Host (unless a header gives it), Accept, the header lines (with
+ * libcurl's "Name:" and "Name;" rules), and a body with its Content-Length
+ * and default Content-Type. Returns 0, or -1 with err for what may not be
+ * sent. */
+static int ne_build(struct ne_buf *b, const char *host, const char *method, const char *target,
+                    size_t target_len, char *const *headers, int n_headers, const char *body,
+                    size_t body_len, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < target_len; i++) {
+        unsigned char ch = (unsigned char)target[i];
+        if (ch <= 0x20 || ch == 0x7f) {
+            snprintf(err, errlen, "the URL's path has a space or a control character");
+            return -1;
+        }
+    }
+    int has_body = body || strcmp(method, "POST") == 0;
+    if (strcmp(method, "HEAD") == 0)
+        has_body = 0; /* as libcurl's CURLOPT_NOBODY */
+    int own_host = 0, own_accept = 0, own_type = 0;
+    for (int i = 0; i < n_headers; i++) {
+        const char *h = headers[i];
+        if (ne_unsafe(h, 1)) {
+            snprintf(err, errlen, "header %d has a control character", i + 1);
+            return -1;
+        }
+        own_host |= ne_names(h, "Host");
+        own_accept |= ne_names(h, "Accept");
+        own_type |= ne_names(h, "Content-Type");
+        if (ne_names(h, "Content-Length") || ne_names(h, "Transfer-Encoding")) {
+            snprintf(err, errlen, "header %d: the engine frames the body itself", i + 1);
+            return -1;
+        }
+    }
+    nb_str(b, method);
+    nb_str(b, " ");
+    nb_add(b, target, target_len);
+    nb_str(b, " HTTP/1.1\r\n");
+    if (!own_host)
+        nb_str(b, host);
+    if (!own_accept)
+        nb_str(b, "Accept: */*\r\n");
+    for (int i = 0; i < n_headers; i++) {
+        const char *h = headers[i];
+        const char *colon = strchr(h, ':');
+        size_t len = strlen(h);
+        if (colon) {
+            /* "Name:" alone takes a header out, as with libcurl. */
+            const char *v = colon + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (!*v)
+                continue;
+            nb_add(b, h, len);
+        } else if (len > 1 && h[len - 1] == ';') {
+            nb_add(b, h, len - 1); /* "Name;" sends the header empty */
+            nb_str(b, ":");
+        } else {
+            continue; /* libcurl sends no line without a colon either */
+        }
+        nb_str(b, "\r\n");
+    }
+    if (has_body) {
+        char cl[48];
+        snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", body ? body_len : (size_t)0);
+        nb_str(b, cl);
+        if (!own_type)
+            nb_str(b, "Content-Type: application/x-www-form-urlencoded\r\n");
+    }
+    nb_str(b, "\r\n");
+    if (has_body && body)
+        nb_add(b, body, body_len);
+    if (b->oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* The path and query of url, as libcurl sends them ("/" when none), into
+ * *out (curl_free it). */
+static int ne_target(const char *url, char **out)
+{
+    CURLU *u = curl_url();
+    char *path = NULL, *query = NULL;
+    int rc = -1;
+    *out = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+        if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
+            query = NULL;
+        size_t n = strlen(path) + (query ? strlen(query) + 1 : 0) + 1;
+        *out = malloc(n);
+        if (*out) {
+            snprintf(*out, n, "%s%s%s", path, query ? "?" : "", query ? query : "");
+            rc = 0;
+        }
+    }
+    curl_free(path);
+    curl_free(query);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+/* Find the target's addresses, the Host line, and each fixed request's
+ * bytes. Every request of a mix goes to the first one's host and port. */
 static int ne_prepare(struct ne_thread *n, char *err, size_t errlen)
 {
     struct engine *e = n->t->e;
-    const struct engine_conf *c = &e->conf;
     CURLU *u = curl_url();
-    char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+    char *host = NULL, *port = NULL, *explicit_port = NULL;
     int rc = -1;
-    struct ne_buf b = {0};
-    if (!u || curl_url_set(u, CURLUPART_URL, e->url, 0) != CURLUE_OK ||
+    if (!u || curl_url_set(u, CURLUPART_URL, e->reqs[0].url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
         snprintf(err, errlen, "the target URL does not parse");
-        goto out;
-    }
-    if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
-        query = NULL;
-    if (ne_unsafe(e->method, 0) || !*e->method || ne_unsafe(path, 0) ||
-        (query && ne_unsafe(query, 0))) {
-        snprintf(err, errlen, "the method or the URL's path has a space or a control character");
         goto out;
     }
     /* The address: brackets off an IPv6 literal. */
@@ -185,94 +290,109 @@ static int ne_prepare(struct ne_thread *n, char *err, size_t errlen)
         snprintf(err, errlen, "%s has no address", name);
         goto out;
     }
-
-    int has_body = e->body || strcmp(e->method, "POST") == 0;
-    n->head = strcmp(e->method, "HEAD") == 0;
-    if (n->head)
-        has_body = 0; /* as libcurl's CURLOPT_NOBODY */
-    int own_host = 0, own_accept = 0, own_type = 0;
-    for (int i = 0; i < c->n_headers; i++) {
-        const char *h = c->header_lines[i];
-        if (ne_unsafe(h, 1)) {
-            snprintf(err, errlen, "header %d has a control character", i + 1);
-            goto out;
-        }
-        own_host |= ne_names(h, "Host");
-        own_accept |= ne_names(h, "Accept");
-        own_type |= ne_names(h, "Content-Type");
-        if (ne_names(h, "Content-Length") || ne_names(h, "Transfer-Encoding")) {
-            snprintf(err, errlen, "header %d: the engine frames the body itself", i + 1);
-            goto out;
-        }
+    struct ne_buf hb = {0};
+    nb_str(&hb, "Host: ");
+    nb_str(&hb, host);
+    if (curl_url_get(u, CURLUPART_PORT, &explicit_port, 0) == CURLUE_OK &&
+        strcmp(explicit_port, "80") != 0) {
+        nb_str(&hb, ":");
+        nb_str(&hb, explicit_port);
     }
-    nb_str(&b, e->method);
-    nb_str(&b, " ");
-    nb_str(&b, path);
-    if (query) {
-        nb_str(&b, "?");
-        nb_str(&b, query);
-    }
-    nb_str(&b, " HTTP/1.1\r\n");
-    if (!own_host) {
-        nb_str(&b, "Host: ");
-        nb_str(&b, host);
-        char *explicit_port = NULL;
-        if (curl_url_get(u, CURLUPART_PORT, &explicit_port, 0) == CURLUE_OK &&
-            strcmp(explicit_port, "80") != 0) {
-            nb_str(&b, ":");
-            nb_str(&b, explicit_port);
-        }
-        curl_free(explicit_port);
-        nb_str(&b, "\r\n");
-    }
-    if (!own_accept)
-        nb_str(&b, "Accept: */*\r\n");
-    for (int i = 0; i < c->n_headers; i++) {
-        const char *h = c->header_lines[i];
-        const char *colon = strchr(h, ':');
-        size_t len = strlen(h);
-        if (colon) {
-            /* "Name:" alone takes a header out, as with libcurl. */
-            const char *v = colon + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            if (!*v)
-                continue;
-            nb_add(&b, h, len);
-        } else if (len > 1 && h[len - 1] == ';') {
-            nb_add(&b, h, len - 1); /* "Name;" sends the header empty */
-            nb_str(&b, ":");
-        } else {
-            continue; /* libcurl sends no line without a colon either */
-        }
-        nb_str(&b, "\r\n");
-    }
-    if (has_body) {
-        char cl[48];
-        snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", e->body ? c->body_len : (size_t)0);
-        nb_str(&b, cl);
-        if (!own_type)
-            nb_str(&b, "Content-Type: application/x-www-form-urlencoded\r\n");
-    }
-    nb_str(&b, "\r\n");
-    if (has_body && e->body)
-        nb_add(&b, e->body, c->body_len);
-    if (b.oom) {
+    nb_str(&hb, "\r\n");
+    n->host = hb.p;
+    n->req = calloc((size_t)e->n_reqs, sizeof *n->req);
+    n->req_len = calloc((size_t)e->n_reqs, sizeof *n->req_len);
+    if (hb.oom || !n->req || !n->req_len) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    n->req = b.p;
-    n->req_len = b.len;
-    b.p = NULL;
+    for (int i = 0; i < e->n_reqs; i++) {
+        const struct eng_req *r = &e->reqs[i];
+        if (ne_unsafe(r->method, 0) || !*r->method) {
+            snprintf(err, errlen, "the method has a space or a control character");
+            goto out;
+        }
+        if (r->templated)
+            continue;
+        char *target = NULL;
+        if (ne_target(r->url, &target) < 0) {
+            snprintf(err, errlen, "the target URL does not parse");
+            goto out;
+        }
+        struct ne_buf b = {0};
+        int brc = ne_build(&b, n->host, r->method, target, strlen(target), r->headers, r->n_headers,
+                           r->body, r->body_len, err, errlen);
+        free(target);
+        if (brc < 0) {
+            free(b.p);
+            goto out;
+        }
+        n->req[i] = b.p;
+        n->req_len[i] = b.len;
+    }
     rc = 0;
 out:
-    free(b.p);
     curl_free(host);
     curl_free(port);
-    curl_free(path);
-    curl_free(query);
+    curl_free(explicit_port);
     curl_url_cleanup(u);
     return rc;
+}
+
+/* Expand a templated request for the send in progress into c->wb. Returns
+ * 0, or a CURLcode: a variable that made the URL or a header unfit to send
+ * fails the request (kind "other"). */
+static int ne_expand(struct ne_thread *n, struct ne_conn *c)
+{
+    struct eng_thread *t = n->t;
+    const struct eng_req *r = &t->e->reqs[c->rq];
+    if (!c->wb && !(c->wb = calloc(1, sizeof *c->wb)))
+        return CURLE_OUT_OF_MEMORY;
+    struct tbuf url = {0}, body = {0}, hdr = {0};
+    char *lines[NE_LINES];
+    size_t offs[NE_LINES];
+    int code = CURLE_OUT_OF_MEMORY, nh = r->n_headers;
+    if (nh > (int)(sizeof lines / sizeof lines[0]))
+        return CURLE_BAD_FUNCTION_ARGUMENT;
+    if (eng_mix_expand(t, &r->t_url, &url) < 0 ||
+        (r->body && (eng_mix_expand(t, &r->t_body, &body) < 0 || tbuf_add(&body, "", 0) < 0)))
+        goto out;
+    for (int i = 0; i < nh; i++) {
+        offs[i] = hdr.len;
+        if (eng_mix_expand(t, &r->t_headers[i], &hdr) < 0 || tbuf_add(&hdr, "", 1) < 0)
+            goto out;
+    }
+    for (int i = 0; i < nh; i++)
+        lines[i] = hdr.p + offs[i];
+    /* The path and query: what follows the host, up to a fragment. */
+    const char *a = url.p ? strstr(url.p, "://") : NULL;
+    const char *p = a ? a + 3 + strcspn(a + 3, "/?#") : "";
+    size_t plen = strcspn(p, "#");
+    c->wb->len = 0;
+    c->wb->oom = 0;
+    char err[160];
+    struct ne_buf tb = {0};
+    if (plen == 0 || p[0] == '?')
+        nb_str(&tb, "/");
+    nb_add(&tb, p, plen);
+    c->wb->len = 0;
+    if (tb.oom || ne_build(c->wb, n->host, r->method, tb.p, tb.len, lines, nh,
+                           r->body ? body.p : NULL, r->body ? body.len : 0, err, sizeof err) < 0)
+        code = tb.oom || c->wb->oom ? CURLE_OUT_OF_MEMORY : CURLE_URL_MALFORMAT;
+    else
+        code = 0;
+    free(tb.p);
+    c->req = c->wb->p;
+    c->req_len = c->wb->len;
+    if (code && c->wb->oom) {
+        free(c->wb->p);
+        memset(c->wb, 0, sizeof *c->wb);
+    }
+out:
+    free(url.p);
+    free(body.p);
+    free(hdr.p);
+    return code;
 }
 
 /* ---- connections -------------------------------------------------------------- */
@@ -377,7 +497,7 @@ static void ne_finish(struct ne_thread *n, struct ne_conn *c, int code, int keep
     t->bytes += c->p.body_bytes;
     eng_lock(t, locked);
     eng_done(t, code, code == CURLE_OK ? c->p.status : 0, c->due_us,
-             c->fresh ? c->queued_us : c->sent_us, now);
+             c->fresh ? c->queued_us : c->sent_us, now, c->rq, c->p.cap, c->p.cap_len);
     ne_unlink(n, c);
     if (code == CURLE_OK && keep) {
         c->state = NE_IDLE;
@@ -394,8 +514,8 @@ static void ne_finish(struct ne_thread *n, struct ne_conn *c, int code, int keep
  * socket is full), or a CURLcode. */
 static int ne_write(struct ne_thread *n, struct ne_conn *c)
 {
-    while (c->woff < n->req_len) {
-        ssize_t w = send(c->fd, n->req + c->woff, n->req_len - c->woff, MSG_NOSIGNAL);
+    while (c->woff < c->req_len) {
+        ssize_t w = send(c->fd, c->req + c->woff, c->req_len - c->woff, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return ne_watch(n, c, EPOLLIN | EPOLLOUT) < 0 ? CURLE_SEND_ERROR : 0;
@@ -413,7 +533,14 @@ static int ne_write(struct ne_thread *n, struct ne_conn *c)
  * connection. Returns 0, or a CURLcode. */
 static int ne_start(struct ne_thread *n, struct ne_conn *c)
 {
-    http1_init(&c->p, n->head);
+    const struct eng_req *r = &n->t->e->reqs[c->rq];
+    http1_init(&c->p, strcmp(r->method, "HEAD") == 0);
+    if (r->capture) {
+        if (!c->cap && !(c->cap = malloc(ENG_CHECK_BODY_MAX)))
+            return CURLE_OUT_OF_MEMORY;
+        c->p.cap = c->cap;
+        c->p.cap_max = ENG_CHECK_BODY_MAX;
+    }
     c->woff = 0;
     if (c->state != NE_IDLE) {
         ne_close(n, c);
@@ -494,6 +621,7 @@ static int ne_send(struct eng_thread *t, int64_t due, int64_t now)
     c->queued_us = now;
     c->sent_us = now;
     c->retried = 0;
+    c->rq = t->cur;
     c->prev = n->last;
     c->next = NULL;
     if (n->last)
@@ -501,7 +629,15 @@ static int ne_send(struct eng_thread *t, int64_t due, int64_t now)
     else
         n->first = c;
     n->last = c;
-    int code = ne_start(n, c);
+    int code = 0;
+    if (t->e->reqs[c->rq].templated) {
+        code = ne_expand(n, c);
+    } else {
+        c->req = n->req[c->rq];
+        c->req_len = n->req_len[c->rq];
+    }
+    if (code == 0)
+        code = ne_start(n, c);
     if (code == 0)
         return 0;
     int locked = 0;
@@ -615,12 +751,22 @@ static void ne_free(struct eng_thread *t)
     struct ne_thread *n = t->be;
     if (!n)
         return;
-    for (int64_t i = 0; n->conns && i < t->inflight_max; i++)
-        if (n->conns[i].fd >= 0)
-            close(n->conns[i].fd);
+    for (int64_t i = 0; n->conns && i < t->inflight_max; i++) {
+        struct ne_conn *c = &n->conns[i];
+        if (c->fd >= 0)
+            close(c->fd);
+        if (c->wb)
+            free(c->wb->p);
+        free(c->wb);
+        free(c->cap);
+    }
     free(n->conns);
     free(n->byfd);
+    for (int i = 0; n->req && i < t->e->n_reqs; i++)
+        free(n->req[i]);
     free(n->req);
+    free(n->req_len);
+    free(n->host);
     free(n);
     t->be = NULL;
 }

@@ -203,6 +203,11 @@ int http1_feed(struct http1 *p, const char *buf, size_t n, size_t *used)
             size_t take = n - i;
             if (p->state != S_BODY_CLOSE && (int64_t)take > p->remain)
                 take = (size_t)p->remain;
+            if (p->cap_len < p->cap_max) {
+                size_t k = p->cap_max - p->cap_len < take ? p->cap_max - p->cap_len : take;
+                memcpy(p->cap + p->cap_len, buf + i, k);
+                p->cap_len += k;
+            }
             i += take;
             p->body_bytes += (int64_t)take;
             if (p->state == S_BODY_CLOSE)

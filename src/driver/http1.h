@@ -46,6 +46,10 @@ struct http1 {
     char tok[12];
     int64_t remain;    /* body or chunk bytes still to come */
     size_t head_bytes; /* header block bytes so far */
+    /* Body capture: set cap and cap_max after http1_init to keep the first
+     * cap_max bytes of the body (chunk framing left out) in cap. */
+    char *cap;
+    size_t cap_len, cap_max;
 };
 
 /* Ready the parser for the response to a request; head: it was HEAD. */

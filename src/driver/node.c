@@ -64,6 +64,7 @@ struct node {
     enum node_state state;
     int64_t next_hb_us;
     struct hist *lat, *svc; /* scratch for snapshots */
+    struct hist *rqh;       /* scratch for a mix's per-request snapshots */
 
     /* The current test (READY or RUNNING). */
     struct msg_test_config cfg;
@@ -245,7 +246,9 @@ static void node_report(struct node *n, int final)
         .elapsed_ms = end > n->start_mono_us ? (end - n->start_mono_us) / 1000 : 0,
         .first_send_ms = st.first_send_us ? node_epoch_ms(n, st.first_send_us) : 0,
         .failure = final ? n->stop_reason : NULL,
-        .engine = n->eng ? engine_name(n->eng) : NULL};
+        .engine = n->eng ? engine_name(n->eng) : NULL,
+        .eng = n->eng,
+        .scratch = n->rqh};
     node_publish(n, &in, test_type_name(n->cfg.test_type), n->url);
     if (final) {
         node_remember(n, n->cfg.test_id);
@@ -268,29 +271,79 @@ static void node_report(struct node *n, int final)
 }
 
 /* Translate a validated config into an engine run. */
+/* Header lines as libcurl takes them ("Name: value", or "Name;" for an
+ * empty value, so that it is sent rather than dropped), into lines[]. */
+static int node_header_lines(const struct msg_header *h, int n, char **lines)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(h[i].name) + strlen(h[i].value) + 3;
+        if (!(lines[i] = malloc(len)))
+            return -1;
+        if (h[i].value[0])
+            snprintf(lines[i], len, "%s: %s", h[i].name, h[i].value);
+        else
+            snprintf(lines[i], len, "%s;", h[i].name);
+    }
+    return 0;
+}
+
+/* The engine's view of the config's request mix: reqs[] and the header
+ * lines they point to (lines, freed by the caller). */
+static int node_mix(const struct msg_test_config *c, struct engine_req *reqs, char ***lines_out,
+                    int *n_lines)
+{
+    int total = 0;
+    for (int i = 0; i < c->n_requests; i++)
+        total += c->requests[i].n_headers;
+    char **lines = total ? calloc((size_t)total, sizeof *lines) : NULL;
+    *lines_out = lines;
+    *n_lines = 0;
+    if (total && !lines)
+        return -1;
+    for (int i = 0, k = 0; i < c->n_requests; i++) {
+        const struct msg_request *q = &c->requests[i];
+        if (node_header_lines(q->headers, q->n_headers, lines + k) < 0) {
+            *n_lines = k + q->n_headers;
+            return -1;
+        }
+        reqs[i] = (struct engine_req){.name = q->name,
+                                      .method = q->method,
+                                      .url = q->url,
+                                      .header_lines = (const char *const *)(lines + k),
+                                      .n_headers = q->n_headers,
+                                      .body = q->body,
+                                      .body_len = q->body_len,
+                                      .weight = q->weight,
+                                      .status = q->checks.status,
+                                      .n_status = q->checks.n_status,
+                                      .body_contains = q->checks.body_contains,
+                                      .json_path = q->checks.json_path,
+                                      .json_equals = q->checks.json_equals};
+        k += q->n_headers;
+        *n_lines = k;
+    }
+    return 0;
+}
+
 static int node_prepare_engine(const struct node_opts *o, const struct msg_test_config *c,
                                const char *url, struct engine **out, char *err, size_t errlen)
 {
-    char **lines = NULL;
+    char **lines = NULL, **mix_lines = NULL;
+    int n_mix_lines = 0;
+    struct engine_req *reqs = NULL;
     int rc = -1;
     if (c->n_headers > 0) {
         lines = calloc((size_t)c->n_headers, sizeof *lines);
-        if (!lines) {
+        if (!lines || node_header_lines(c->headers, c->n_headers, lines) < 0) {
             snprintf(err, errlen, "out of memory");
-            return -1;
+            goto out;
         }
-        for (int i = 0; i < c->n_headers; i++) {
-            size_t len = strlen(c->headers[i].name) + strlen(c->headers[i].value) + 3;
-            lines[i] = malloc(len);
-            if (!lines[i]) {
-                snprintf(err, errlen, "out of memory");
-                goto out;
-            }
-            /* An empty value is sent as "Name;" so libcurl sends it, not drops it. */
-            if (c->headers[i].value[0])
-                snprintf(lines[i], len, "%s: %s", c->headers[i].name, c->headers[i].value);
-            else
-                snprintf(lines[i], len, "%s;", c->headers[i].name);
+    }
+    if (c->n_requests > 0) {
+        reqs = calloc((size_t)c->n_requests, sizeof *reqs);
+        if (!reqs || node_mix(c, reqs, &mix_lines, &n_mix_lines) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
         }
     }
     int tsunami = c->test_type == TEST_TSUNAMI;
@@ -348,13 +401,51 @@ static int node_prepare_engine(const struct node_opts *o, const struct msg_test_
         .duration_us = (int64_t)llround(c->duration_s * 1e6),
         .ramp = c->n_stages > 0 ? &ramp : NULL,
         .fleet_n = fleet_n,
-        .fleet_k = fleet_k};
+        .fleet_k = fleet_k,
+        .reqs = reqs,
+        .n_reqs = c->n_requests};
+    /* A mix whose requests all name their URL goes where the first does. */
+    int all_urls = c->n_requests > 0;
+    for (int i = 0; i < c->n_requests; i++)
+        all_urls &= c->requests[i].url != NULL;
+    if (all_urls)
+        ec.url = c->requests[0].url;
     rc = engine_create(&ec, out, err, errlen);
 out:
     for (int i = 0; lines && i < c->n_headers; i++)
         free(lines[i]);
     free(lines);
+    for (int i = 0; mix_lines && i < n_mix_lines; i++)
+        free(mix_lines[i]);
+    free(mix_lines);
+    free(reqs);
     return rc;
+}
+
+/* 1 when url's host may be sent load; the scheme and host alone are
+ * looked at (a mix's URL may hold variables after them). Returns 0, or -1
+ * with the reason in err; name is the request's, "" for the test's URL. */
+static int node_host_ok(const struct node_opts *o, const char *target_host, const char *url,
+                        const char *name, char *err, size_t errlen)
+{
+    char origin[NODE_URL_MAX], host[256], perr[300];
+    const char *a = strstr(url, "://");
+    size_t n = a ? (size_t)(a + 3 - url) + strcspn(a + 3, "/?#") : strlen(url);
+    snprintf(origin, sizeof origin, "%.*s/", (int)(n < sizeof origin - 2 ? n : sizeof origin - 2),
+             url);
+    if (plan_url_host(origin, host, sizeof host, perr, sizeof perr) < 0) {
+        snprintf(err, errlen, "bad target%s%s%s: %s", *name ? " of request \"" : "", name,
+                 *name ? "\"" : "", perr);
+        return -1;
+    }
+    int allowed = o->n_allow > 0 ? plan_host_allowed(host, o->allow, o->n_allow, 0)
+                                 : plan_host_allowed(host, &target_host, 1, 1);
+    if (!allowed) {
+        snprintf(err, errlen, "target host '%s'%s%s%s is not allowed (see --allow-target)", host,
+                 *name ? " of request \"" : "", name, *name ? "\"" : "");
+        return -1;
+    }
+    return 0;
 }
 
 /* Check the target and build the engine. Returns 0, or -1 with the reason
@@ -364,17 +455,12 @@ static int node_check_and_prepare(struct node_opts *o, const char *target_host,
                                   char *err, size_t errlen)
 {
     snprintf(url, NODE_URL_MAX, "%s", c->target_url ? c->target_url : o->target);
-    char host[256], perr[300];
-    if (plan_url_host(url, host, sizeof host, perr, sizeof perr) < 0) {
-        snprintf(err, errlen, "bad target: %s", perr);
+    if (node_host_ok(o, target_host, url, "", err, errlen) < 0)
         return -1;
-    }
-    int allowed = o->n_allow > 0 ? plan_host_allowed(host, o->allow, o->n_allow, 0)
-                                 : plan_host_allowed(host, &target_host, 1, 1);
-    if (!allowed) {
-        snprintf(err, errlen, "target host '%s' is not allowed (see --allow-target)", host);
-        return -1;
-    }
+    for (int i = 0; i < c->n_requests; i++)
+        if (c->requests[i].url &&
+            node_host_ok(o, target_host, c->requests[i].url, c->requests[i].name, err, errlen) < 0)
+            return -1;
     /* libcurl before 8.0 breaks h2c prior knowledge on connection reuse
      * (curl issue 10634): every request after a connection's first fails. */
     if (c->http2 && strncasecmp(url, "http://", 7) == 0 &&
@@ -767,7 +853,7 @@ static int node_init(struct node *n, struct node_opts *o)
         log_error("--target: %s", err);
         return -1;
     }
-    if (hist_create(&n->lat) || hist_create(&n->svc)) {
+    if (hist_create(&n->lat) || hist_create(&n->svc) || hist_create(&n->rqh)) {
         log_error("out of memory");
         return -1;
     }
@@ -787,6 +873,7 @@ static void node_fini(struct node *n)
     dstore_close(n->db);
     hist_destroy(n->lat);
     hist_destroy(n->svc);
+    hist_destroy(n->rqh);
 }
 
 /* Stop the current test, if any, and send its final report. */
@@ -986,7 +1073,9 @@ int node_bench(struct node_opts *o, const char *config_json, const sigset_t *sto
                                     .seq = n.seq++,
                                     .st = &ps,
                                     .lat = n.lat,
-                                    .svc = n.svc};
+                                    .svc = n.svc,
+                                    .eng = n.eng,
+                                    .scratch = n.rqh};
             struct msg_metrics pm;
             if (report_build(&pin, &pm) == 0) {
                 free(msg_metrics_encode(&pm));
@@ -1009,7 +1098,9 @@ int node_bench(struct node_opts *o, const char *config_json, const sigset_t *sto
                            .first_send_ms =
                                st.first_send_us ? node_epoch_ms(&n, st.first_send_us) : 0,
                            .failure = n.stop_reason,
-                           .engine = engine_name(n.eng)};
+                           .engine = engine_name(n.eng),
+                           .eng = n.eng,
+                           .scratch = n.rqh};
     struct msg_metrics m;
     if (report_build(&in, &m) == 0) {
         char *json = msg_metrics_encode(&m);

@@ -4,6 +4,7 @@
 #include "ids.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int report_build(const struct report_in *in, struct msg_metrics *out)
@@ -36,6 +37,31 @@ int report_build(const struct report_in *in, struct msg_metrics *out)
             }
         }
         out->late = st->late;
+        out->has_checks = 1;
+        out->checks_passed = st->checks_passed;
+        out->checks_failed = st->checks_failed;
+    }
+    int nr = in->eng && in->scratch ? engine_requests(in->eng) : 0;
+    if (nr > 0) {
+        out->by_request = calloc((size_t)nr, sizeof *out->by_request);
+        if (!out->by_request)
+            goto oom;
+        for (int i = 0; i < nr; i++) {
+            struct engine_req_stats rs;
+            struct msg_req_stats *o = &out->by_request[out->n_by_request++];
+            engine_snapshot_req(in->eng, i, &rs, in->scratch);
+            snprintf(o->name, sizeof o->name, "%s", engine_req_name(in->eng, i));
+            o->sent = rs.sent;
+            o->responses = rs.responses;
+            o->errors = rs.errors;
+            o->checks_passed = rs.checks_passed;
+            o->checks_failed = rs.checks_failed;
+            o->failed_status = rs.failed_status;
+            o->failed_body = rs.failed_body;
+            o->failed_json = rs.failed_json;
+            if (hist_encode(in->scratch, &o->histogram) < 0)
+                goto oom;
+        }
     }
     out->elapsed_ms = in->elapsed_ms > 0 ? in->elapsed_ms : 0;
     out->first_send_ms = in->first_send_ms;

@@ -25,6 +25,8 @@ struct report_in {
     int64_t first_send_ms; /* epoch ms; 0 when nothing was sent */
     const char *failure;   /* NULL or "": none */
     const char *engine;    /* engine_name; NULL: none was made */
+    struct engine *eng;    /* NULL, or a mix's engine: by_request is filled from it */
+    struct hist *scratch;  /* with eng: a histogram to merge each request's into */
 };
 
 /* Build the metrics message for in, with a new report_id. out is

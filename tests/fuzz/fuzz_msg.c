@@ -50,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  "test_config re-decode");
             must(m.message_count_per_driver == m2.message_count_per_driver &&
                      m.test_type == m2.test_type && m.n_headers == m2.n_headers &&
-                     m.n_drivers == m2.n_drivers,
+                     m.n_drivers == m2.n_drivers && m.n_stages == m2.n_stages &&
+                     m.n_requests == m2.n_requests && m.duration_s == m2.duration_s,
                  "test_config changed");
             struct msg_test_config cp;
             must(msg_test_config_copy(&cp, &m) == 0, "copy");
