@@ -440,15 +440,22 @@ static int cl_add_threshold(struct cl_thresholds *th, const char *cmd, const cha
 /* Judge the thresholds on the test's aggregate. Returns how many failed. */
 static int cl_judge(const cJSON *test, const struct cl_thresholds *th, FILE *out)
 {
-    struct stats s;
-    stats_from_json(jget_obj(test, "aggregate"), &s);
+    struct stats st;
+    struct thr_figures s;
+    stats_from_json(jget_obj(test, "aggregate"), &st);
+    stats_figures(&st, &s);
     int failed = 0;
     for (int i = 0; i < th->n; i++) {
         char line[300];
-        threshold_verdict(&th->t[i], &s, line, sizeof line);
+        struct thr_figures f;
+        if (threshold_figures(&th->t[i], &s, NULL, NULL, &f))
+            threshold_verdict(&th->t[i], &f, line, sizeof line);
+        else
+            snprintf(line, sizeof line, "%s: unknown (the test has no request named %s)",
+                     th->t[i].text, th->t[i].req);
         if (out)
             fprintf(out, "threshold %s\n", line);
-        failed += !threshold_holds(&th->t[i], &s);
+        failed += !threshold_holds(&th->t[i], &f);
     }
     return failed;
 }
@@ -463,8 +470,10 @@ static cJSON *cl_judged_json(const cJSON *test, const struct cl_thresholds *th, 
     int ok = cJSON_AddItemReferenceToObject(doc, "test", (cJSON *)test);
     cJSON *arr = ok ? cJSON_AddArrayToObject(doc, "thresholds") : NULL;
     ok = arr != NULL;
-    struct stats s;
-    stats_from_json(jget_obj(test, "aggregate"), &s);
+    struct stats st;
+    struct thr_figures s;
+    stats_from_json(jget_obj(test, "aggregate"), &st);
+    stats_figures(&st, &s);
     for (int i = 0; ok && i < th->n; i++) {
         const struct threshold *t = &th->t[i];
         cJSON *o = cJSON_CreateObject();
@@ -501,8 +510,10 @@ static int cl_verdict_status(const cJSON *test, int breached, const struct cl_th
     }
     if (!breached)
         return 0;
-    struct stats s;
-    stats_from_json(jget_obj(test, "aggregate"), &s);
+    struct stats st;
+    struct thr_figures s;
+    stats_from_json(jget_obj(test, "aggregate"), &st);
+    stats_figures(&st, &s);
     int unknown = 0;
     for (int i = 0; i < th->n; i++)
         unknown += !threshold_known(&th->t[i], &s);

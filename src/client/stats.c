@@ -3,6 +3,7 @@
 #include "jget.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,6 +48,35 @@ void stats_from_json(const cJSON *o, struct stats *s)
     const cJSON *lat = jget_obj(o, "latency_ms");
     for (int i = 0; i < LAT_N; i++)
         s->has_lat[i] = stats_num(lat, stats_lat_keys[i], &s->lat[i]);
+    const cJSON *codes = jget_obj(o, "status_codes");
+    s->has_checks = codes != NULL;
+    for (const cJSON *c = codes ? codes->child : NULL; c; c = c->next) {
+        if (!cJSON_IsNumber(c) || !c->string || c->valuedouble < 0)
+            continue;
+        int code = atoi(c->string);
+        if (threshold_status_check(code))
+            s->checks_passed += (int64_t)c->valuedouble;
+        else
+            s->checks_failed += (int64_t)c->valuedouble;
+    }
+}
+
+void stats_figures(const struct stats *s, struct thr_figures *f)
+{
+    memset(f, 0, sizeof *f);
+    f->sent = s->sent;
+    f->received = s->received;
+    f->errors = s->errors;
+    f->checks_passed = s->checks_passed;
+    f->checks_failed = s->checks_failed;
+    f->rps = s->rps;
+    f->has_errors = s->has_errors;
+    f->has_rps = s->has_rps;
+    f->has_checks = s->has_checks;
+    for (int i = 0; i < LAT_N; i++) {
+        f->lat[i] = s->lat[i];
+        f->has_lat[i] = s->has_lat[i];
+    }
 }
 
 double stats_error_pct(const struct stats *s)

@@ -3,22 +3,11 @@
 #ifndef DLT_CLIENT_STATS_H
 #define DLT_CLIENT_STATS_H
 
+#include "threshold.h"
+
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
-
-enum stats_lat {
-    LAT_MIN = 0,
-    LAT_MEAN,
-    LAT_MEDIAN,
-    LAT_MODE,
-    LAT_P90,
-    LAT_P95,
-    LAT_P99,
-    LAT_P999,
-    LAT_MAX,
-    LAT_N
-};
 
 /* A figure the answer does not hold (null: a driver of the original format
  * never sends it; or missing) is unknown, never 0: its has_ flag is 0 and
@@ -30,7 +19,10 @@ struct stats {
     int64_t elapsed_ms;
     double rps;
     double lat[LAT_N]; /* milliseconds, from "latency_ms" */
-    int has_errors, has_kinds, has_elapsed, has_rps;
+    /* The status check on the responses, from "status_codes" (see
+     * threshold.h): known when the answer holds status codes. */
+    int64_t checks_passed, checks_failed;
+    int has_errors, has_kinds, has_elapsed, has_rps, has_checks;
     int has_lat[LAT_N];
 };
 
@@ -38,6 +30,9 @@ struct stats {
  * (reads as 0 with its has_ flag 0), except the two request counts, which
  * read as 0. Can't fail; o may be NULL. */
 void stats_from_json(const cJSON *o, struct stats *out);
+
+/* The figures of s that a threshold compares. Can't fail. */
+void stats_figures(const struct stats *s, struct thr_figures *out);
 
 /* The key of a latency in "latency_ms" ("min", "mean", "median", ...). */
 const char *stats_lat_key(enum stats_lat l);
