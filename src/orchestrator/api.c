@@ -174,11 +174,17 @@ static enum MHD_Result api_create(struct api *a, struct MHD_Connection *conn, st
     struct msg_test_config cfg;
     int64_t min_drivers = 1;
     char err[512];
-    if (api_parse_test(r->body.data, r->body.len, original, &cfg, &min_drivers, err, sizeof err) <
-        0)
+    struct verdict *v = malloc(sizeof *v);
+    if (!v)
+        return api_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    if (api_parse_test(r->body.data, r->body.len, original, &cfg, &min_drivers, v, err,
+                       sizeof err) < 0) {
+        free(v);
         return api_error(conn, MHD_HTTP_BAD_REQUEST, "%s", err);
+    }
     cJSON *o = NULL;
-    int status = ctl_test_create(a->ctl, &cfg, min_drivers, &o, err, sizeof err);
+    int status = ctl_test_create(a->ctl, &cfg, min_drivers, v, &o, err, sizeof err);
+    free(v);
     msg_test_config_free(&cfg);
     if (status != 201 || !original)
         return api_ctl_reply(conn, status, o, err);

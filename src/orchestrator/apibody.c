@@ -185,9 +185,11 @@ static int api_check_test(const cJSON *o, const struct msg_test_config *cfg, int
 }
 
 int api_parse_test(const char *body, size_t len, int original, struct msg_test_config *cfg,
-                   int64_t *min_drivers, char *err, size_t errlen)
+                   int64_t *min_drivers, struct verdict *v, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof *cfg);
+    if (v)
+        memset(v, 0, sizeof *v);
     *min_drivers = 1;
     if (len == 0 || !body) {
         snprintf(err, errlen,
@@ -233,13 +235,28 @@ int api_parse_test(const char *body, size_t len, int original, struct msg_test_c
             snprintf(err, errlen, "\"min_drivers\" is not part of /startLoadTest; use /api/tests");
             goto out;
         }
-        double v = cJSON_IsNumber(md) ? md->valuedouble : -1;
+        double n = cJSON_IsNumber(md) ? md->valuedouble : -1;
         /* Range first: casting a double outside int64_t is undefined. */
-        if (!cJSON_IsNumber(md) || !(v >= 1 && v <= MSG_DRIVERS_MAX) || v != (double)(int64_t)v) {
+        if (!cJSON_IsNumber(md) || !(n >= 1 && n <= MSG_DRIVERS_MAX) || n != (double)(int64_t)n) {
             snprintf(err, errlen, "\"min_drivers\" must be a whole number 1..%d", MSG_DRIVERS_MAX);
             goto out;
         }
-        *min_drivers = (int64_t)v;
+        *min_drivers = (int64_t)n;
+    }
+    if (original) {
+        static const char *const ours[] = {"thresholds", "abort_on_fail"};
+        for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+            const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, ours[i]);
+            if (it && !cJSON_IsNull(it)) {
+                snprintf(err, errlen, "\"%s\" is not part of /startLoadTest; use /api/tests",
+                         ours[i]);
+                goto out;
+            }
+        }
+    } else {
+        struct verdict scratch;
+        if (verdict_from_request(o, v ? v : &scratch, err, errlen) < 0)
+            goto out;
     }
     if (msg_test_config_from_json(o, 0, cfg, err, errlen) < 0)
         goto out;

@@ -8,6 +8,7 @@
 #define ORCH_APIBODY_H
 
 #include "msg.h"
+#include "verdict.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,10 +30,12 @@ int api_body_feed(struct api_body *b, const char *data, size_t n);
 void api_body_close(struct api_body *b);
 
 /* Parse a test request body (POST /api/tests, or POST /startLoadTest when
- * original is 1: no min_drivers there) into cfg (caller frees it with
- * msg_test_config_free) and min_drivers. Returns 0, or -1 with the reason
- * for a 400 in err (cfg is then left empty). */
+ * original is 1: no min_drivers, thresholds or abort_on_fail there) into
+ * cfg (caller frees it with msg_test_config_free), min_drivers and, when v
+ * is not NULL, the thresholds and abort_on_fail (verdict.h; they stay on
+ * the orchestrator and are not sent to drivers). Returns 0, or -1 with the
+ * reason for a 400 in err (cfg is then left empty). */
 int api_parse_test(const char *body, size_t len, int original, struct msg_test_config *cfg,
-                   int64_t *min_drivers, char *err, size_t errlen);
+                   int64_t *min_drivers, struct verdict *v, char *err, size_t errlen);
 
 #endif

@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "ostore.h"
 #include "sse.h"
+#include "verdict.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -52,10 +53,11 @@ void ctl_destroy(struct ctl *c);
 /* ---- REST ---- */
 
 /* Start a test from cfg (test_id empty; drivers optional) needing
- * min_drivers alive drivers. 201 with the test object (state CREATED);
- * 409 while another test is active; 400 for a named driver never seen. */
+ * min_drivers alive drivers, judged by the thresholds of v (NULL: none).
+ * 201 with the test object (state CREATED); 409 while another test is
+ * active; 400 for a named driver never seen. */
 int ctl_test_create(struct ctl *c, const struct msg_test_config *cfg, int64_t min_drivers,
-                    cJSON **out, char *err, size_t errlen);
+                    const struct verdict *v, cJSON **out, char *err, size_t errlen);
 /* 200 with the test object, or 404. */
 int ctl_test_get(struct ctl *c, const char *test_id, cJSON **out, char *err, size_t errlen);
 /* 200 with {"tests": [summary, ...]}, newest first. */

@@ -12,6 +12,7 @@
 #include "liveness.h"
 #include "registry.h"
 #include "series.h"
+#include "verdict.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -95,6 +96,12 @@ struct test {
     uint64_t config_ticket; /* its delivery, until Kafka has acknowledged it */
     int64_t deadline_ms;    /* of the current wait */
     int stopping;
+    int ending; /* ctl_finish is ending it: no more stops */
+    /* Its thresholds and their latest judgement on the fleet-wide
+     * aggregate: at each aggregate point, and at the end. */
+    struct verdict verdict;
+    int judge_due;       /* a point was made since the latest judgement */
+    int64_t judge_at_ms; /* the end of that point's interval, since the start */
     struct part *parts;
     int n_parts;
     /* Aggregate time series: the cumulative state at the latest point, and
@@ -157,6 +164,7 @@ void ctl_check_stall(struct ctl *c, int64_t now);
 enum liveness ctl_part_liveness(struct ctl *c, const struct test *t, const struct part *p,
                                 int64_t now);
 void ctl_finish(struct ctl *c, struct test *t, enum tstate state, int64_t now);
+void ctl_stop_running(struct ctl *c, struct test *t, int64_t now);
 void ctl_step(struct ctl *c, int64_t now);
 
 /* ---- timeline.c ---- */
@@ -167,6 +175,7 @@ void ctl_agg_add(struct ctl *c, struct test *t, struct part *p, const struct msg
                  const struct hist *window, int64_t now);
 void ctl_agg_advance(struct ctl *c, struct test *t, int64_t now);
 void ctl_agg_flush(struct ctl *c, struct test *t);
+void ctl_judge(struct ctl *c, struct test *t, int64_t at_ms, int final);
 
 /* ---- intake.c ---- */
 

@@ -107,8 +107,13 @@ static int ctl_send_trigger(struct ctl *c, struct test *t, int abort, int64_t st
 
 void ctl_finish(struct ctl *c, struct test *t, enum tstate state, int64_t now)
 {
+    t->ending = 1;
     if (t->state == TS_RUNNING)
         ctl_agg_flush(c, t);
+    if (t->verdict.n > 0) {
+        int64_t at = t->start_at_ms > 0 && now > t->start_at_ms ? now - t->start_at_ms : 0;
+        ctl_judge(c, t, at, 1);
+    }
     if (state == TS_PARTIAL || (state == TS_FAILED && t->state == TS_RUNNING)) {
         /* A frozen driver that resumes must find its test over. */
         char err[256];
@@ -503,7 +508,7 @@ void ctl_step(struct ctl *c, int64_t now)
 }
 
 int ctl_test_create(struct ctl *c, const struct msg_test_config *cfg, int64_t min_drivers,
-                    cJSON **out, char *err, size_t errlen)
+                    const struct verdict *v, cJSON **out, char *err, size_t errlen)
 {
     *out = NULL;
     pthread_mutex_lock(&c->mu);
@@ -536,6 +541,8 @@ int ctl_test_create(struct ctl *c, const struct msg_test_config *cfg, int64_t mi
     if (t->cfg.report_interval_ms == 0)
         t->cfg.report_interval_ms = CTL_DEFAULT_REPORT_MS;
     snprintf(t->cfg.test_id, sizeof t->cfg.test_id, "%s", t->id);
+    if (v)
+        t->verdict = *v;
     t->state = TS_CREATED;
     t->named = cfg->drivers != NULL;
     t->min_drivers = t->named ? cfg->n_drivers : min_drivers;
@@ -551,11 +558,34 @@ int ctl_test_create(struct ctl *c, const struct msg_test_config *cfg, int64_t mi
     log_info("test %s CREATED (%s, %lld per driver, delay %gs)", t->id,
              test_type_name(t->cfg.test_type), (long long)t->cfg.message_count_per_driver,
              t->cfg.test_message_delay);
+    if (t->verdict.n > 0)
+        log_info("test %s: %d threshold(s)%s", t->id, t->verdict.n,
+                 t->verdict.abort_on_fail ? ", abort_on_fail" : "");
     ctl_publish_test(c, t, now);
     ctl_step(c, now);
 out:
     pthread_mutex_unlock(&c->mu);
     return status;
+}
+
+/* Stop the whole fleet of a RUNNING test (trigger ABORT); the test ends
+ * ABORTED once every participant sent its final report, or after the
+ * heartbeat timeout (at least two report intervals). The caller has set
+ * the reason. */
+void ctl_stop_running(struct ctl *c, struct test *t, int64_t now)
+{
+    if (t->stopping || t->state != TS_RUNNING)
+        return;
+    char kerr[256];
+    if (ctl_send_trigger(c, t, 1, 0, kerr, sizeof kerr) < 0)
+        log_error("test %s: cannot send trigger ABORT: %s", t->id, kerr);
+    t->stopping = 1;
+    int64_t wait = c->conf.hb_timeout_ms;
+    if (wait < 2 * ctl_interval_ms(t))
+        wait = 2 * ctl_interval_ms(t);
+    t->deadline_ms = now + wait;
+    ctl_persist(c, t, now);
+    ctl_publish_test(c, t, now);
 }
 
 int ctl_test_stop(struct ctl *c, const char *test_id, cJSON **out, char *err, size_t errlen)
@@ -587,22 +617,15 @@ int ctl_test_stop(struct ctl *c, const char *test_id, cJSON **out, char *err, si
         return status;
     }
     if (!t->stopping) {
-        char kerr[256];
-        int sent = t->state == TS_CREATED || ctl_send_trigger(c, t, 1, 0, kerr, sizeof kerr) == 0;
-        if (!sent)
-            log_error("test %s: cannot send trigger ABORT: %s", t->id, kerr);
         log_info("test %s: stop requested", t->id);
         if (t->state == TS_RUNNING) {
-            t->stopping = 1;
             ctl_reason(t, "stopped on request");
-            int64_t wait = c->conf.hb_timeout_ms;
-            if (wait < 2 * ctl_interval_ms(t))
-                wait = 2 * ctl_interval_ms(t);
-            t->deadline_ms = now + wait;
-            ctl_persist(c, t, now);
-            ctl_publish_test(c, t, now);
+            ctl_stop_running(c, t, now);
             *out = ctl_test_json(c, t, now, 1);
         } else {
+            char kerr[256];
+            if (t->state != TS_CREATED && ctl_send_trigger(c, t, 1, 0, kerr, sizeof kerr) < 0)
+                log_error("test %s: cannot send trigger ABORT: %s", t->id, kerr);
             ctl_reason(t, "stopped on request before it started");
             /* Answer with the final object: ctl_finish frees the test. */
             t->state = TS_ABORTED;

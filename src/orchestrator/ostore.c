@@ -23,7 +23,9 @@ static const char ostore_schema[] =
     " start_at_ms INTEGER,"
     " ended_ms INTEGER,"
     " summary TEXT,"
-    " per_driver TEXT);"
+    " per_driver TEXT,"
+    " thresholds TEXT,"
+    " verdict TEXT);"
     "CREATE INDEX IF NOT EXISTS tests_by_created ON tests(created_ms);"
     "CREATE INDEX IF NOT EXISTS tests_by_state ON tests(state);"
     "CREATE TABLE IF NOT EXISTS drivers ("
@@ -77,6 +79,50 @@ static int ostore_fail(char *err, size_t errlen, const char *what, sqlite3 *db)
     return -1;
 }
 
+/* Columns added since the first schema: a store made before them gets
+ * them at open (NULL in the rows already there). */
+static const struct {
+    const char *table, *column, *type;
+} ostore_added[] = {
+    {"tests", "thresholds", "TEXT"},
+    {"tests", "verdict", "TEXT"},
+};
+
+static int ostore_has_column(struct ostore *s, const char *table, const char *column, char *err,
+                             size_t errlen)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name = ?1", table);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store_db(s->st), sql, -1, &st, NULL) != SQLITE_OK)
+        return ostore_fail(err, errlen, "table info", store_db(s->st));
+    sqlite3_bind_text(st, 1, column, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return ostore_fail(err, errlen, "table info", store_db(s->st));
+}
+
+static int ostore_migrate(struct ostore *s, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof ostore_added / sizeof ostore_added[0]; i++) {
+        int has = ostore_has_column(s, ostore_added[i].table, ostore_added[i].column, err, errlen);
+        if (has < 0)
+            return -1;
+        if (has)
+            continue;
+        char sql[160];
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", ostore_added[i].table,
+                 ostore_added[i].column, ostore_added[i].type);
+        if (store_exec(s->st, sql, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int ostore_open(const char *path, struct ostore **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -87,6 +133,10 @@ int ostore_open(const char *path, struct ostore **out, char *err, size_t errlen)
     }
     if (store_open(path, ostore_schema, &s->st, err, errlen) < 0) {
         free(s);
+        return -1;
+    }
+    if (ostore_migrate(s, err, errlen) < 0) {
+        ostore_close(s);
         return -1;
     }
     *out = s;
@@ -149,15 +199,18 @@ void ostore_test_free(struct ostore_test *t)
     free(t->participants);
     free(t->summary);
     free(t->per_driver);
+    free(t->thresholds);
+    free(t->verdict);
     t->reason = t->config = t->participants = t->summary = t->per_driver = NULL;
+    t->thresholds = t->verdict = NULL;
 }
 
 int ostore_test_put(struct ostore *s, const struct ostore_test *t, char *err, size_t errlen)
 {
     static const char sql[] =
         "INSERT OR REPLACE INTO tests (test_id, created_ms, state, reason, config, min_drivers,"
-        " participants, start_at_ms, ended_ms, summary, per_driver)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+        " participants, start_at_ms, ended_ms, summary, per_driver, thresholds, verdict)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
     sqlite3_stmt *st = store_stmt(s->st, sql, err, errlen);
     if (!st)
         return -1;
@@ -172,6 +225,8 @@ int ostore_test_put(struct ostore *s, const struct ostore_test *t, char *err, si
     ostore_bind_opt(st, 9, t->ended_ms);
     ostore_bind_text(st, 10, t->summary);
     ostore_bind_text(st, 11, t->per_driver);
+    ostore_bind_text(st, 12, t->thresholds);
+    ostore_bind_text(st, 13, t->verdict);
     return store_step_done(s->st, st, err, errlen);
 }
 
@@ -180,7 +235,8 @@ int ostore_test_get(struct ostore *s, const char *test_id, struct ostore_test *o
 {
     static const char sql[] =
         "SELECT test_id, created_ms, state, reason, config, min_drivers, participants,"
-        " start_at_ms, ended_ms, summary, per_driver FROM tests WHERE test_id = ?1";
+        " start_at_ms, ended_ms, summary, per_driver, thresholds, verdict FROM tests"
+        " WHERE test_id = ?1";
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = store_stmt(s->st, sql, err, errlen);
     if (!st)
@@ -207,6 +263,8 @@ int ostore_test_get(struct ostore *s, const char *test_id, struct ostore_test *o
     out->ended_ms = sqlite3_column_int64(st, 8);
     out->summary = ostore_col_text(st, 9);
     out->per_driver = ostore_col_text(st, 10);
+    out->thresholds = ostore_col_text(st, 11);
+    out->verdict = ostore_col_text(st, 12);
     sqlite3_reset(st);
     return 1;
 }

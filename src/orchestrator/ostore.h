@@ -1,11 +1,10 @@
 /* ostore: the orchestrator's SQLite schema and queries (on store.h; WAL).
  *
  * Tables: tests (config, state, reason, timestamps, participants, final
- * results as JSON), drivers, reports (every metrics report as raw JSON,
- * unique by report_id) and points (the time series). Not thread-safe: the
- * caller serializes. Every function returns 0 (or a count, or 1/0 for
- * found/not found) or -1 with the reason in err. Strings handed out are
- * malloc'd; the caller frees them with free(). */
+ * results as JSON, thresholds and their verdict), drivers, reports (every metrics report as raw
+ * JSON, unique by report_id) and points (the time series). Not thread-safe: the caller serializes.
+ * Every function returns 0 (or a count, or 1/0 for found/not found) or -1 with the reason in err.
+ * Strings handed out are malloc'd; the caller frees them with free(). */
 #ifndef ORCH_OSTORE_H
 #define ORCH_OSTORE_H
 
@@ -39,6 +38,8 @@ struct ostore_test {
     int64_t start_at_ms, ended_ms; /* 0: not yet */
     char *summary;                 /* the test object without per_driver */
     char *per_driver;              /* JSON array */
+    char *thresholds;              /* {"thresholds": [...], "abort_on_fail"}; NULL none */
+    char *verdict;                 /* the latest verdict JSON (null: no thresholds) */
 };
 
 /* Free the strings of t. Accepts NULL. */

@@ -54,8 +54,13 @@ void ctl_persist(struct ctl *c, struct test *t, int64_t now)
     row.ended_ms = t->ended_ms;
     row.summary = ctl_print(summary);
     row.per_driver = ctl_print(perd);
+    cJSON *thr = t->verdict.n > 0 ? verdict_def_to_json(&t->verdict) : NULL;
+    cJSON *verdict = t->verdict.n > 0 ? verdict_to_json(&t->verdict) : NULL;
+    row.thresholds = ctl_print(thr);
+    row.verdict = ctl_print(verdict);
     char err[256];
-    if (!row.config || !row.participants || !row.summary || !row.per_driver)
+    if (!row.config || !row.participants || !row.summary || !row.per_driver ||
+        (t->verdict.n > 0 && (!row.thresholds || !row.verdict)))
         ctl_db_error(c, "save test", "out of memory");
     else if (ostore_test_put(c->db, &row, err, sizeof err) < 0)
         ctl_db_error(c, "save test", err);
@@ -63,6 +68,10 @@ void ctl_persist(struct ctl *c, struct test *t, int64_t now)
     cJSON_free(row.participants);
     cJSON_free(row.summary);
     cJSON_free(row.per_driver);
+    cJSON_free(row.thresholds);
+    cJSON_free(row.verdict);
+    cJSON_Delete(thr);
+    cJSON_Delete(verdict);
     cJSON_Delete(summary);
     cJSON_Delete(perd);
     cJSON_Delete(cfg);
@@ -170,6 +179,13 @@ static struct test *ctl_load_test(struct ctl *c, const char *id, int64_t now, ch
     const char *cfg = row.config ? row.config : "";
     if (msg_test_config_decode(cfg, strlen(cfg), &t->cfg, err, sizeof err) < 0) {
         snprintf(why, whylen, "its stored config is unreadable: %s", err);
+        ostore_test_free(&row);
+        free(t);
+        return NULL;
+    }
+    if (verdict_load(row.thresholds, row.verdict, &t->verdict, err, sizeof err) < 0) {
+        snprintf(why, whylen, "%s", err);
+        msg_test_config_free(&t->cfg);
         ostore_test_free(&row);
         free(t);
         return NULL;

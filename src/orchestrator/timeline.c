@@ -3,8 +3,11 @@
  * by interval from the participants' reports. */
 #include "ctl_int.h"
 
+#include "clock.h"
 #include "log.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The participants' summed cumulative counts. */
@@ -67,6 +70,50 @@ static void ctl_agg_emit(struct ctl *c, struct test *t)
     sl->used = 0;
     t->agg_next = k + 1;
     ctl_store_point(c, t, "", k, &p);
+    /* Judged once the caller is done with the scratch histograms (the
+     * report's latency window is one of them). */
+    if (t->verdict.n > 0) {
+        t->judge_due = 1;
+        t->judge_at_ms = cur.t_ms;
+    }
+}
+
+/* Judge the test's thresholds on its fleet-wide cumulative aggregate, at
+ * at_ms since the start (an aggregate point, or the end when final). A
+ * breach that abort_on_fail acts on stops the fleet, as a user's stop
+ * does, with the breach as the reason. */
+void ctl_judge(struct ctl *c, struct test *t, int64_t at_ms, int final)
+{
+    struct agg_driver **ds = calloc((size_t)(t->n_parts ? t->n_parts : 1), sizeof *ds);
+    if (!ds) {
+        log_error("test %s: out of memory to judge its thresholds", t->id);
+        return;
+    }
+    for (int i = 0; i < t->n_parts; i++)
+        ds[i] = &t->parts[i].agg;
+    struct agg_stats agg;
+    int approximate = 0;
+    agg_merge(ds, t->n_parts, &c->s, &agg, &approximate);
+    free(ds);
+    struct thr_figures whole;
+    verdict_figures(&agg, &whole);
+    /* Requests have no names yet: a by-name lookup goes here. */
+    int breach = verdict_judge(&t->verdict, &whole, NULL, NULL);
+    t->verdict.final = final;
+    if (final || breach < 0 || t->ending || t->stopping || t->state != TS_RUNNING)
+        return;
+    const struct verdict_item *vi = &t->verdict.it[breach];
+    char shown[96];
+    threshold_shown(&vi->t, &whole, shown, sizeof shown);
+    char when[32];
+    if (at_ms % 1000 == 0)
+        snprintf(when, sizeof when, "%lld s", (long long)(at_ms / 1000));
+    else
+        snprintf(when, sizeof when, "%.1f s", (double)at_ms / 1000.0);
+    ctl_reason(t, "threshold %s breached: %s = %s at %s", vi->t.text, vi->t.name, shown, when);
+    log_warn("test %s: threshold %s breached (%s = %s at %.1f s); stopping the fleet", t->id,
+             vi->t.text, vi->t.name, shown, (double)at_ms / 1000.0);
+    ctl_stop_running(c, t, clock_wall_ms());
 }
 
 /* Add what participant p's report changed (before -> after, with its
@@ -109,7 +156,7 @@ void ctl_agg_add(struct ctl *c, struct test *t, struct part *p, const struct msg
 
 /* Make every interval into a point that is complete: every participant
  * has reported past it or is done, or its grace time is over. */
-void ctl_agg_advance(struct ctl *c, struct test *t, int64_t now)
+static void ctl_agg_points(struct ctl *c, struct test *t, int64_t now)
 {
     if (t->state != TS_RUNNING || t->start_at_ms <= 0)
         return;
@@ -141,6 +188,16 @@ void ctl_agg_advance(struct ctl *c, struct test *t, int64_t now)
                 return;
         }
         ctl_agg_emit(c, t);
+    }
+}
+
+/* Then judge the thresholds when a point was made. */
+void ctl_agg_advance(struct ctl *c, struct test *t, int64_t now)
+{
+    ctl_agg_points(c, t, now);
+    if (t->judge_due) {
+        t->judge_due = 0;
+        ctl_judge(c, t, t->judge_at_ms, 0);
     }
 }
 

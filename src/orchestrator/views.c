@@ -106,6 +106,17 @@ cJSON *ctl_test_json(struct ctl *c, struct test *t, int64_t now, int per_driver)
     else
         ok = ok && cJSON_AddNullToObject(o, "start_skew_ms");
     ok = ok && agg_json_add(o, "aggregate", agg_stats_to_json(&agg));
+    cJSON *thr = cJSON_CreateArray();
+    for (int i = 0; thr && i < t->verdict.n; i++) {
+        cJSON *e = cJSON_CreateString(t->verdict.it[i].t.text);
+        if (!e || !cJSON_AddItemToArray(thr, e)) {
+            cJSON_Delete(e);
+            ok = 0;
+        }
+    }
+    ok = ok && agg_json_add(o, "thresholds", thr) &&
+         cJSON_AddBoolToObject(o, "abort_on_fail", t->verdict.abort_on_fail) &&
+         agg_json_add(o, "verdict", verdict_to_json(&t->verdict));
     if (per_driver)
         ok = ok && agg_json_add(o, "per_driver", ctl_per_driver_json(c, t, now));
     if (!ok) {
@@ -184,6 +195,17 @@ static int ctl_stored_test(struct ctl *c, const char *test_id, int per_driver, c
         return 404;
     }
     cJSON *o = row.summary ? cJSON_Parse(row.summary) : NULL;
+    /* The verdict as stored beside the test: its summary may be older
+     * (a test ended at a restart keeps its summary of then). */
+    cJSON *verdict = row.verdict ? cJSON_Parse(row.verdict) : NULL;
+    if (o && verdict) {
+        if (cJSON_GetObjectItemCaseSensitive(o, "verdict"))
+            cJSON_ReplaceItemInObjectCaseSensitive(o, "verdict", verdict);
+        else
+            cJSON_AddItemToObject(o, "verdict", verdict);
+        verdict = NULL;
+    }
+    cJSON_Delete(verdict);
     if (o && per_driver) {
         cJSON *pd = row.per_driver ? cJSON_Parse(row.per_driver) : NULL;
         if (!pd)

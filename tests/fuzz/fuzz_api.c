@@ -106,9 +106,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct msg_test_config cfg;
         int64_t min_drivers = 0;
         char err[512] = "";
-        if (api_parse_test(b.data, b.len, original, &cfg, &min_drivers, err, sizeof err) == 0) {
+        static struct verdict verdict;
+        if (api_parse_test(b.data, b.len, original, &cfg, &min_drivers, &verdict, err,
+                           sizeof err) == 0) {
             must(min_drivers >= 1 && min_drivers <= MSG_DRIVERS_MAX, "min_drivers out of range");
             must(!original || min_drivers == 1, "min_drivers on /startLoadTest");
+            must(verdict.n >= 0 && verdict.n <= VERDICT_THRESHOLDS_MAX,
+                 "thresholds over the bound");
+            must(!original || (verdict.n == 0 && !verdict.abort_on_fail),
+                 "thresholds on /startLoadTest");
+            for (int i = 0; i < verdict.n; i++)
+                must(!verdict.it[i].t.req[0], "a threshold on a request name accepted");
             must(cfg.message_count_per_driver >= 1, "count below 1");
             must(!cfg.drivers || cfg.n_drivers > 0, "empty drivers list accepted");
             for (int i = 0; i < cfg.n_drivers; i++)

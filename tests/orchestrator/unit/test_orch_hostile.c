@@ -49,7 +49,7 @@ static void expect_refused(const char *body, const char *words)
     struct msg_test_config cfg;
     int64_t md = 0;
     char err[512] = "";
-    assert_int_equal(api_parse_test(body, strlen(body), 0, &cfg, &md, err, sizeof err), -1);
+    assert_int_equal(api_parse_test(body, strlen(body), 0, &cfg, &md, NULL, err, sizeof err), -1);
     if (!strstr(err, words))
         fail_msg("error \"%s\" does not mention \"%s\" (body %s)", err, words, body);
 }
@@ -77,7 +77,7 @@ static void test_bodies(void **state)
     const char *ok = T "\"drivers\":[\"d-1\",\"d-2\"],\"min_drivers\":2,"
                        "\"target_url\":\"http://[::1]:8081/ping\","
                        "\"headers\":{\"X\":\"a\\\\u0000b\\tc\"}}";
-    assert_int_equal(api_parse_test(ok, strlen(ok), 0, &cfg, &md, err, sizeof err), 0);
+    assert_int_equal(api_parse_test(ok, strlen(ok), 0, &cfg, &md, NULL, err, sizeof err), 0);
     assert_int_equal(md, 2);
     assert_string_equal(cfg.headers[0].value, "a\\u0000b\tc");
     msg_test_config_free(&cfg);

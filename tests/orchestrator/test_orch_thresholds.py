@@ -1,0 +1,161 @@
+"""Live fleet-wide thresholds on 2 drivers:
+1. POST /api/tests refuses a malformed threshold (400 naming it and the
+   reason), a threshold on a request name the test does not have, more than
+   32 thresholds, and a bad abort_on_fail; nothing is created.
+2. With abort_on_fail, a threshold that breaks (p99 < 1 us) stops the whole
+   fleet: the test ends ABORTED with the breach as its reason, every
+   driver's run ends soon after the interval the breach was seen in (far
+   before its count), and nothing reaches the target after that.
+3. Without abort_on_fail, a breached threshold (errors<1% against a path
+   the target answers 404) lets the test COMPLETE, with verdict
+   passed=false and the figures; a threshold that holds says so.
+4. The orchestrator starts on a store made before thresholds existed (the
+   tests table without the new columns) and adds them; the verdicts stay
+   after a restart."""
+
+import json
+import os
+import re
+import sqlite3
+import time
+
+from dlt import ARTIFACTS, Cluster, check, get_json, log, run_test, wait_until
+from orchlib import get_test, post, start_test, target_count, wait_drivers, wait_test
+
+# A store of the schema before thresholds: the tests table as it was.
+OLD_TESTS = (
+    "CREATE TABLE tests (test_id TEXT PRIMARY KEY, created_ms INTEGER NOT NULL,"
+    " state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '', config TEXT NOT NULL,"
+    " min_drivers INTEGER NOT NULL DEFAULT 1, participants TEXT NOT NULL DEFAULT '[]',"
+    " start_at_ms INTEGER, ended_ms INTEGER, summary TEXT, per_driver TEXT)")
+
+RATE_DELAY = 0.002  # 500 requests/s per driver
+LONG_COUNT = 60000  # 120 s per driver unless stopped
+
+
+def refused(orch, body, *words):
+    status, doc = post(orch.url + "/api/tests", body)
+    check(status == 400, f"{body.get('thresholds')}: status {status}: {doc}")
+    msg = (doc or {}).get("error", "")
+    for w in words:
+        check(w in msg, f"the error '{msg}' does not say '{w}'")
+    log(f"refused: {msg}")
+
+
+def main():
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    db = os.path.join(ARTIFACTS, f"orchestrator-old-{os.getpid()}-{time.time_ns()}.db")
+    con = sqlite3.connect(db)
+    con.execute(OLD_TESTS)
+    con.commit()
+    con.close()
+    with Cluster() as c:
+        c.broker()
+        target = c.target()
+        orch = c.orchestrator(db=db)
+        cols = [r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(tests)")]
+        check("thresholds" in cols and "verdict" in cols, f"columns after open: {cols}")
+        drivers = [c.driver(target=target.url + "/ping") for _ in range(2)]
+        wait_drivers(orch.url, 2)
+
+        # 1: refused at creation.
+        base = {"test_type": "TSUNAMI", "test_message_delay": 0.01,
+                "message_count_per_driver": 10}
+        refused(orch, {**base, "thresholds": ["p99<"]}, "p99<", "no value")
+        refused(orch, {**base, "thresholds": ["p99<200ms", "p98<1s"]}, "p98<1s", "unknown metric")
+        refused(orch, {**base, "thresholds": ["home:p95<100ms"]}, "home:p95<100ms", "\"home\"",
+                "no request")
+        refused(orch, {**base, "thresholds": ["checks>101%"]}, "checks>101%")
+        refused(orch, {**base, "thresholds": [f"p99<{i + 1}ms" for i in range(33)]}, "32")
+        refused(orch, {**base, "thresholds": "p99<200ms"}, "array")
+        refused(orch, {**base, "thresholds": [5]}, "[0]", "string")
+        refused(orch, {**base, "abort_on_fail": "yes"}, "abort_on_fail")
+        status, doc = post(orch.url + "/startLoadTest", {**base, "thresholds": ["p99<1s"]})
+        check(status == 400 and "/api/tests" in doc.get("error", ""), f"original: {status} {doc}")
+        check(get_json(orch.url + "/api/tests")["tests"] == [], "a refused test was created")
+
+        # 2: abort_on_fail stops the fleet.
+        before = target_count(target.url)
+        tid = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": RATE_DELAY,
+                                    "message_count_per_driver": LONG_COUNT,
+                                    "thresholds": ["p99<0.001ms", "errors<50%"],
+                                    "abort_on_fail": True})
+        live = wait_until(lambda: (lambda t: t if t["state"] in ("RUNNING", "ABORTED") and
+                                   t["verdict"]["thresholds"][0]["value"] is not None
+                                   else None)(get_test(orch.url, tid)),
+                          timeout=60, what="a live verdict")
+        check(live["thresholds"] == ["p99<0.001ms", "errors<50%"] and live["abort_on_fail"],
+              f"test view: {live['thresholds']} {live['abort_on_fail']}")
+        t = wait_test(orch.url, tid, timeout=90)
+        log(f"ended {t['state']}: {t['reason']}")
+        check(t["state"] == "ABORTED", f"{t['state']}: {t['reason']}")
+        m = re.search(r"threshold p99<0\.001ms breached: p99 = ([0-9.]+) ms at ([0-9.]+) s",
+                      t["reason"])
+        check(m, f"reason: {t['reason']}")
+        at_ms = float(m.group(2)) * 1000
+        v = t["verdict"]
+        check(v["passed"] is False and v["final"] is True, f"verdict {v}")
+        check([x["expr"] for x in v["thresholds"]] == ["p99<0.001ms", "errors<50%"], f"{v}")
+        check(v["thresholds"][0]["holds"] is False and v["thresholds"][0]["value"] > 0.001,
+              f"{v}")
+        check(v["thresholds"][1]["holds"] is True and v["thresholds"][1]["value"] == 0, f"{v}")
+        # Each driver stopped soon after the interval of the breach: its run
+        # ended within the point's grace (1 s) plus the trigger's way, with
+        # a wide margin for a busy machine, and far before its count.
+        for pd in t["per_driver"]:
+            log(f"{pd['node_id']}: {pd['requests_sent']} sent, ran {pd['elapsed_ms']} ms, "
+                f"breach interval ended at {at_ms} ms")
+            check(pd["final"] and pd["failure"] == "aborted", f"driver {pd}")
+            check(pd["requests_sent"] < LONG_COUNT / 4, f"driver ran on: {pd['requests_sent']}")
+            check(pd["elapsed_ms"] <= at_ms + 1000 + 4000,
+                  f"driver {pd['node_id']} ran {pd['elapsed_ms']} ms, breach at {at_ms} ms")
+        served = target_count(target.url) - before
+        check(served == t["aggregate"]["requests_sent"],
+              f"target served {served}, test sent {t['aggregate']['requests_sent']}")
+        time.sleep(1.5)
+        check(target_count(target.url) - before == served, "requests reached the target after")
+        aborted_view = t
+
+        # 3: without abort_on_fail, the test completes, judged failed.
+        tid2 = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": 0.005,
+                                     "message_count_per_driver": 200,
+                                     "target_url": target.url + "/nope",
+                                     "thresholds": ["errors<1%", "checks>99%", "p99<30s",
+                                                    "sent>=400"]})
+        t2 = wait_test(orch.url, tid2, timeout=60)
+        check(t2["state"] == "COMPLETED", f"{t2['state']}: {t2['reason']}")
+        check(t2["abort_on_fail"] is False, "abort_on_fail")
+        v2 = t2["verdict"]
+        log(f"verdict: {json.dumps(v2)}")
+        check(v2["passed"] is False and v2["final"] is True, f"verdict {v2}")
+        got = {x["expr"]: (x["holds"], x["value"]) for x in v2["thresholds"]}
+        check(got["errors<1%"] == (False, 100), f"errors: {got}")
+        check(got["checks>99%"] == (False, 0), f"checks: {got}")
+        check(got["p99<30s"][0] is True and got["p99<30s"][1] > 0, f"p99: {got}")
+        check(got["sent>=400"] == (True, 400), f"sent: {got}")
+
+        # A test without thresholds has no verdict.
+        tid3 = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": 0.005,
+                                     "message_count_per_driver": 20})
+        t3 = wait_test(orch.url, tid3, timeout=60)
+        check(t3["state"] == "COMPLETED" and t3["verdict"] is None and t3["thresholds"] == [],
+              f"no thresholds: {t3['state']} {t3['verdict']} {t3['thresholds']}")
+
+        listed = {x["test_id"]: x for x in get_json(orch.url + "/api/tests")["tests"]}
+        check(listed[tid2]["verdict"] == v2, "the list's verdict differs")
+
+        # 4: stored, and still there after a restart.
+        rows = dict(sqlite3.connect(db).execute("SELECT test_id, verdict FROM tests"))
+        check(json.loads(rows[tid]) == v and json.loads(rows[tid2]) == v2,
+              f"stored verdicts: {rows}")
+        check(orch.stop() == 0, "orchestrator exit status")
+        orch = c.orchestrator(db=db)
+        a = get_test(orch.url, tid)
+        check(a["verdict"] == v and a["reason"] == aborted_view["reason"] and
+              a["state"] == "ABORTED", f"after restart: {a['state']} {a['verdict']}")
+        check(get_test(orch.url, tid2)["verdict"] == v2, "verdict of the completed test changed")
+        check(all(d.alive() for d in drivers), "a driver died")
+
+
+if __name__ == "__main__":
+    run_test(main)
