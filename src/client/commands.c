@@ -156,16 +156,24 @@ static void cl_usage_start(FILE *out)
             "\n"
             "Following:\n"
             "  --wait               follow the test to its end, print the summary; exit 1\n"
-            "                       unless it COMPLETED and every threshold held\n"
-            "  --threshold EXPR     a condition on the aggregate, judged at the end;\n"
-            "                       repeatable; needs --wait. EXPR is METRIC OP VALUE:\n"
-            "                       METRIC min mean median|p50 mode p90 p95 p99 p999 max\n"
-            "                       (VALUE a duration: us, ms, s; bare = ms), errors (a\n"
-            "                       count, or a %% of sent), error_rate (fraction or %%),\n"
-            "                       rps, sent, received; OP < <= > >=.\n"
-            "                       e.g. 'p99<200ms' 'errors<1%%' 'rps>1000'. On a\n"
+            "                       unless it COMPLETED and the verdict the orchestrator\n"
+            "                       stored says every threshold held\n"
+            "  --threshold EXPR     a condition on the fleet-wide aggregate, sent with\n"
+            "                       the test: the orchestrator judges it at every\n"
+            "                       aggregate interval and at the end and stores the\n"
+            "                       verdict; repeatable, at most 32. EXPR is\n"
+            "                       METRIC OP VALUE: METRIC min mean median|p50 mode\n"
+            "                       p90 p95 p99 p999 max (VALUE a duration: us, ms, s;\n"
+            "                       bare = ms), errors (a count, or a %% of sent),\n"
+            "                       error_rate (fraction or %%), checks (the %% of\n"
+            "                       responses with status 2xx or 3xx), rps, sent,\n"
+            "                       received; OP < <= > >=.\n"
+            "                       e.g. 'p99<200ms' 'errors<1%%' 'checks>99%%'. On a\n"
             "                       figure the orchestrator reports as unknown (no\n"
             "                       driver sent it) a threshold is not met\n"
+            "  --abort-on-fail      stop the whole test as soon as a threshold on a\n"
+            "                       latency, errors, error_rate or checks breaks; it\n"
+            "                       ends ABORTED with the breach as its reason\n"
             "  --wait-timeout DURATION  give up following after this long (a bare number\n"
             "                       is seconds; default none)\n"
             "\n"
@@ -525,6 +533,27 @@ static int cl_verdict_status(const cJSON *test, int breached, const struct cl_th
                    nthr == 1 ? "" : "s");
 }
 
+/* The thresholds that did not hold in the verdict the orchestrator stored
+ * with the test, so that the exit status agrees with what it shows; an
+ * answer without a verdict (an orchestrator from before thresholds) keeps
+ * the client's own count, judged. */
+static int cl_stored_breaches(const cJSON *test, int judged)
+{
+    const cJSON *v = jget_obj(test, "verdict");
+    const cJSON *arr = v ? cJSON_GetObjectItemCaseSensitive(v, "thresholds") : NULL;
+    if (!cJSON_IsArray(arr))
+        return judged;
+    int breached = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        breached += !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "holds"));
+    }
+    if (breached == 0 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "passed")))
+        breached = 1;
+    return breached;
+}
+
 /* ---- interactive --------------------------------------------------------- */
 
 static int cl_cmd_interactive(const struct cl_global *g)
@@ -603,7 +632,7 @@ static int cl_start_follow(struct http_client *h, const struct cl_global *g, con
         return cl_fail("%s", err);
     int rc;
     if (g->json) {
-        int breached = cl_judge(final, th, NULL);
+        int breached = cl_stored_breaches(final, cl_judge(final, th, NULL));
         int passed = !breached && !stats_state_failed(jget_str(final, "state", ""));
         cJSON *doc = cl_judged_json(final, th, passed);
         rc = doc ? cl_print_json(doc) : cl_fail("out of memory");
@@ -616,7 +645,7 @@ static int cl_start_follow(struct http_client *h, const struct cl_global *g, con
             cJSON_Delete(final);
             return cl_fail("cannot write the summary");
         }
-        int breached = cl_judge(final, th, stdout);
+        int breached = cl_stored_breaches(final, cl_judge(final, th, stdout));
         fflush(stdout);
         rc = cl_verdict_status(final, breached, th);
     }
@@ -645,6 +674,7 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
         {"duration", required_argument, NULL, OPT_START_FLAG},
         {"stage", required_argument, NULL, OPT_START_FLAG},
         {"start-target", required_argument, NULL, OPT_START_FLAG},
+        {"abort-on-fail", no_argument, NULL, OPT_START_FLAG},
         {"wait", no_argument, NULL, OPT_WAIT},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
@@ -670,6 +700,8 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
             wait = 1;
         } else if (c == OPT_THRESHOLD) {
             rc = cl_add_threshold(&th, "start", optarg);
+            if (!rc && startcfg_set(&sc, "threshold", optarg, err, sizeof err) < 0)
+                rc = cl_usage_error("start", "%s", err);
         } else if (c == OPT_WAIT_TIMEOUT) {
             int64_t us = 0;
             if (opt_parse_duration_us(optarg, 1000000, 30LL * 86400 * 1000000, &us, err,
@@ -698,8 +730,6 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
     if (optind < argc)
         rc = cl_usage_error("start", "unexpected argument '%.64s' (start takes only options)",
                             argv[optind]);
-    else if (th.n > 0 && !wait)
-        rc = cl_usage_error("start", "--threshold is judged on the finished test: add --wait");
     else if (wait_ms > 0 && !wait)
         rc = cl_usage_error("start", "--wait-timeout needs --wait");
     cJSON *body = NULL;

@@ -288,6 +288,23 @@ static int shape_driver_figures(struct shape *sh, const cJSON *d)
     return shape_stats(sh, d);
 }
 
+static int shape_verdict_item(struct shape *sh, const cJSON *v)
+{
+    if (shape_str(sh, v, "expr", SH_REQUIRED) || shape_bool(sh, v, "holds", SH_REQUIRED) ||
+        shape_num(sh, v, "value", SH_REQUIRED | SH_NULL))
+        return -1;
+    return 0;
+}
+
+/* {"passed", "final", "thresholds": [{"expr", "holds", "value"}]}. */
+static int shape_verdict(struct shape *sh, const cJSON *v)
+{
+    if (shape_bool(sh, v, "passed", SH_REQUIRED) || shape_bool(sh, v, "final", 0) ||
+        shape_each(sh, v, "thresholds", SH_REQUIRED, shape_verdict_item))
+        return -1;
+    return 0;
+}
+
 static int shape_test_body(struct shape *sh, const cJSON *t)
 {
     if (shape_test_id(sh, t, "test_id"))
@@ -311,7 +328,9 @@ static int shape_test_body(struct shape *sh, const cJSON *t)
         shape_sub(sh, t, "config", SH_NULL, shape_config) ||
         shape_each(sh, t, "drivers", 0, NULL) ||
         shape_sub(sh, t, "aggregate", SH_REQUIRED, shape_stats) ||
-        shape_each(sh, t, "per_driver", 0, shape_driver_figures))
+        shape_each(sh, t, "per_driver", 0, shape_driver_figures) ||
+        shape_each(sh, t, "thresholds", 0, NULL) || shape_bool(sh, t, "abort_on_fail", 0) ||
+        shape_sub(sh, t, "verdict", SH_NULL, shape_verdict))
         return -1;
     return 0;
 }

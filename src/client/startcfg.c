@@ -201,10 +201,14 @@ static int sc_drivers(struct startcfg *c, const char *v, char *err, size_t errle
 
 int startcfg_set(struct startcfg *c, const char *flag, const char *v, char *err, size_t errlen)
 {
-    char why[200];
+    char why[400];
     int64_t us;
     if (strcmp(flag, "http2") == 0) {
         c->http2 = 1;
+        return 0;
+    }
+    if (strcmp(flag, "abort-on-fail") == 0) {
+        c->abort_on_fail = 1;
         return 0;
     }
     if (!v)
@@ -314,6 +318,15 @@ int startcfg_set(struct startcfg *c, const char *flag, const char *v, char *err,
         if (us < 100000)
             return sc_fail(err, errlen, flag, "the report interval must be 100ms..60s");
         c->report_ms = (us + 500) / 1000;
+    } else if (strcmp(flag, "threshold") == 0) {
+        struct threshold t;
+        if (c->n_thresholds >= STARTCFG_THRESHOLDS_MAX) {
+            snprintf(why, sizeof why, "at most %d thresholds", STARTCFG_THRESHOLDS_MAX);
+            return sc_fail(err, errlen, flag, why);
+        }
+        if (threshold_parse(v, &t, why, sizeof why) < 0)
+            return sc_fail(err, errlen, flag, why);
+        snprintf(c->thresholds[c->n_thresholds++], THRESHOLD_TEXT_MAX, "%s", t.text);
     } else {
         return sc_fail(err, errlen, flag, "not a start option");
     }
@@ -362,6 +375,11 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
     if (c->min_drivers > 0 && c->drivers && c->min_drivers > c->n_drivers) {
         snprintf(err, errlen, "--min-drivers %lld is more than the %d drivers listed in --drivers",
                  (long long)c->min_drivers, c->n_drivers);
+        return -1;
+    }
+    if (c->abort_on_fail && c->n_thresholds == 0) {
+        snprintf(err, errlen,
+                 "--abort-on-fail stops a test whose threshold breaks: add --threshold");
         return -1;
     }
     if (c->body && c->method[0] &&
@@ -427,6 +445,18 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
         ok = ok && cJSON_AddBoolToObject(o, "http2", 1);
     if (c->min_drivers)
         ok = ok && cJSON_AddNumberToObject(o, "min_drivers", (double)c->min_drivers);
+    if (c->n_thresholds > 0) {
+        cJSON *a = ok ? cJSON_AddArrayToObject(o, "thresholds") : NULL;
+        ok = a != NULL;
+        for (int i = 0; ok && i < c->n_thresholds; i++) {
+            cJSON *s = cJSON_CreateString(c->thresholds[i]);
+            ok = s && cJSON_AddItemToArray(a, s);
+            if (!ok)
+                cJSON_Delete(s);
+        }
+    }
+    if (c->abort_on_fail)
+        ok = ok && cJSON_AddBoolToObject(o, "abort_on_fail", 1);
     if (!ok) {
         cJSON_Delete(o);
         snprintf(err, errlen, "out of memory");

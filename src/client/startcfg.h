@@ -9,12 +9,14 @@
 
 #include "ids.h"
 #include "msg.h"
+#include "threshold.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define STARTCFG_DEFAULT_COUNT 100
+#define STARTCFG_THRESHOLDS_MAX 32 /* as the orchestrator takes at most */
 
 struct startcfg {
     enum test_type type; /* default AVALANCHE */
@@ -41,6 +43,10 @@ struct startcfg {
     int n_stages;
     int has_start_target;
     double start_target;
+    /* Judged by the orchestrator on the fleet-wide aggregate. */
+    char thresholds[STARTCFG_THRESHOLDS_MAX][THRESHOLD_TEXT_MAX];
+    int n_thresholds;
+    int abort_on_fail;
 };
 
 /* Start with the defaults. Can't fail. */
@@ -50,9 +56,10 @@ void startcfg_close(struct startcfg *c);
 
 /* Set one flag from its text. flag is the long option without dashes:
  * type, count, delay, url, method, header, body, body-file, concurrency,
- * rate, timeout, drivers, min-drivers, report-interval, http2 (value
- * ignored), duration, stage ("DURATION:TARGET", repeatable), start-target. Returns 0, or -1 with
- * "--flag: reason" in err. */
+ * rate, timeout, drivers, min-drivers, report-interval, threshold
+ * (repeatable), duration, stage ("DURATION:TARGET", repeatable),
+ * start-target, http2 and abort-on-fail (values ignored). Returns 0, or -1
+ * with "--flag: reason" in err. */
 int startcfg_set(struct startcfg *c, const char *flag, const char *value, char *err, size_t errlen);
 
 /* Check the flags together and build the request body. Returns 0 with *out

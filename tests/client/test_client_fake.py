@@ -53,7 +53,8 @@ def check_start_wait(fake):
                    "message_count_per_driver": 40, "target_url": "http://127.0.0.1:9/ping",
                    "method": "POST", "headers": {"X-Run": "7"}, "body": '{"a":1}',
                    "concurrency": 8, "timeout_ms": 1500, "drivers": DRIVERS,
-                   "report_interval_ms": 250, "http2": True, "min_drivers": 2},
+                   "report_interval_ms": 250, "http2": True, "min_drivers": 2,
+                   "thresholds": ["p99<200ms", "errors<1%", "rps>0"]},
           f"POST /api/tests body: {body}")
     m = re.search(r"^Load test started with Test ID: (\S+)$", r.out, re.M)
     check(m, f"no test id line: {r}")
@@ -93,8 +94,14 @@ def check_thresholds(fake):
     n = len(fake.posted("/api/tests"))
     for bad in ("p98<10ms", "p99<10parsecs", "p99", "errors<>1", "rps>fast"):
         expect_fail(client("start", "--wait", "--threshold", bad, url=fake.url), 2, "--threshold")
-    expect_fail(client("start", "--threshold", "p99<1s", url=fake.url), 2, "add --wait")
+    expect_fail(client("start", "--abort-on-fail", url=fake.url), 2, "add --threshold")
     check(len(fake.posted("/api/tests")) == n, "a test was started despite a bad threshold")
+    # Without --wait the thresholds go with the test, judged by the orchestrator.
+    expect_ok(client("start", "--threshold", "p99 < 1s", "--threshold", "checks>99%",
+                     "--abort-on-fail", url=fake.url))
+    body = fake.posted("/api/tests")[-1]
+    check(body.get("thresholds") == ["p99<1s", "checks>99%"] and body.get("abort_on_fail") is True,
+          f"thresholds in the body: {body}")
     # Machine output carries the verdicts.
     r = client("--json", "start", "--count", "10", "--wait", "--threshold", "p99<10ms",
                url=fake.url)
@@ -104,6 +111,43 @@ def check_thresholds(fake):
     check(doc["thresholds"] == [{"threshold": "p99<10ms", "metric": "p99", "op": "<",
                                  "value": 10, "actual": 50, "passed": False}],
           f"thresholds {doc['thresholds']}")
+
+
+def check_stored_verdict(fake):
+    """start --wait takes its exit status from the verdict the orchestrator
+    stored, whatever the client's own reading of the figures."""
+    def with_verdict(passed, holds, value):
+        def mutate(method, path, doc):
+            if method == "GET" and path.startswith("/api/tests/t-") and \
+                    doc.get("state") == "COMPLETED":
+                doc["thresholds"] = ["p99<1s"]
+                doc["abort_on_fail"] = False
+                doc["verdict"] = {"passed": passed, "final": True,
+                                  "thresholds": [{"expr": "p99<1s", "holds": holds,
+                                                  "value": value}]}
+            return doc
+        return mutate
+
+    try:
+        # The figures the client sees say p99 = 50 ms; the stored verdict says no.
+        fake.mutate = with_verdict(False, False, 1200.5)
+        r = expect_fail(client("start", "--count", "10", "--wait", "--threshold", "p99<1s",
+                               url=fake.url), 1, "1 of 1 threshold breached")
+        check("threshold p99<1s: PASS" in r.out, f"the printed line changed: {r}")
+        r = client("--json", "start", "--count", "10", "--wait", "--threshold", "p99<1s",
+                   url=fake.url)
+        check(r.rc == 1 and json.loads(r.out)["passed"] is False, f"--json: {r}")
+        # And the other way round.
+        fake.mutate = with_verdict(True, True, 5.0)
+        r = expect_ok(client("start", "--count", "10", "--wait", "--threshold", "p99<10ms",
+                             url=fake.url))
+        check("threshold p99<10ms: FAIL" in r.out, f"the printed line changed: {r}")
+        # A verdict of another shape is an error naming the field.
+        fake.mutate = lambda m, p, doc: {**doc, "verdict": {"passed": "yes", "thresholds": []}} \
+            if p.startswith("/api/tests/t-") else doc
+        expect_fail(client("start", "--count", "10", "--wait", url=fake.url), 1, "verdict")
+    finally:
+        fake.mutate = None
 
 
 def check_commands(fake, tid):
@@ -329,6 +373,7 @@ def main():
         tid = check_start_wait(fake)
         log("start --wait ok:", tid)
         check_thresholds(fake)
+        check_stored_verdict(fake)
         check_commands(fake, tid)
         check_reports(fake, tid)
         check_interactive_pipe(fake)

@@ -53,6 +53,32 @@ static void finish_bad(const struct startcfg *c, const char *why)
         fail_msg("'%s' does not say '%s'", err, why);
 }
 
+static void test_thresholds(void **state)
+{
+    (void)state;
+    struct startcfg c;
+    startcfg_init(&c);
+    set_ok(&c, "abort-on-fail", NULL);
+    finish_bad(&c, "add --threshold");
+    set_ok(&c, "threshold", " p99 < 200 ms");
+    set_ok(&c, "threshold", "checks>99%");
+    set_ok(&c, "threshold", "home:p95<1s"); /* the orchestrator knows the names */
+    set_bad(&c, "threshold", "p98<1s", "unknown metric");
+    set_bad(&c, "threshold", "checks>2", "fraction");
+    cJSON *o = finish_ok(&c);
+    char *s = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(o, "thresholds"));
+    assert_string_equal(s, "[\"p99<200ms\",\"checks>99%\",\"home:p95<1s\"]");
+    cJSON_free(s);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "abort_on_fail")));
+    cJSON_Delete(o);
+    startcfg_close(&c);
+    startcfg_init(&c);
+    for (int i = 0; i < STARTCFG_THRESHOLDS_MAX; i++)
+        set_ok(&c, "threshold", "p99<1s");
+    set_bad(&c, "threshold", "p99<1s", "at most 32");
+    startcfg_close(&c);
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
@@ -265,11 +291,9 @@ static void test_cross_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_every_flag),
-        cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_cross_checks),
-        cmocka_unit_test(test_duration_and_stages),
+        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_every_flag),
+        cmocka_unit_test(test_bad_values), cmocka_unit_test(test_cross_checks),
+        cmocka_unit_test(test_thresholds), cmocka_unit_test(test_duration_and_stages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,8 @@
 3. Without abort_on_fail, a breached threshold (errors<1% against a path
    the target answers 404) lets the test COMPLETE, with verdict
    passed=false and the figures; a threshold that holds says so.
+   load-client start --wait exits 1 on such a verdict and 0 on one that
+   passed; a test without thresholds has a null verdict.
 4. The orchestrator starts on a store made before thresholds existed (the
    tests table without the new columns) and adds them; the verdicts stay
    after a restart."""
@@ -17,9 +19,10 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 import time
 
-from dlt import ARTIFACTS, Cluster, check, get_json, log, run_test, wait_until
+from dlt import ARTIFACTS, Cluster, binary, check, get_json, log, run_test, wait_until
 from orchlib import get_test, post, start_test, target_count, wait_drivers, wait_test
 
 # A store of the schema before thresholds: the tests table as it was.
@@ -133,6 +136,32 @@ def main():
         check(got["checks>99%"] == (False, 0), f"checks: {got}")
         check(got["p99<30s"][0] is True and got["p99<30s"][1] > 0, f"p99: {got}")
         check(got["sent>=400"] == (True, 400), f"sent: {got}")
+
+        # load-client start --wait: the exit status is the stored verdict's.
+        def client(*args):
+            r = subprocess.run([binary("load-client"), "--orchestrator", orch.url, *args],
+                               capture_output=True, text=True, timeout=120,
+                               stdin=subprocess.DEVNULL)
+            log(f"load-client {' '.join(args)}: exit {r.returncode}\n{r.stdout[-400:]}"
+                f"{r.stderr[-400:]}")
+            return r
+        r = client("start", "--type", "tsunami", "--count", "100", "--delay", "5ms", "--url",
+                   target.url + "/nope", "--wait", "--threshold", "errors<1%",
+                   "--threshold", "p99<30s")
+        check(r.returncode == 1 and "1 of 2 thresholds breached" in r.stderr,
+              f"client exit {r.returncode}: {r.stderr}")
+        check("threshold errors<1%: FAIL" in r.stdout and "threshold p99<30s: PASS" in r.stdout,
+              f"client verdict lines: {r.stdout}")
+        tid_c = re.search(r"Test ID: (\S+)", r.stdout).group(1)
+        vc = get_test(orch.url, tid_c)["verdict"]
+        check(vc["passed"] is False and vc["final"], f"stored verdict of the client's test: {vc}")
+        r = client("start", "--type", "tsunami", "--count", "100", "--delay", "5ms", "--wait",
+                   "--threshold", "errors<1%", "--threshold", "checks>=99%")
+        check(r.returncode == 0 and "threshold checks>=99%: PASS" in r.stdout,
+              f"client exit {r.returncode}: {r.stdout} {r.stderr}")
+        r = client("start", "--threshold", "home:p95<1s")
+        check(r.returncode == 1 and "home" in r.stderr and "no request" in r.stderr,
+              f"client with a request name: {r.returncode} {r.stderr}")
 
         # A test without thresholds has no verdict.
         tid3 = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": 0.005,
