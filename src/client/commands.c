@@ -122,6 +122,9 @@ static void cl_usage_start(FILE *out)
             "and judge the thresholds.\n"
             "\n"
             "Test options:\n"
+            "  -f, --file FILE      a test definition: a JSON object of the fields of\n"
+            "                       POST /api/tests (docs/TESTS.md), at most 1 MiB;\n"
+            "                       options after it override its fields\n"
             "  --type TYPE          avalanche (closed loop) or tsunami (open loop)\n"
             "                       (default avalanche)\n"
             "  --count N            requests per driver, 1..1000000000 (default %d)\n"
@@ -675,6 +678,7 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
         {"stage", required_argument, NULL, OPT_START_FLAG},
         {"start-target", required_argument, NULL, OPT_START_FLAG},
         {"abort-on-fail", no_argument, NULL, OPT_START_FLAG},
+        {"file", required_argument, NULL, 'f'},
         {"wait", no_argument, NULL, OPT_WAIT},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},
         {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
@@ -689,7 +693,7 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
     int c, li = 0;
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hV", longopts, &li)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hVf:", longopts, &li)) != -1) {
         int grc = cl_global_opt(c, optarg, "start", g);
         if (grc >= 0) {
             rc = grc;
@@ -699,8 +703,10 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
         } else if (c == OPT_WAIT) {
             wait = 1;
         } else if (c == OPT_THRESHOLD) {
-            rc = cl_add_threshold(&th, "start", optarg);
-            if (!rc && startcfg_set(&sc, "threshold", optarg, err, sizeof err) < 0)
+            if (startcfg_set(&sc, "threshold", optarg, err, sizeof err) < 0)
+                rc = cl_usage_error("start", "%s", err);
+        } else if (c == 'f') {
+            if (startcfg_load_file(&sc, optarg, err, sizeof err) < 0)
                 rc = cl_usage_error("start", "%s", err);
         } else if (c == OPT_WAIT_TIMEOUT) {
             int64_t us = 0;
@@ -726,6 +732,14 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
             startcfg_close(&sc);
             return rc;
         }
+    }
+    /* The thresholds of the flags and the file, for the lines printed at
+     * the end; the stored verdict decides. */
+    for (int i = 0; i < sc.n_thresholds && !rc; i++)
+        rc = cl_add_threshold(&th, "start", sc.thresholds[i]);
+    if (rc) {
+        startcfg_close(&sc);
+        return rc;
     }
     if (optind < argc)
         rc = cl_usage_error("start", "unexpected argument '%.64s' (start takes only options)",

@@ -3,6 +3,8 @@
 
 #include "opts.h"
 
+#include <math.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -473,4 +475,237 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
     msg_test_config_free(&m);
     *out = o;
     return 0;
+}
+
+/* ---- a test definition in a file ---------------------------------------- */
+
+/* A field and the flag it stands for. */
+enum sc_kind { SC_STR, SC_INT, SC_NUM, SC_BOOL, SC_HEADERS, SC_DRIVERS, SC_THRESHOLDS };
+
+static const struct {
+    const char *field, *flag;
+    enum sc_kind kind;
+} sc_fields[] = {
+    {"test_type", "type", SC_STR},
+    {"message_count_per_driver", "count", SC_INT},
+    {"test_message_delay", "delay", SC_NUM}, /* seconds, as --delay takes a bare number */
+    {"target_url", "url", SC_STR},
+    {"method", "method", SC_STR},
+    {"headers", "header", SC_HEADERS},
+    {"body", "body", SC_STR},
+    {"concurrency", "concurrency", SC_INT},
+    {"target_throughput", "rate", SC_NUM},
+    {"timeout_ms", "timeout", SC_INT}, /* a bare number is ms */
+    {"drivers", "drivers", SC_DRIVERS},
+    {"min_drivers", "min-drivers", SC_INT},
+    {"report_interval_ms", "report-interval", SC_INT}, /* a bare number is ms */
+    {"http2", "http2", SC_BOOL},
+    {"thresholds", "threshold", SC_THRESHOLDS},
+    {"abort_on_fail", "abort-on-fail", SC_BOOL},
+};
+
+/* err holds "--flag: why" from startcfg_set: say it of the field. */
+static int sc_field_fail(char *err, size_t errlen, const char *field)
+{
+    char why[600];
+    const char *colon = strstr(err, ": ");
+    snprintf(why, sizeof why, "%s", colon ? colon + 2 : err);
+    snprintf(err, errlen, "\"%s\": %s", field, why);
+    return -1;
+}
+
+static int sc_field(struct startcfg *c, const char *field, const char *flag, enum sc_kind kind,
+                    const cJSON *v, char *err, size_t errlen)
+{
+    char buf[64];
+    switch (kind) {
+    case SC_STR:
+        if (!cJSON_IsString(v) || !v->valuestring) {
+            snprintf(err, errlen, "\"%s\" must be a string", field);
+            return -1;
+        }
+        if (startcfg_set(c, flag, v->valuestring, err, errlen) < 0)
+            return sc_field_fail(err, errlen, field);
+        return 0;
+    case SC_INT:
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+            fabs(v->valuedouble) > 1e15) {
+            snprintf(err, errlen, "\"%s\" must be a whole number", field);
+            return -1;
+        }
+        snprintf(buf, sizeof buf, "%.0f", v->valuedouble);
+        break;
+    case SC_NUM:
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+            snprintf(err, errlen, "\"%s\" must be a number", field);
+            return -1;
+        }
+        snprintf(buf, sizeof buf, "%.17g", v->valuedouble);
+        break;
+    case SC_BOOL:
+        if (!cJSON_IsBool(v)) {
+            snprintf(err, errlen, "\"%s\" must be true or false", field);
+            return -1;
+        }
+        if (!cJSON_IsTrue(v)) {
+            if (strcmp(flag, "http2") == 0)
+                c->http2 = 0;
+            else
+                c->abort_on_fail = 0;
+            return 0;
+        }
+        if (startcfg_set(c, flag, NULL, err, errlen) < 0)
+            return sc_field_fail(err, errlen, field);
+        return 0;
+    case SC_HEADERS: {
+        if (!cJSON_IsObject(v)) {
+            snprintf(err, errlen, "\"%s\" must be an object of names and values", field);
+            return -1;
+        }
+        const cJSON *h;
+        cJSON_ArrayForEach(h, v)
+        {
+            if (!cJSON_IsString(h) || !h->valuestring) {
+                snprintf(err, errlen, "\"%s\": the value of \"%.60s\" must be a string", field,
+                         h->string ? h->string : "");
+                return -1;
+            }
+            size_t n = strlen(h->string) + strlen(h->valuestring) + 3;
+            char *line = malloc(n);
+            if (!line) {
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            snprintf(line, n, "%s: %s", h->string, h->valuestring);
+            int rc = startcfg_set(c, flag, line, err, errlen);
+            free(line);
+            if (rc < 0)
+                return sc_field_fail(err, errlen, field);
+        }
+        return 0;
+    }
+    case SC_DRIVERS:
+    case SC_THRESHOLDS: {
+        if (!cJSON_IsArray(v)) {
+            snprintf(err, errlen, "\"%s\" must be an array of strings", field);
+            return -1;
+        }
+        size_t cap = 1, used = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, v)
+        {
+            if (!cJSON_IsString(it) || !it->valuestring) {
+                snprintf(err, errlen, "\"%s\" must be an array of strings", field);
+                return -1;
+            }
+            cap += strlen(it->valuestring) + 1;
+        }
+        if (kind == SC_THRESHOLDS) {
+            cJSON_ArrayForEach(it, v)
+            {
+                if (startcfg_set(c, flag, it->valuestring, err, errlen) < 0)
+                    return sc_field_fail(err, errlen, field);
+            }
+            return 0;
+        }
+        char *list = malloc(cap);
+        if (!list) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        list[0] = '\0';
+        cJSON_ArrayForEach(it, v)
+        {
+            size_t k = strlen(it->valuestring);
+            if (used)
+                list[used++] = ',';
+            memcpy(list + used, it->valuestring, k + 1);
+            used += k;
+        }
+        int rc = startcfg_set(c, flag, list, err, errlen);
+        free(list);
+        return rc < 0 ? sc_field_fail(err, errlen, field) : 0;
+    }
+    }
+    if (startcfg_set(c, flag, buf, err, errlen) < 0)
+        return sc_field_fail(err, errlen, field);
+    return 0;
+}
+
+int startcfg_from_json(struct startcfg *c, const cJSON *o, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(o)) {
+        snprintf(err, errlen, "a test definition is a JSON object");
+        return -1;
+    }
+    const cJSON *v;
+    int seen[sizeof sc_fields / sizeof sc_fields[0]] = {0};
+    cJSON_ArrayForEach(v, o)
+    {
+        size_t i = 0, n = sizeof sc_fields / sizeof sc_fields[0];
+        while (i < n && strcmp(sc_fields[i].field, v->string) != 0)
+            i++;
+        if (i == n) {
+            snprintf(err, errlen, "unknown field \"%.60s\" (see docs/TESTS.md)", v->string);
+            return -1;
+        }
+        if (seen[i]++) {
+            snprintf(err, errlen, "\"%s\" is given twice", v->string);
+            return -1;
+        }
+        if (cJSON_IsNull(v))
+            continue;
+        if (sc_field(c, sc_fields[i].field, sc_fields[i].flag, sc_fields[i].kind, v, err, errlen) <
+            0)
+            return -1;
+    }
+    return 0;
+}
+
+int startcfg_load_file(struct startcfg *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "-f: cannot open '%.200s': %s", path, strerror(errno));
+        return -1;
+    }
+    char *buf = malloc(STARTCFG_FILE_MAX + 1);
+    if (!buf) {
+        fclose(f);
+        snprintf(err, errlen, "-f: out of memory");
+        return -1;
+    }
+    size_t n = fread(buf, 1, STARTCFG_FILE_MAX + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n > STARTCFG_FILE_MAX) {
+        free(buf);
+        snprintf(err, errlen, bad ? "-f: cannot read '%.200s'" : "-f: '%.200s' is over 1 MiB",
+                 path);
+        return -1;
+    }
+    buf[n] = '\0';
+    const char *end = NULL;
+    cJSON *o = memchr(buf, '\0', n) ? NULL : cJSON_ParseWithLengthOpts(buf, n, &end, 0);
+    if (!o) {
+        size_t at = end && end >= buf ? (size_t)(end - buf) : 0;
+        free(buf);
+        snprintf(err, errlen, "-f: '%.200s' is not valid JSON (near byte %zu)", path, at);
+        return -1;
+    }
+    for (const char *p = end; p && p < buf + n; p++) {
+        if (!isspace((unsigned char)*p)) {
+            cJSON_Delete(o);
+            free(buf);
+            snprintf(err, errlen, "-f: '%.200s' is not valid JSON (data after the object)", path);
+            return -1;
+        }
+    }
+    free(buf);
+    char why[700];
+    int rc = startcfg_from_json(c, o, why, sizeof why);
+    cJSON_Delete(o);
+    if (rc < 0)
+        snprintf(err, errlen, "-f %.200s: %s", path, why);
+    return rc;
 }

@@ -62,6 +62,20 @@ void startcfg_close(struct startcfg *c);
  * with "--flag: reason" in err. */
 int startcfg_set(struct startcfg *c, const char *flag, const char *value, char *err, size_t errlen);
 
+/* The limit on a test definition file. */
+#define STARTCFG_FILE_MAX (1024 * 1024)
+
+/* Set the fields of a test definition (docs/TESTS.md) read from the JSON
+ * object o, as the flags they stand for would (a flag given after it
+ * overrides a field; thresholds add up). An unknown field, or one of the
+ * wrong type or value, is refused: -1 with "FIELD: reason" in err. */
+int startcfg_from_json(struct startcfg *c, const cJSON *o, char *err, size_t errlen);
+
+/* Read the test definition file at path (JSON, at most STARTCFG_FILE_MAX
+ * bytes) into c with startcfg_from_json. Returns 0, or -1 with one line
+ * naming the file in err. */
+int startcfg_load_file(struct startcfg *c, const char *path, char *err, size_t errlen);
+
 /* Check the flags together and build the request body. Returns 0 with *out
  * (the caller's, cJSON_Delete), or -1 with the reason in err. */
 int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t errlen);

@@ -79,6 +79,80 @@ static void test_thresholds(void **state)
     startcfg_close(&c);
 }
 
+static char *file_with(const char *text)
+{
+    static char path[] = "/tmp/dlt-startcfg-XXXXXX";
+    strcpy(path, "/tmp/dlt-startcfg-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void load_bad(const char *text, const char *why)
+{
+    struct startcfg c;
+    startcfg_init(&c);
+    char *path = file_with(text);
+    char err[800] = "";
+    assert_int_equal(startcfg_load_file(&c, path, err, sizeof err), -1);
+    unlink(path);
+    if (!strstr(err, why))
+        fail_msg("%s: '%s' does not say '%s'", text, err, why);
+    assert_true(strncmp(err, "-f", 2) == 0);
+    startcfg_close(&c);
+}
+
+static void test_file(void **state)
+{
+    (void)state;
+    struct startcfg c;
+    startcfg_init(&c);
+    char *path = file_with(
+        "{\"test_type\": \"TSUNAMI\", \"test_message_delay\": 0.01,"
+        " \"message_count_per_driver\": 500, \"target_url\": \"http://127.0.0.1:8081/ping\","
+        " \"method\": \"POST\", \"headers\": {\"X-A\": \"1\"}, \"body\": \"hi\","
+        " \"concurrency\": 8, \"timeout_ms\": 1500, \"drivers\": [\"d-1\", \"d-2\"],"
+        " \"min_drivers\": 2, \"report_interval_ms\": 250, \"http2\": false,"
+        " \"thresholds\": [\"p99<200ms\", \"checks>99%\"], \"abort_on_fail\": true}\n");
+    char err[800] = "";
+    if (startcfg_load_file(&c, path, err, sizeof err) != 0)
+        fail_msg("load: %s", err);
+    unlink(path);
+    set_ok(&c, "count", "600"); /* a flag after the file overrides it */
+    set_ok(&c, "threshold", "errors<1%");
+    cJSON *o = finish_ok(&c);
+    char *s = cJSON_PrintUnformatted(o);
+    assert_string_equal(
+        s, "{\"test_type\":\"TSUNAMI\",\"test_message_delay\":0.01,"
+           "\"message_count_per_driver\":600,\"target_url\":\"http://127.0.0.1:8081/ping\","
+           "\"method\":\"POST\",\"headers\":{\"X-A\":\"1\"},\"body\":\"hi\",\"concurrency\":8,"
+           "\"timeout_ms\":1500,\"drivers\":[\"d-1\",\"d-2\"],\"report_interval_ms\":250,"
+           "\"min_drivers\":2,\"thresholds\":[\"p99<200ms\",\"checks>99%\",\"errors<1%\"],"
+           "\"abort_on_fail\":true}");
+    cJSON_free(s);
+    cJSON_Delete(o);
+    startcfg_close(&c);
+
+    load_bad("{\"thresholds\": [\"p98<1s\"]}", "\"thresholds\": threshold 'p98<1s'");
+    load_bad("{\"thresholds\": \"p99<1s\"}", "array of strings");
+    load_bad("{\"abort_on_fail\": \"yes\"}", "\"abort_on_fail\" must be true or false");
+    load_bad("{\"message_count_per_driver\": 1.5}", "whole number");
+    load_bad("{\"message_count_per_driver\": 0}", "\"message_count_per_driver\": ");
+    load_bad("{\"test_type\": \"FLOOD\"}", "unknown test type");
+    load_bad("{\"stagez\": []}", "unknown field \"stagez\"");
+    load_bad("{\"concurrency\": 1, \"concurrency\": 2}", "given twice");
+    load_bad("[1, 2]", "a JSON object");
+    load_bad("{\"test_type\": ", "not valid JSON");
+    load_bad("{} {}", "data after");
+    char err2[800];
+    startcfg_init(&c);
+    assert_int_equal(startcfg_load_file(&c, "/nonexistent/dlt.json", err2, sizeof err2), -1);
+    assert_non_null(strstr(err2, "cannot open"));
+    startcfg_close(&c);
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
@@ -294,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_defaults),   cmocka_unit_test(test_every_flag),
         cmocka_unit_test(test_bad_values), cmocka_unit_test(test_cross_checks),
         cmocka_unit_test(test_thresholds), cmocka_unit_test(test_duration_and_stages),
+        cmocka_unit_test(test_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

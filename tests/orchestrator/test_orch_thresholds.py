@@ -159,6 +159,20 @@ def main():
                    "--threshold", "errors<1%", "--threshold", "checks>=99%")
         check(r.returncode == 0 and "threshold checks>=99%: PASS" in r.stdout,
               f"client exit {r.returncode}: {r.stdout} {r.stderr}")
+        # From a file: thresholds and abort_on_fail as fields.
+        path = os.path.join(ARTIFACTS, f"thresholds-{os.getpid()}.json")
+        with open(path, "w") as f:
+            json.dump({"test_type": "TSUNAMI", "test_message_delay": RATE_DELAY,
+                       "message_count_per_driver": LONG_COUNT,
+                       "thresholds": ["p99<0.001ms"], "abort_on_fail": True}, f)
+        r = client("start", "-f", path, "--wait")
+        tid_f = re.search(r"Test ID: (\S+)", r.stdout).group(1)
+        tf = get_test(orch.url, tid_f)
+        check(r.returncode == 1 and tf["state"] == "ABORTED" and
+              "threshold p99<0.001ms breached" in tf["reason"] and
+              tf["thresholds"] == ["p99<0.001ms"] and tf["abort_on_fail"],
+              f"start -f: exit {r.returncode}, {tf['state']}: {tf['reason']}")
+        check("threshold p99<0.001ms: FAIL" in r.stdout, f"start -f lines: {r.stdout}")
         r = client("start", "--threshold", "home:p95<1s")
         check(r.returncode == 1 and "home" in r.stderr and "no request" in r.stderr,
               f"client with a request name: {r.returncode} {r.stderr}")
