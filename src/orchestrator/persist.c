@@ -275,6 +275,11 @@ static void ctl_fail_stored(struct ctl *c, const char *id, const char *why, int6
         ctl_reason(t, "cannot be resumed after a restart: %s", why);
         view = ctl_test_json(c, t, now, 0);
     }
+    /* Its thresholds' verdict stays as stored, in the view too. */
+    cJSON *verdict = row.verdict ? cJSON_Parse(row.verdict) : NULL;
+    if (view && verdict && cJSON_ReplaceItemInObjectCaseSensitive(view, "verdict", verdict))
+        verdict = NULL;
+    cJSON_Delete(verdict);
     cJSON *cfg = row.config ? cJSON_Parse(row.config) : NULL;
     char *summary = NULL, *old_reason = row.reason, *old_summary = row.summary,
          *old_per_driver = row.per_driver;
