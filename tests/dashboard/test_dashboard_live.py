@@ -4,7 +4,9 @@ alive; the form refuses bad input itself and shows the orchestrator's own
 reason for a 400; a TSUNAMI started from the form (a delay with a unit, a
 header, every option that changes the run) is sent as configured, its sent
 counter rises live, its row ends COMPLETED and its statistics and charts
-match the API; a test is stopped with the stop button; the page reads at
+match the API; a test is stopped with the stop button; a test whose
+threshold breaks with abort_on_fail shows its verdict and the breach as its
+reason; the page reads at
 1400x900 and 390x844 (screenshots in the test artifacts)."""
 
 import json
@@ -204,6 +206,37 @@ def check_stop(b, orch, target):
           "the stop button is still shown for a test that is over")
 
 
+def check_verdict(b, orch, target):
+    """A test with thresholds shows their verdict; one that breaks with
+    abort_on_fail ends ABORTED with the breach as its reason."""
+    body = {"test_type": "TSUNAMI", "test_message_delay": 0.002, "message_count_per_driver": 50000,
+            "target_url": target.url + "/ping", "thresholds": ["p99<0.001ms", "errors<50%"],
+            "abort_on_fail": True}
+    status, _, data = http("POST", orch.url + "/api/tests", body=body)
+    check(status == 201, f"POST /api/tests -> {status}: {data}")
+    test_id = json.loads(data)["test_id"]
+    b.wait("(id) => document.querySelector(`#tests-table tr[data-test-id=\"${id}\"]`)", test_id,
+           what="the test listed")
+    b.click(f'#tests-table tr[data-test-id="{test_id}"]')
+    wait_test_state(b, test_id, "ABORTED", timeout=90)
+    shown = b.wait("""() => { const box = document.getElementById('verdict');
+        if (box.hidden) return false;
+        const items = [...document.querySelectorAll('#verdict-list li')].map((li) =>
+            [li.dataset.expr, li.dataset.holds, li.textContent]);
+        const badge = document.getElementById('verdict-badge').textContent;
+        return badge === 'failed' && items.length === 2 ? {items, badge,
+            reason: document.getElementById('detail-reason').textContent} : false; }""",
+                   what="the verdict shown")
+    log(f"verdict shown: {shown}")
+    b.eval("() => document.getElementById('verdict').scrollIntoView({block: 'center'})")
+    b.screenshot(artifact("dashboard-verdict.png"))
+    check(shown["items"][0][:2] == ["p99<0.001ms", "false"] and "breached" in shown["items"][0][2],
+          f"the breached threshold: {shown}")
+    check(shown["items"][1][:2] == ["errors<50%", "true"] and "holds" in shown["items"][1][2],
+          f"the threshold that held: {shown}")
+    check("threshold p99<0.001ms breached" in shown["reason"], f"reason shown: {shown}")
+
+
 def main():
     with Cluster() as c:
         c.broker()
@@ -238,6 +271,8 @@ def main():
         check_layout(b, test_id)
         check_stop(b, orch, target)
         log("stopped a test with the stop button")
+        check_verdict(b, orch, target)
+        log("the thresholds' verdict is shown")
         errors = b.page_errors()
         check(errors == [], f"the page threw: {errors}")
 

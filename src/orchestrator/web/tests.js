@@ -245,7 +245,27 @@ export class TestsView {
       el('dt', { text: k }), el('dd', { text: v }))));
     d('detail-config').replaceChildren(...configRows(t).flatMap(([k, v, key]) => [
       el('dt', { text: k }), el('dd', { dataset: { k: key } }, v)]));
+    this.renderVerdict(t);
     this.renderStats(t);
+  }
+
+  // The thresholds' latest verdict, as the orchestrator judged and stored it.
+  renderVerdict(t) {
+    const v = t.verdict;
+    const box = document.getElementById('verdict');
+    box.hidden = !v;
+    if (!v) return;
+    const word = v.final ? (v.passed ? 'passed' : 'failed') : 'live';
+    const text = v.final ? (v.passed ? 'passed' : 'failed')
+      : `judged live${t.abort_on_fail ? ', abort on fail' : ''}`;
+    document.getElementById('verdict-badge').replaceChildren(
+      el('span', { class: `badge verdict-${word}`, text }));
+    document.getElementById('verdict-list').replaceChildren(...(v.thresholds || []).map((x) =>
+      el('li', { dataset: { expr: x.expr, holds: String(x.holds) } },
+        el('span', { class: 'mono', text: x.expr }),
+        el('span', { class: `badge verdict-${x.holds ? 'passed' : 'failed'}`,
+          text: x.holds ? 'holds' : 'breached' }),
+        ` ${fmtMs(x.value)}`)));
   }
 
   renderStats(t) {
