@@ -101,7 +101,7 @@ def main():
         check([x["expr"] for x in v["thresholds"]] == ["p99<0.001ms", "errors<50%"], f"{v}")
         check(v["thresholds"][0]["holds"] is False and v["thresholds"][0]["value"] > 0.001,
               f"{v}")
-        check(v["thresholds"][1]["holds"] is True and v["thresholds"][1]["value"] == 0, f"{v}")
+        check(v["thresholds"][1]["holds"] is True and v["thresholds"][1]["value"] < 50, f"{v}")
         # Each driver stopped soon after the interval of the breach: its run
         # ended within the point's grace (1 s) plus the trigger's way, with
         # a wide margin for a busy machine, and far before its count.
