@@ -482,11 +482,13 @@ static cJSON *cl_judged_json(const cJSON *test, const struct cl_thresholds *th, 
     cJSON *arr = ok ? cJSON_AddArrayToObject(doc, "thresholds") : NULL;
     ok = arr != NULL;
     struct stats st;
-    struct thr_figures s;
+    struct thr_figures whole;
     stats_from_json(jget_obj(test, "aggregate"), &st);
-    stats_figures(&st, &s);
+    stats_figures(&st, &whole);
     for (int i = 0; ok && i < th->n; i++) {
         const struct threshold *t = &th->t[i];
+        struct thr_figures s;
+        threshold_figures(t, &whole, NULL, NULL, &s);
         cJSON *o = cJSON_CreateObject();
         ok = o && cJSON_AddItemToArray(arr, o);
         if (!ok) {
@@ -526,8 +528,11 @@ static int cl_verdict_status(const cJSON *test, int breached, const struct cl_th
     stats_from_json(jget_obj(test, "aggregate"), &st);
     stats_figures(&st, &s);
     int unknown = 0;
-    for (int i = 0; i < th->n; i++)
-        unknown += !threshold_known(&th->t[i], &s);
+    for (int i = 0; i < th->n; i++) {
+        struct thr_figures f;
+        threshold_figures(&th->t[i], &s, NULL, NULL, &f);
+        unknown += !threshold_known(&th->t[i], &f);
+    }
     int nthr = th->n;
     if (unknown)
         return cl_fail("test %s: %d of %d threshold%s breached (%d on a figure that is unknown)",

@@ -157,6 +157,17 @@ def check_commands(fake, tid):
     check(json.loads(r.out)["test_id"] == tid, f"status --json: {r}")
     r = client("status", tid, "--threshold", "p99<1ms", url=fake.url)
     expect_fail(r, 1, "threshold")
+    # A request name the test does not have: unknown, so not met.
+    r = expect_fail(client("status", tid, "--threshold", "home:p95<1s", url=fake.url), 1,
+                    "1 on a figure that is unknown")
+    check("threshold home:p95<1s: unknown (the test has no request named home)" in r.out,
+          f"status with a request name: {r}")
+    r = client("--json", "status", tid, "--threshold", "home:p95<1s", "--threshold", "checks>99%",
+               url=fake.url)
+    doc = json.loads(r.out)
+    check(r.rc == 1 and doc["thresholds"][0]["actual"] is None and
+          doc["thresholds"][0]["passed"] is False and doc["thresholds"][1]["passed"] is True,
+          f"status --json with a request name: {r}")
     r = expect_ok(client("list", url=fake.url))
     check(tid in r.out and "COMPLETED" in r.out, f"list: {r}")
     r = expect_ok(client("list", "--limit", "5", "--json", url=fake.url))
