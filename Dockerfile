@@ -6,7 +6,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
-      librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev \
+      librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev libyaml-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -21,7 +21,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libmicrohttpd12 libcurl4 libcjson1 libsqlite3-0 ca-certificates \
+      librdkafka1 libmicrohttpd12 libcurl4 libcjson1 libsqlite3-0 libyaml-0-2 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data dlt \
  && mkdir -p /data && chown dlt /data

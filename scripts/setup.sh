@@ -20,7 +20,7 @@ shift || true
 # Java 17 with Maven (real Apache Kafka for the kafka suite, scripts/kafka.sh).
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
-  librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev
+  librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev libyaml-dev
   libcmocka-dev kcat curl jq python3 tmux procps iproute2
   python3-kafka
   clang libclang-rt-14-dev

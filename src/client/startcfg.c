@@ -2,6 +2,7 @@
 #include "startcfg.h"
 
 #include "opts.h"
+#include "yamljson.h"
 
 #include <math.h>
 
@@ -28,6 +29,7 @@ void startcfg_close(struct startcfg *c)
         free(c->headers[i].value);
     }
     free(c->drivers);
+    cJSON_Delete(c->requests);
     startcfg_init(c);
 }
 
@@ -413,6 +415,12 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
     }
     if (c->has_start_target)
         ok = ok && cJSON_AddNumberToObject(o, "start_target", c->start_target);
+    if (c->requests) {
+        cJSON *r = ok ? cJSON_Duplicate(c->requests, 1) : NULL;
+        ok = r && cJSON_AddItemToObject(o, "requests", r);
+        if (!ok)
+            cJSON_Delete(r);
+    }
     if (c->url)
         ok = ok && cJSON_AddStringToObject(o, "target_url", c->url);
     if (c->method[0])
@@ -480,7 +488,18 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
 /* ---- a test definition in a file ---------------------------------------- */
 
 /* A field and the flag it stands for. */
-enum sc_kind { SC_STR, SC_INT, SC_NUM, SC_BOOL, SC_HEADERS, SC_DRIVERS, SC_THRESHOLDS };
+enum sc_kind {
+    SC_STR,
+    SC_INT,
+    SC_NUM,
+    SC_BOOL,
+    SC_HEADERS,
+    SC_DRIVERS,
+    SC_THRESHOLDS,
+    SC_DURATION, /* seconds, or a string with a unit */
+    SC_STAGES,
+    SC_REQUESTS /* kept as given; checked with the rest in startcfg_finish */
+};
 
 static const struct {
     const char *field, *flag;
@@ -502,6 +521,10 @@ static const struct {
     {"http2", "http2", SC_BOOL},
     {"thresholds", "threshold", SC_THRESHOLDS},
     {"abort_on_fail", "abort-on-fail", SC_BOOL},
+    {"duration", "duration", SC_DURATION},
+    {"stages", "stage", SC_STAGES},
+    {"start_target", "start-target", SC_NUM},
+    {"requests", NULL, SC_REQUESTS},
 };
 
 /* err holds "--flag: why" from startcfg_set: say it of the field. */
@@ -584,6 +607,56 @@ static int sc_field(struct startcfg *c, const char *field, const char *flag, enu
         }
         return 0;
     }
+    case SC_DURATION:
+        if (cJSON_IsString(v) && v->valuestring && strlen(v->valuestring) < sizeof buf) {
+            snprintf(buf, sizeof buf, "%s", v->valuestring);
+        } else if (cJSON_IsNumber(v) && isfinite(v->valuedouble)) {
+            snprintf(buf, sizeof buf, "%.17g", v->valuedouble);
+        } else {
+            snprintf(err, errlen, "\"%s\" must be seconds, or a string such as \"30s\"", field);
+            return -1;
+        }
+        break;
+    case SC_STAGES: {
+        if (!cJSON_IsArray(v)) {
+            snprintf(err, errlen, "\"%s\" must be an array of {duration, target}", field);
+            return -1;
+        }
+        const cJSON *st;
+        int i = 0;
+        cJSON_ArrayForEach(st, v)
+        {
+            i++;
+            const cJSON *d = cJSON_GetObjectItemCaseSensitive(st, "duration");
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(st, "target");
+            char dur[48], line[112];
+            if (d && cJSON_IsString(d) && d->valuestring && strlen(d->valuestring) < sizeof dur)
+                snprintf(dur, sizeof dur, "%s", d->valuestring);
+            else if (d && cJSON_IsNumber(d) && isfinite(d->valuedouble))
+                snprintf(dur, sizeof dur, "%.17g", d->valuedouble);
+            else
+                dur[0] = '\0';
+            if (!cJSON_IsObject(st) || !dur[0] || !t || !cJSON_IsNumber(t) ||
+                cJSON_GetArraySize(st) != 2) {
+                snprintf(err, errlen,
+                         "\"%s\": stage %d must be {\"duration\": seconds or \"10s\", "
+                         "\"target\": number}",
+                         field, i);
+                return -1;
+            }
+            snprintf(line, sizeof line, "%s:%.17g", dur, t->valuedouble);
+            if (startcfg_set(c, flag, line, err, errlen) < 0)
+                return sc_field_fail(err, errlen, field);
+        }
+        return 0;
+    }
+    case SC_REQUESTS:
+        cJSON_Delete(c->requests);
+        if (!(c->requests = cJSON_Duplicate(v, 1))) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        return 0;
     case SC_DRIVERS:
     case SC_THRESHOLDS: {
         if (!cJSON_IsArray(v)) {
@@ -685,6 +758,27 @@ int startcfg_load_file(struct startcfg *c, const char *path, char *err, size_t e
         return -1;
     }
     buf[n] = '\0';
+    /* YAML by its name, or by not starting as a JSON object does. */
+    size_t pl = strlen(path);
+    const char *first = buf + strspn(buf, " \t\r\n");
+    int yaml = (pl > 5 && strcmp(path + pl - 5, ".yaml") == 0) ||
+               (pl > 4 && strcmp(path + pl - 4, ".yml") == 0) || (*first && *first != '{');
+    if (yaml) {
+        char yerr[300];
+        cJSON *y = yamljson_parse(buf, n, yerr, sizeof yerr);
+        free(buf);
+        if (!y) {
+            snprintf(err, errlen, "-f: '%.200s' is not a valid YAML test definition: %s", path,
+                     yerr);
+            return -1;
+        }
+        char why[700];
+        int rc = startcfg_from_json(c, y, why, sizeof why);
+        cJSON_Delete(y);
+        if (rc < 0)
+            snprintf(err, errlen, "-f %.200s: %s", path, why);
+        return rc;
+    }
     const char *end = NULL;
     cJSON *o = memchr(buf, '\0', n) ? NULL : cJSON_ParseWithLengthOpts(buf, n, &end, 0);
     if (!o) {

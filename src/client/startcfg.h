@@ -43,6 +43,7 @@ struct startcfg {
     int n_stages;
     int has_start_target;
     double start_target;
+    cJSON *requests; /* owned; NULL: the one request of the flags */
     /* Judged by the orchestrator on the fleet-wide aggregate. */
     char thresholds[STARTCFG_THRESHOLDS_MAX][THRESHOLD_TEXT_MAX];
     int n_thresholds;

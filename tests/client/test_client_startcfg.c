@@ -153,6 +153,90 @@ static void test_file(void **state)
     startcfg_close(&c);
 }
 
+static void test_yaml(void **state)
+{
+    (void)state;
+    struct startcfg c;
+    startcfg_init(&c);
+    char *path = file_with("# a ramp with a mix\n"
+                           "test_type: TSUNAMI\n"
+                           "duration: 2m\n"
+                           "stages:\n"
+                           "  - {duration: 10s, target: 500}\n"
+                           "  - duration: 20\n"
+                           "    target: 2000\n"
+                           "thresholds: [p99<200ms]\n"
+                           "abort_on_fail: true\n"
+                           "requests:\n"
+                           "  - name: home\n"
+                           "    url: \"http://127.0.0.1:8081/ping?s={{seq}}\"\n"
+                           "    weight: 3\n"
+                           "    checks: {status: [200], body_contains: OK}\n"
+                           "  - name: api\n"
+                           "    method: POST\n"
+                           "    body: |\n"
+                           "      {\"id\": \"{{uuid}}\"}\n");
+    char err[800] = "";
+    if (startcfg_load_file(&c, path, err, sizeof err) != 0)
+        fail_msg("load: %s", err);
+    unlink(path);
+    cJSON *o = finish_ok(&c);
+    assert_true(cJSON_GetObjectItem(o, "duration")->valuedouble == 120);
+    const cJSON *st = cJSON_GetObjectItem(o, "stages");
+    assert_int_equal(cJSON_GetArraySize(st), 2);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 1), "target")->valuedouble == 2000);
+    const cJSON *r = cJSON_GetObjectItem(o, "requests");
+    assert_int_equal(cJSON_GetArraySize(r), 2);
+    const cJSON *home = cJSON_GetArrayItem(r, 0);
+    assert_true(cJSON_GetObjectItem(home, "weight")->valuedouble == 3);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(home, "checks"), "body_contains")->valuestring,
+        "OK");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(r, 1), "body")->valuestring,
+                        "{\"id\": \"{{uuid}}\"}\n");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "abort_on_fail")));
+    cJSON_Delete(o);
+    startcfg_close(&c);
+
+    /* A quoted scalar stays a string: the drivers' validation names it. */
+    load_bad("test_type: AVALANCHE\nmessage_count_per_driver: \"5\"\n", "whole number");
+    load_bad("test_type: AVALANCHE\nduration: 5\nduration: 6\n", "given twice");
+    load_bad("a: &x 1\nb: *x\n", "anchors");
+    load_bad("test_type: AVALANCHE\n---\ntest_type: TSUNAMI\n", "more than one document");
+    load_bad("test_type: [AVALANCHE\n", "line ");
+    /* The mix is checked with the rest of the test, before anything is sent. */
+    startcfg_init(&c);
+    path = file_with("test_type: AVALANCHE\nduration: 1\nrequests:\n  - name: x\n"
+                     "    url: \"http://h/{{nope}}\"\n");
+    assert_int_equal(startcfg_load_file(&c, path, err, sizeof err), 0);
+    unlink(path);
+    finish_bad(&c, "request 1 (\"x\"): \"url\": unknown variable {{nope}}");
+    startcfg_close(&c);
+    load_bad("test_type: AVALANCHE\nstages: [{duration: 1}]\n", "stage 1 must be");
+    load_bad("- 1\n- 2\n", "a JSON object");
+}
+
+/* Every file in examples/ is a test definition the drivers accept. */
+static void test_examples(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"original-tsunami.json", "soak.yaml", "ramp-to-break.yaml",
+                                        "browse-mix.yaml", "fleet-rate.yaml"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024], err[800] = "";
+        snprintf(path, sizeof path, "%s/examples/%s", DLT_SOURCE_DIR, files[i]);
+        struct startcfg c;
+        startcfg_init(&c);
+        if (startcfg_load_file(&c, path, err, sizeof err) != 0)
+            fail_msg("%s: %s", files[i], err);
+        cJSON *o = NULL;
+        if (startcfg_finish(&c, &o, err, sizeof err) != 0)
+            fail_msg("%s: %s", files[i], err);
+        cJSON_Delete(o);
+        startcfg_close(&c);
+    }
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
@@ -368,7 +452,8 @@ int main(void)
         cmocka_unit_test(test_defaults),   cmocka_unit_test(test_every_flag),
         cmocka_unit_test(test_bad_values), cmocka_unit_test(test_cross_checks),
         cmocka_unit_test(test_thresholds), cmocka_unit_test(test_duration_and_stages),
-        cmocka_unit_test(test_file),
+        cmocka_unit_test(test_file),       cmocka_unit_test(test_yaml),
+        cmocka_unit_test(test_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
