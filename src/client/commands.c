@@ -139,6 +139,8 @@ static void cl_usage_start(FILE *out)
             "                       drivers. Without --duration or --count the test ends\n"
             "                       with its last stage (default none)\n"
             "  --start-target X     the level the first stage starts from (default 0)\n"
+            "  --keep-rate          tsunami: when a driver dies, the others take over its\n"
+            "                       share of the fleet's rate (default off)\n"
             "  --delay DURATION     tsunami: time between requests (a bare number is\n"
             "                       seconds; 10ms, 0.5s...); sent as test_message_delay\n"
             "                       in seconds (default none: needed unless --rate)\n"
@@ -684,6 +686,7 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
         {"stage", required_argument, NULL, OPT_START_FLAG},
         {"start-target", required_argument, NULL, OPT_START_FLAG},
         {"abort-on-fail", no_argument, NULL, OPT_START_FLAG},
+        {"keep-rate", no_argument, NULL, OPT_START_FLAG},
         {"file", required_argument, NULL, 'f'},
         {"wait", no_argument, NULL, OPT_WAIT},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},

@@ -211,6 +211,10 @@ int startcfg_set(struct startcfg *c, const char *flag, const char *v, char *err,
         c->http2 = 1;
         return 0;
     }
+    if (strcmp(flag, "keep-rate") == 0) {
+        c->keep_rate = 1;
+        return 0;
+    }
     if (strcmp(flag, "abort-on-fail") == 0) {
         c->abort_on_fail = 1;
         return 0;
@@ -467,6 +471,8 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
     }
     if (c->abort_on_fail)
         ok = ok && cJSON_AddBoolToObject(o, "abort_on_fail", 1);
+    if (c->keep_rate)
+        ok = ok && cJSON_AddBoolToObject(o, "keep_rate", 1);
     if (!ok) {
         cJSON_Delete(o);
         snprintf(err, errlen, "out of memory");
@@ -525,6 +531,7 @@ static const struct {
     {"stages", "stage", SC_STAGES},
     {"start_target", "start-target", SC_NUM},
     {"requests", NULL, SC_REQUESTS},
+    {"keep_rate", "keep-rate", SC_BOOL},
 };
 
 /* err holds "--flag: why" from startcfg_set: say it of the field. */
@@ -573,6 +580,8 @@ static int sc_field(struct startcfg *c, const char *field, const char *flag, enu
         if (!cJSON_IsTrue(v)) {
             if (strcmp(flag, "http2") == 0)
                 c->http2 = 0;
+            else if (strcmp(flag, "keep-rate") == 0)
+                c->keep_rate = 0;
             else
                 c->abort_on_fail = 0;
             return 0;

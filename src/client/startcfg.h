@@ -44,6 +44,7 @@ struct startcfg {
     int has_start_target;
     double start_target;
     cJSON *requests; /* owned; NULL: the one request of the flags */
+    int keep_rate;
     /* Judged by the orchestrator on the fleet-wide aggregate. */
     char thresholds[STARTCFG_THRESHOLDS_MAX][THRESHOLD_TEXT_MAX];
     int n_thresholds;
@@ -59,7 +60,7 @@ void startcfg_close(struct startcfg *c);
  * type, count, delay, url, method, header, body, body-file, concurrency,
  * rate, timeout, drivers, min-drivers, report-interval, threshold
  * (repeatable), duration, stage ("DURATION:TARGET", repeatable),
- * start-target, http2 and abort-on-fail (values ignored). Returns 0, or -1
+ * start-target, http2, abort-on-fail and keep-rate (values ignored). Returns 0, or -1
  * with "--flag: reason" in err. */
 int startcfg_set(struct startcfg *c, const char *flag, const char *value, char *err, size_t errlen);
 

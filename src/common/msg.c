@@ -537,6 +537,12 @@ int msg_test_config_validate(const struct msg_test_config *m, char *err, size_t 
                         MSG_DURATION_MAX_S);
     if (msg_stages_check(m, err, errlen) < 0)
         return -1;
+    if (m->keep_rate && m->test_type != TEST_TSUNAMI)
+        return msg_fail(err, errlen,
+                        "\"keep_rate\" is for an open-loop test (TSUNAMI): an AVALANCHE has no "
+                        "rate to keep");
+    if (m->keep_rate && m->test_message_delay <= 0 && m->target_throughput <= 0 && m->n_stages == 0)
+        return msg_fail(err, errlen, "\"keep_rate\" needs a rate: a delay, a throughput or stages");
     if (m->n_requests < 0 || m->n_requests > MSG_REQUESTS_MAX ||
         (m->n_requests > 0 && !m->requests))
         return msg_fail(err, errlen, "\"requests\" must hold 1..%d requests", MSG_REQUESTS_MAX);
@@ -854,6 +860,14 @@ int msg_test_config_from_json(const cJSON *o, int need_id, struct msg_test_confi
         }
         m->http2 = cJSON_IsTrue(it);
     }
+    it = cJSON_GetObjectItemCaseSensitive(o, "keep_rate");
+    if (it && !cJSON_IsNull(it)) {
+        if (!cJSON_IsBool(it)) {
+            msg_fail(err, errlen, "\"keep_rate\" must be true or false");
+            goto bad;
+        }
+        m->keep_rate = cJSON_IsTrue(it);
+    }
     if (msg_test_config_validate(m, err, errlen) < 0)
         goto bad;
     return 0;
@@ -942,6 +956,8 @@ cJSON *msg_test_config_to_json(const struct msg_test_config *m)
         msg_add_bool(&e, o, "http2", 1);
     if (m->n_requests > 0)
         msg_add_item(&e, o, "requests", reqmix_to_json(m->requests, m->n_requests));
+    if (m->keep_rate)
+        msg_add_bool(&e, o, "keep_rate", 1);
     return msg_finish(&e, o);
 }
 
@@ -959,11 +975,11 @@ int msg_trigger_decode(const char *buf, size_t len, struct msg_trigger *out, cha
     cJSON *o = msg_parse(buf, len, err, errlen);
     if (!o)
         return -1;
-    static const char *const kinds[] = {"YES", "ABORT"};
+    static const char *const kinds[] = {"YES", "ABORT", "RESHARE"};
     int k = -1, rc;
     if (msg_get_id(o, "test_id", out->test_id, err, errlen) < 0)
         goto bad;
-    rc = msg_get_enum(o, "trigger", kinds, 2, &k, err, errlen);
+    rc = msg_get_enum(o, "trigger", kinds, 3, &k, err, errlen);
     if (rc < 0)
         goto bad;
     if (rc == 0) {
@@ -971,14 +987,41 @@ int msg_trigger_decode(const char *buf, size_t len, struct msg_trigger *out, cha
         goto bad;
     }
     out->abort = k == 1;
+    out->reshare = k == 2;
     if (msg_get_int(o, "start_at", 0, 32503680000000LL, &out->start_at_ms, err, errlen) < 0)
         goto bad;
+    if (out->reshare) {
+        struct msg_test_config tmp;
+        memset(&tmp, 0, sizeof tmp);
+        rc = msg_get_int(o, "at", 1, 32503680000000LL, &out->at_ms, err, errlen);
+        if (rc == 0)
+            msg_fail(err, errlen, "a RESHARE needs \"at\" (epoch ms)");
+        if (rc <= 0 || msg_decode_drivers(o, &tmp, err, errlen) < 0) {
+            free(tmp.drivers);
+            goto bad;
+        }
+        if (!tmp.drivers || tmp.n_drivers < 1) {
+            free(tmp.drivers);
+            msg_fail(err, errlen, "a RESHARE needs \"drivers\": the drivers that share the rate");
+            goto bad;
+        }
+        out->drivers = tmp.drivers;
+        out->n_drivers = tmp.n_drivers;
+    }
     cJSON_Delete(o);
     return 0;
 bad:
     cJSON_Delete(o);
-    memset(out, 0, sizeof *out);
+    msg_trigger_free(out);
     return -1;
+}
+
+void msg_trigger_free(struct msg_trigger *m)
+{
+    if (!m)
+        return;
+    free(m->drivers);
+    memset(m, 0, sizeof *m);
 }
 
 char *msg_trigger_encode(const struct msg_trigger *m)
@@ -988,9 +1031,22 @@ char *msg_trigger_encode(const struct msg_trigger *m)
     if (!o)
         return NULL;
     msg_add_str(&e, o, "test_id", m->test_id);
-    msg_add_str(&e, o, "trigger", m->abort ? "ABORT" : "YES");
+    msg_add_str(&e, o, "trigger", m->reshare ? "RESHARE" : m->abort ? "ABORT" : "YES");
     if (m->start_at_ms > 0)
         msg_add_num(&e, o, "start_at", (double)m->start_at_ms);
+    if (m->reshare) {
+        msg_add_num(&e, o, "at", (double)m->at_ms);
+        cJSON *d = cJSON_AddArrayToObject(o, "drivers");
+        if (!d)
+            e.failed = 1;
+        for (int i = 0; d && i < m->n_drivers; i++) {
+            cJSON *id = cJSON_CreateString(m->drivers[i]);
+            if (!id || !cJSON_AddItemToArray(d, id)) {
+                cJSON_Delete(id);
+                e.failed = 1;
+            }
+        }
+    }
     return msg_print(msg_finish(&e, o));
 }
 

@@ -118,6 +118,7 @@ struct msg_test_config {
     double start_target;          /* the level the first stage starts from */
     struct msg_request *requests; /* NULL: the one request above; n_requests entries */
     int n_requests;
+    int keep_rate; /* TSUNAMI: survivors take over a dead participant's share of the rate */
 };
 
 /* Headers as in "headers": decode the object h (NULL or null: none) into
@@ -147,7 +148,17 @@ struct msg_trigger {
     char test_id[ID_MAX];
     int abort;           /* trigger "ABORT" instead of "YES" */
     int64_t start_at_ms; /* epoch ms of the common start; 0 = at once */
+    /* "RESHARE" (keep_rate): from at_ms on, the fleet's rate is shared by
+     * the drivers listed, each taking its turn by its place in the list.
+     * Sent on the trigger topic only. */
+    int reshare;
+    int64_t at_ms;
+    char (*drivers)[ID_MAX]; /* n_drivers survivors; malloc'd (msg_trigger_free) */
+    int n_drivers;
 };
+
+/* Free what a trigger owns (a RESHARE's list) and zero it. Accepts NULL. */
+void msg_trigger_free(struct msg_trigger *m);
 
 /* ---- metrics ---- */
 struct msg_latency {

@@ -98,6 +98,50 @@ static int eng_paced(const struct engine *e)
     return e->conf.gap_us > 0 || (e->conf.ramp && e->conf.open_loop);
 }
 
+/* Due time of the thread's local request j on its current share; ENG_NEVER
+ * when a ramp never gets there. */
+static int64_t eng_seg_due(struct eng_thread *t, int64_t j)
+{
+    const struct engine *e = t->e;
+    int64_t i = plan_index(t->k, e->n, j - t->seg_j0);
+    if (e->conf.ramp && e->conf.open_loop) {
+        if (t->due_j != j) {
+            /* This driver takes every seg_n-th request of the fleet's. */
+            int64_t f = t->seg_f0 + i * t->seg_n + t->seg_k;
+            int64_t off = ramp_time_of(&e->ramp, (double)f);
+            t->due_us = off == RAMP_NEVER ? ENG_NEVER : e->start_us + off;
+            t->due_j = j;
+        }
+        return t->due_us;
+    }
+    return plan_due_us(t->seg_epoch ? t->seg_start_us : e->start_us, t->seg_gap_us, i);
+}
+
+/* Take up a reshare (engine_reshare) once the thread's next request on its
+ * old share is due at or after the reshare's time. */
+static void eng_seg_check(struct eng_thread *t)
+{
+    struct engine *e = t->e;
+    if (atomic_load_explicit(&e->rs_epoch, memory_order_acquire) == t->seg_epoch)
+        return;
+    pthread_mutex_lock(&e->rs_mu);
+    int epoch = atomic_load(&e->rs_epoch);
+    int64_t at = e->rs_at_us;
+    int n = e->rs_n, k = e->rs_k;
+    pthread_mutex_unlock(&e->rs_mu);
+    if (eng_seg_due(t, t->next_j) < at)
+        return;
+    t->seg_epoch = epoch;
+    t->seg_j0 = t->next_j;
+    t->seg_start_us = at;
+    t->seg_n = n;
+    t->seg_k = k;
+    t->seg_gap_us = e->conf.gap_us * (double)n / (double)e->conf.fleet_n;
+    if (e->conf.ramp)
+        t->seg_f0 = (int64_t)ceil(ramp_area(&e->ramp, at - e->start_us) - 1e-9);
+    t->due_j = -1;
+}
+
 /* Due time of this thread's next request: on its schedule when paced, else
  * the start; ENG_NEVER when the thread has sent its count, or the next due
  * time is at or past the end of the run. An unpaced thread's end is judged
@@ -107,21 +151,10 @@ static int64_t eng_next_due(struct eng_thread *t)
     const struct engine *e = t->e;
     if (t->next_j >= t->count)
         return ENG_NEVER;
-    int64_t due;
-    if (e->conf.ramp && e->conf.open_loop) {
-        if (t->due_j != t->next_j) {
-            /* This driver takes every fleet_n-th request of the fleet's. */
-            int64_t f = plan_index(t->k, e->n, t->next_j) * e->conf.fleet_n + e->conf.fleet_k;
-            int64_t off = ramp_time_of(&e->ramp, (double)f);
-            t->due_us = off == RAMP_NEVER ? ENG_NEVER : e->start_us + off;
-            t->due_j = t->next_j;
-        }
-        due = t->due_us;
-    } else if (e->conf.gap_us > 0) {
-        due = plan_due_us(e->start_us, e->conf.gap_us, plan_index(t->k, e->n, t->next_j));
-    } else {
+    if (!eng_paced(e))
         return e->start_us;
-    }
+    eng_seg_check(t);
+    int64_t due = eng_seg_due(t, t->next_j);
     return due < e->end_us ? due : ENG_NEVER;
 }
 
@@ -332,6 +365,9 @@ static int eng_thread_init(struct engine *e, struct eng_thread *t, int k, char *
     t->armed_us = -1;
     t->count = c->count > 0 ? plan_share(c->count, e->n, k) : ENG_NEVER;
     t->due_j = -1;
+    t->seg_gap_us = c->gap_us;
+    t->seg_n = c->fleet_n > 0 ? c->fleet_n : 1;
+    t->seg_k = c->fleet_k;
     t->inflight_max = plan_share(c->inflight, e->n, k);
     atomic_init(&t->sent, 0);
     atomic_init(&t->finished, 0);
@@ -463,6 +499,8 @@ int engine_create(const struct engine_conf *c, struct engine **out, char *err, s
     e->conf.header_lines = (const char *const *)e->headers;
     atomic_init(&e->abort, 0);
     atomic_init(&e->hold, 0);
+    atomic_init(&e->rs_epoch, 0);
+    pthread_mutex_init(&e->rs_mu, NULL);
     atomic_init(&e->stalled_us, 0);
     if (oom) {
         snprintf(err, errlen, "out of memory");
@@ -618,6 +656,27 @@ void engine_snapshot(struct engine *e, struct engine_stats *st, struct hist *lat
     }
 }
 
+int engine_reshare(struct engine *e, int64_t at_mono_us, int fleet_n, int fleet_k, char *err,
+                   size_t errlen)
+{
+    if (!eng_paced(e) || !e->conf.open_loop) {
+        snprintf(err, errlen, "only an open-loop test with a rate can have its share changed");
+        return -1;
+    }
+    if (fleet_n < 1 || fleet_k < 0 || fleet_k >= fleet_n || e->conf.fleet_n < 1) {
+        snprintf(err, errlen, "driver %d of %d is not a share", fleet_k, fleet_n);
+        return -1;
+    }
+    pthread_mutex_lock(&e->rs_mu);
+    e->rs_at_us = at_mono_us;
+    e->rs_n = fleet_n;
+    e->rs_k = fleet_k;
+    atomic_fetch_add(&e->rs_epoch, 1);
+    pthread_mutex_unlock(&e->rs_mu);
+    eng_wake_all(e);
+    return 0;
+}
+
 int engine_requests(const struct engine *e)
 {
     return e && e->mix ? e->n_reqs : 0;
@@ -671,5 +730,6 @@ void engine_destroy(struct engine *e)
     free(e->method);
     free(e->body);
     eng_mix_free(e);
+    pthread_mutex_destroy(&e->rs_mu);
     free(e);
 }

@@ -161,6 +161,16 @@ int64_t engine_sent(struct engine *e);
  * merging that thread. Can't fail. */
 void engine_snapshot(struct engine *e, struct engine_stats *st, struct hist *lat, struct hist *svc);
 
+/* keep_rate: from at_mono_us on, this driver is number fleet_k of fleet_n
+ * drivers sharing the fleet's rate (a participant died). A request of the
+ * old share due before then is still sent; from then on the driver takes
+ * its new turn: every fleet_n-th request of the fleet's on a ramp, or a
+ * gap fleet_n / conf.fleet_n times the test's (its per-driver rate scaled
+ * so the fleet keeps its total). Open-loop paced runs only: returns 0, or -1
+ * with err. Thread-safe. */
+int engine_reshare(struct engine *e, int64_t at_mono_us, int fleet_n, int fleet_k, char *err,
+                   size_t errlen);
+
 /* Requests in the mix (conf.n_reqs; 0 without one), and the name of one. */
 int engine_requests(const struct engine *e);
 const char *engine_req_name(const struct engine *e, int i);

@@ -103,6 +103,12 @@ struct eng_thread {
     int cur;           /* the request the send in progress is of */
     int64_t cur_seq;   /* its number in the driver, for {{seq}} */
     struct eng_rq *rq; /* e->n_reqs, with a mix; NULL without */
+    /* The share of the fleet's schedule this thread follows (keep_rate may
+     * change it): from local request seg_j0 on, counted from seg_start_us. */
+    int seg_epoch; /* the reshare applied; 0: the test's own share */
+    int64_t seg_j0, seg_start_us, seg_f0;
+    double seg_gap_us;
+    int seg_n, seg_k;
 };
 
 struct engine {
@@ -122,7 +128,12 @@ struct engine {
     int64_t end_us;       /* nothing is sent at or after this; ENG_NEVER: no end */
     struct eng_req *reqs; /* n_reqs (1 without a mix) */
     int n_reqs;
-    int mix;          /* the conf gave a mix: figures are kept per request */
+    int mix; /* the conf gave a mix: figures are kept per request */
+    /* The latest reshare (engine_reshare), under rs_mu; rs_epoch counts them. */
+    pthread_mutex_t rs_mu;
+    atomic_int rs_epoch;
+    int64_t rs_at_us;
+    int rs_n, rs_k;
     struct ramp ramp; /* conf.ramp points here when there is one */
 };
 

@@ -325,6 +325,27 @@ static int node_mix(const struct msg_test_config *c, struct engine_req *reqs, ch
     return 0;
 }
 
+/* This driver's place among the n drivers listed (the config's
+ * participants, or a RESHARE's survivors): *k of *n. A driver not listed, or
+ * no list, is the whole fleet: 0 of 1. Returns 1 when listed. */
+static int node_place(char (*ids)[ID_MAX], int n_ids, const char *node_id, int *n, int *k)
+{
+    *n = 1;
+    *k = 0;
+    for (int i = 0; ids && i < n_ids; i++)
+        if (strcmp(ids[i], node_id) == 0) {
+            *n = n_ids;
+            *k = i;
+            return 1;
+        }
+    return 0;
+}
+
+static void node_fleet_place(const struct msg_test_config *c, const char *node_id, int *n, int *k)
+{
+    node_place(c->drivers, c->n_drivers, node_id, n, k);
+}
+
 static int node_prepare_engine(const struct node_opts *o, const struct msg_test_config *c,
                                const char *url, struct engine **out, char *err, size_t errlen)
 {
@@ -354,6 +375,7 @@ static int node_prepare_engine(const struct node_opts *o, const struct msg_test_
      * participants, in the order the config names them. */
     struct ramp ramp;
     int fleet_n = 1, fleet_k = 0;
+    node_fleet_place(c, o->node_id, &fleet_n, &fleet_k);
     if (c->n_stages > 0) {
         double dur[MSG_STAGES_MAX], target[MSG_STAGES_MAX];
         for (int i = 0; i < c->n_stages; i++) {
@@ -364,11 +386,6 @@ static int node_prepare_engine(const struct node_opts *o, const struct msg_test_
             snprintf(err, errlen, "the stages are out of range");
             goto out;
         }
-        for (int i = 0; c->drivers && i < c->n_drivers; i++)
-            if (strcmp(c->drivers[i], o->node_id) == 0) {
-                fleet_n = c->n_drivers;
-                fleet_k = i;
-            }
         if (!tsunami) {
             int64_t peak = (int64_t)floor(ramp_peak(&ramp) + 1e-9);
             inflight = plan_share(peak, fleet_n, fleet_k);
@@ -619,6 +636,34 @@ static void node_start(struct node *n, const struct msg_trigger *tr)
     node_set_state(n, NODE_STATE_RUNNING);
 }
 
+/* keep_rate: a participant died, and the survivors share the fleet's rate
+ * from tr->at_ms on. */
+static void node_reshare(struct node *n, const struct msg_trigger *tr, int ours)
+{
+    int fn, fk;
+    char err[256];
+    if (!ours || n->state != NODE_STATE_RUNNING) {
+        log_debug("RESHARE for test %s, which this driver is not running; ignored", tr->test_id);
+        return;
+    }
+    if (!n->cfg.keep_rate) {
+        log_warn("test %s: RESHARE for a test without keep_rate; ignored", tr->test_id);
+        return;
+    }
+    if (!node_place(tr->drivers, tr->n_drivers, n->o->node_id, &fn, &fk)) {
+        log_warn("test %s: RESHARE without this driver among the %d listed; ignored", tr->test_id,
+                 tr->n_drivers);
+        return;
+    }
+    int64_t now_mono = clock_mono_us();
+    int64_t at = plan_start_mono(tr->at_ms, node_epoch_ms(n, now_mono), now_mono);
+    if (engine_reshare(n->eng, at, fn, fk, err, sizeof err) < 0) {
+        log_warn("test %s: RESHARE not applied: %s", tr->test_id, err);
+        return;
+    }
+    log_info("test %s: keep_rate: now driver %d of %d sharing the rate", tr->test_id, fk + 1, fn);
+}
+
 static void node_on_trigger(struct node *n, const struct bus_record *rec)
 {
     char err[512];
@@ -628,6 +673,11 @@ static void node_on_trigger(struct node *n, const struct bus_record *rec)
         return;
     }
     int ours = n->state != NODE_STATE_IDLE && strcmp(tr.test_id, n->cfg.test_id) == 0;
+    if (tr.reshare) {
+        node_reshare(n, &tr, ours);
+        msg_trigger_free(&tr);
+        return;
+    }
     if (tr.abort) {
         if (!ours) {
             log_debug("ABORT for test %s, which this driver is not running; ignored", tr.test_id);

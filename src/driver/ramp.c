@@ -77,6 +77,19 @@ double ramp_level(const struct ramp *r, int64_t t_us)
 
 int64_t ramp_reach(const struct ramp *r, int64_t from_us, double x);
 
+double ramp_area(const struct ramp *r, int64_t t_us)
+{
+    if (t_us <= 0)
+        return 0;
+    int i = ramp_stage_at(r, t_us);
+    if (i >= r->n)
+        return r->area[r->n - 1] + r->lvl[r->n - 1] * (double)(t_us - ramp_end_us(r)) / 1e6;
+    int64_t b = ramp_begin_us(r, i);
+    double x = (double)(t_us - b) / 1e6, d = (double)(r->end_us[i] - b) / 1e6;
+    double l0 = ramp_from(r, i), l1 = r->lvl[i];
+    return (i == 0 ? 0 : r->area[i - 1]) + l0 * x + (l1 - l0) * x * x / (2 * d);
+}
+
 int64_t ramp_time_of(const struct ramp *r, double a)
 {
     if (!(a > 0))

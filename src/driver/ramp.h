@@ -35,6 +35,10 @@ double ramp_level(const struct ramp *r, int64_t t_us);
 /* The highest level the ramp reaches. */
 double ramp_peak(const struct ramp *r);
 
+/* The area under the level over [0, t_us] (level x seconds): how many
+ * requests an open-loop run of this ramp has had due by then. */
+double ramp_area(const struct ramp *r, int64_t t_us);
+
 /* The first time at which the area under the level reaches a (>= 0): when
  * request number a of an open-loop run is due (request 0: when the level
  * first rises above 0). Past the end the last target holds; RAMP_NEVER when

@@ -114,6 +114,7 @@ struct test {
     int64_t agg_next; /* index of the next aggregate point */
     struct agg_slot slots[CTL_SLOTS];
     int64_t last_event_ms;
+    int reshares; /* keep_rate: times the rate was shared anew among survivors */
 };
 
 struct ctl {

@@ -285,6 +285,47 @@ static void ctl_step_created(struct ctl *c, struct test *t, int64_t now)
     free(alive);
 }
 
+/* keep_rate: a participant died; the survivors (alive, still running) share
+ * the fleet's rate from now on. Sent on the trigger topic only: the original
+ * programs read test_trigger, and know no RESHARE. */
+static void ctl_reshare(struct ctl *c, struct test *t, const struct part *dead, int64_t now)
+{
+    struct msg_trigger tr;
+    memset(&tr, 0, sizeof tr);
+    snprintf(tr.test_id, sizeof tr.test_id, "%s", t->id);
+    tr.reshare = 1;
+    tr.at_ms = now;
+    tr.drivers = calloc((size_t)(t->n_parts ? t->n_parts : 1), ID_MAX);
+    if (!tr.drivers) {
+        log_error("test %s: out of memory for a RESHARE", t->id);
+        return;
+    }
+    for (int i = 0; i < t->n_parts; i++) {
+        const struct part *p = &t->parts[i];
+        if (!p->dead && !p->lost && !p->refused && !p->agg.final && !p->original)
+            snprintf(tr.drivers[tr.n_drivers++], ID_MAX, "%s", p->agg.node_id);
+    }
+    char err[256] = "";
+    char *payload = tr.n_drivers > 0 ? msg_trigger_encode(&tr) : NULL;
+    int rc = payload ? bus_produce(c->prod, TOPIC_TRIGGER, t->id, payload, strlen(payload), err,
+                                   sizeof err)
+                     : -1;
+    if (rc == 0) {
+        t->reshares++;
+        double at_s = t->start_at_ms > 0 && now > t->start_at_ms
+                          ? (double)(now - t->start_at_ms) / 1000.0
+                          : 0;
+        ctl_reason(t, "keep_rate: the %d surviving driver(s) took over the share of %s from %.1f s",
+                   tr.n_drivers, dead->agg.node_id, at_s);
+        log_info("test %s: keep_rate: %d driver(s) share the rate from now", t->id, tr.n_drivers);
+    } else if (tr.n_drivers > 0) {
+        log_error("test %s: the RESHARE could not be sent: %s", t->id,
+                  payload ? err : "out of memory");
+    }
+    free(payload);
+    msg_trigger_free(&tr);
+}
+
 /* Mark participants that died or stopped running the test. */
 static void ctl_check_parts(struct ctl *c, struct test *t, int64_t now)
 {
@@ -311,6 +352,8 @@ static void ctl_check_parts(struct ctl *c, struct test *t, int64_t now)
                            (double)c->conf.hb_timeout_ms / 1000.0);
             }
             log_warn("test %s: driver %s declared dead", t->id, p->agg.node_id);
+            if (t->cfg.keep_rate && t->state == TS_RUNNING)
+                ctl_reshare(c, t, p, now);
             ctl_publish_test(c, t, now);
             continue;
         }

@@ -89,7 +89,8 @@ cJSON *ctl_test_json(struct ctl *c, struct test *t, int64_t now, int per_driver)
              agg_json_add(o, "config", msg_test_config_to_json(&t->cfg)) &&
              cJSON_AddNumberToObject(o, "created_ms", (double)t->created_ms) &&
              ctl_add_opt_ms(o, "start_at_ms", t->start_at_ms) &&
-             ctl_add_opt_ms(o, "ended_ms", t->ended_ms);
+             ctl_add_opt_ms(o, "ended_ms", t->ended_ms) &&
+             (!t->cfg.keep_rate || cJSON_AddNumberToObject(o, "reshares", t->reshares));
     cJSON *drv = cJSON_CreateArray();
     for (int i = 0; drv && i < t->n_parts; i++) {
         cJSON *s = cJSON_CreateString(t->parts[i].agg.node_id);

@@ -374,6 +374,10 @@ static void test_duration_and_stages(void **state)
     assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(st, 1), "target")->valuedouble == 2000);
     assert_true(cJSON_GetObjectItem(o, "start_target")->valuedouble == 50);
     cJSON_Delete(o);
+    set_ok(&c, "keep-rate", NULL);
+    o = finish_ok(&c);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "keep_rate")));
+    cJSON_Delete(o);
     set_ok(&c, "rate", "5");
     finish_bad(&c, "drop --delay and --rate");
     startcfg_close(&c);

@@ -177,6 +177,40 @@ static void test_config_stages(void **state)
     }
 }
 
+static void test_reshare(void **state)
+{
+    (void)state;
+    char err[256];
+    struct msg_trigger t, back;
+    const char *s = "{\"test_id\":\"t1\",\"trigger\":\"RESHARE\",\"at\":1796300000000,"
+                    "\"drivers\":[\"d-1\",\"d-3\"]}";
+    assert_int_equal(msg_trigger_decode(s, strlen(s), &t, err, sizeof err), 0);
+    assert_true(t.reshare && !t.abort && t.at_ms == 1796300000000LL && t.n_drivers == 2);
+    assert_string_equal(t.drivers[1], "d-3");
+    char *enc = msg_trigger_encode(&t);
+    assert_int_equal(msg_trigger_decode(enc, strlen(enc), &back, err, sizeof err), 0);
+    assert_true(back.reshare && back.n_drivers == 2 && back.at_ms == t.at_ms);
+    free(enc);
+    msg_trigger_free(&back);
+    msg_trigger_free(&t);
+    s = "{\"test_id\":\"t1\",\"trigger\":\"RESHARE\",\"at\":1}";
+    assert_int_equal(msg_trigger_decode(s, strlen(s), &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "drivers"));
+    s = "{\"test_id\":\"t1\",\"trigger\":\"RESHARE\",\"drivers\":[\"d\"]}";
+    assert_int_equal(msg_trigger_decode(s, strlen(s), &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "at"));
+    /* keep_rate: a TSUNAMI's, with a rate. */
+    struct msg_test_config c;
+    s = "{\"test_id\":\"t\",\"test_type\":\"TSUNAMI\",\"target_throughput\":10,"
+        "\"duration\":5,\"keep_rate\":true}";
+    assert_int_equal(msg_test_config_decode(s, strlen(s), &c, err, sizeof err), 0);
+    assert_true(c.keep_rate);
+    msg_test_config_free(&c);
+    s = "{\"test_id\":\"t\",\"test_type\":\"AVALANCHE\",\"duration\":5,\"keep_rate\":true}";
+    assert_int_equal(msg_test_config_decode(s, strlen(s), &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "open-loop"));
+}
+
 static void test_trigger_heartbeat_roundtrip(void **state)
 {
     (void)state;
@@ -391,7 +425,9 @@ static int decode(enum kind k, const char *s, size_t n, char *err, size_t errlen
     }
     case K_TRG: {
         struct msg_trigger m;
-        return msg_trigger_decode(s, n, &m, err, errlen);
+        int rc = msg_trigger_decode(s, n, &m, err, errlen);
+        msg_trigger_free(&m);
+        return rc;
     }
     case K_MET: {
         struct msg_metrics m;
@@ -630,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_register_roundtrip),
         cmocka_unit_test(test_config_roundtrip),
         cmocka_unit_test(test_config_stages),
+        cmocka_unit_test(test_reshare),
         cmocka_unit_test(test_trigger_heartbeat_roundtrip),
         cmocka_unit_test(test_metrics_roundtrip),
         cmocka_unit_test(test_original_samples),

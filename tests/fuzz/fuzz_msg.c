@@ -69,7 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char *s = msg_trigger_encode(&m);
             must(s && msg_trigger_decode(s, strlen(s), &m2, err, sizeof err) == 0,
                  "trigger re-decode");
-            must(m.abort == m2.abort && m.start_at_ms == m2.start_at_ms, "trigger changed");
+            must(m.abort == m2.abort && m.start_at_ms == m2.start_at_ms &&
+                     m.reshare == m2.reshare && m.n_drivers == m2.n_drivers && m.at_ms == m2.at_ms,
+                 "trigger changed");
+            msg_trigger_free(&m2);
+            msg_trigger_free(&m);
             free(s);
         }
         break;
