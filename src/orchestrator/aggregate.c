@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int agg_scratch_init(struct agg_scratch *s)
@@ -40,6 +41,11 @@ void agg_driver_close(struct agg_driver *d)
     hist_destroy(d->hist);
     hist_destroy(d->service_hist);
     d->hist = d->service_hist = NULL;
+    for (int i = 0; d->req && i < d->n_req; i++)
+        free(d->req[i].histogram);
+    free(d->req);
+    d->req = NULL;
+    d->n_req = 0;
 }
 
 /* Decode text into h; on failure note why in warn (when it is still empty). */
@@ -194,7 +200,118 @@ int agg_driver_apply(struct agg_driver *d, const struct msg_metrics *m, int64_t 
         memcpy(d->engine, m->engine, sizeof d->engine);
     d->updated_ms = now_ms;
     d->snap = cur;
+    if (m->has_checks) {
+        d->has_checks = 1;
+        d->checks_passed = m->checks_passed;
+        d->checks_failed = m->checks_failed;
+    }
     return 1;
+}
+
+int agg_driver_apply_req(struct agg_driver *d, const struct msg_metrics *m,
+                         const struct msg_request *reqs, int n, struct hist *scratch, int *strays,
+                         char *stray, size_t straylen, char *warn, size_t warnlen)
+{
+    if (warn && warnlen)
+        warn[0] = '\0';
+    *strays = 0;
+    if (m->n_by_request <= 0 || !m->by_request)
+        return 0;
+    if (n > MSG_REQUESTS_MAX)
+        n = MSG_REQUESTS_MAX;
+    /* Where each of m's names goes (-1: a stray), and copies of the
+     * histograms that decode, all made before d changes. */
+    int at[MSG_REQUESTS_MAX];
+    char *text[MSG_REQUESTS_MAX];
+    int k = m->n_by_request < MSG_REQUESTS_MAX ? m->n_by_request : MSG_REQUESTS_MAX;
+    int oom = 0;
+    for (int j = 0; j < k; j++) {
+        const struct msg_req_stats *r = &m->by_request[j];
+        at[j] = -1;
+        text[j] = NULL;
+        for (int i = 0; i < n; i++)
+            if (strcmp(reqs[i].name, r->name) == 0) {
+                at[j] = i;
+                break;
+            }
+        if (at[j] < 0 || !r->histogram || oom)
+            continue;
+        char err[160];
+        if (hist_decode(scratch, r->histogram, strlen(r->histogram), err, sizeof err) < 0) {
+            if (warn && warnlen && !warn[0])
+                snprintf(warn, warnlen, "by_request \"%s\" histogram: %s", r->name, err);
+            continue;
+        }
+        size_t len = strlen(r->histogram);
+        text[j] = malloc(len + 1);
+        if (!text[j])
+            oom = 1;
+        else
+            memcpy(text[j], r->histogram, len + 1);
+    }
+    struct agg_req *req = d->req;
+    if (!oom && !req && n > 0 && !(req = calloc((size_t)n, sizeof *req)))
+        oom = 1;
+    if (oom) {
+        for (int j = 0; j < k; j++)
+            free(text[j]);
+        return -ENOMEM;
+    }
+    if (!d->req) {
+        d->req = req;
+        d->n_req = n;
+    }
+    for (int j = 0; j < k; j++) {
+        const struct msg_req_stats *r = &m->by_request[j];
+        if (at[j] < 0 || at[j] >= d->n_req) {
+            if ((*strays)++ == 0 && stray && straylen)
+                snprintf(stray, straylen, "%s", r->name);
+            free(text[j]);
+            continue;
+        }
+        struct agg_req *q = &d->req[at[j]];
+        free(q->histogram);
+        q->histogram = text[j];
+        q->seen = 1;
+        q->sent = r->sent;
+        q->responses = r->responses;
+        q->errors = r->errors;
+        q->checks_passed = r->checks_passed;
+        q->checks_failed = r->checks_failed;
+        q->failed_status = r->failed_status;
+        q->failed_body = r->failed_body;
+        q->failed_json = r->failed_json;
+    }
+    return 0;
+}
+
+void agg_merge_req(struct agg_driver *const *ds, int n, int i, int64_t elapsed_ms,
+                   struct hist *merged, struct hist *tmp, struct agg_req_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    hist_reset(merged);
+    for (int k = 0; k < n; k++) {
+        const struct agg_driver *d = ds[k];
+        if (!d->req || i < 0 || i >= d->n_req || !d->req[i].seen)
+            continue;
+        const struct agg_req *q = &d->req[i];
+        out->sent += q->sent;
+        out->responses += q->responses;
+        out->errors += q->errors;
+        out->checks_passed += q->checks_passed;
+        out->checks_failed += q->checks_failed;
+        out->failed_status += q->failed_status;
+        out->failed_body += q->failed_body;
+        out->failed_json += q->failed_json;
+        char err[160];
+        /* Checked when it was kept: it decodes. */
+        if (q->histogram &&
+            hist_decode(tmp, q->histogram, strlen(q->histogram), err, sizeof err) == 0)
+            hist_merge(merged, tmp);
+    }
+    msg_latency_from_hist(merged, &out->lat);
+    if (elapsed_ms > 0)
+        out->rps = (double)out->responses * 1000.0 / (double)elapsed_ms;
 }
 
 void agg_driver_heartbeat(struct agg_driver *d, int64_t requests_sent, int64_t now_ms)
@@ -234,6 +351,9 @@ void agg_driver_stats(const struct agg_driver *d, struct agg_stats *out)
     else
         out->service = d->service;
     out->updated_ms = d->updated_ms;
+    out->has_checks = d->has_checks;
+    out->checks_passed = d->checks_passed;
+    out->checks_failed = d->checks_failed;
     out->has_counts = d->has_ext || d->reports == 0;
     if (d->reports == 0)
         out->lat.has_ext = 1; /* nothing yet: zeros, not unknowns */
@@ -371,6 +491,11 @@ void agg_merge(struct agg_driver *const *ds, int n, struct agg_scratch *s, struc
             out->elapsed_ms = one.elapsed_ms;
         if (one.updated_ms > out->updated_ms)
             out->updated_ms = one.updated_ms;
+        if (one.has_checks) {
+            out->has_checks = 1;
+            out->checks_passed += one.checks_passed;
+            out->checks_failed += one.checks_failed;
+        }
         if (d->reports == 0)
             continue;
         agg_acc_add(&lat, d->hist, &d->lat, d->responses_received, s->c);
@@ -493,9 +618,52 @@ cJSON *agg_stats_to_json(const struct agg_stats *st)
     else
         ok &= cJSON_AddNullToObject(o, "service_ms") != NULL;
     ok &= cJSON_AddNumberToObject(o, "updated_ms", (double)st->updated_ms) != NULL;
+    if (st->has_checks)
+        ok &= cJSON_AddNumberToObject(o, "checks_passed", (double)st->checks_passed) &&
+              cJSON_AddNumberToObject(o, "checks_failed", (double)st->checks_failed);
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
+    }
+    return o;
+}
+
+static cJSON *agg_req_json(const struct agg_req_stats *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    int ok = cJSON_AddNumberToObject(o, "requests_sent", (double)r->sent) &&
+             cJSON_AddNumberToObject(o, "responses_received", (double)r->responses) &&
+             cJSON_AddNumberToObject(o, "errors", (double)r->errors) &&
+             cJSON_AddNumberToObject(o, "rps", round(r->rps * 100.0) / 100.0) &&
+             agg_json_add(o, "latency_ms", agg_lat_json(&r->lat)) &&
+             cJSON_AddNumberToObject(o, "checks_passed", (double)r->checks_passed) &&
+             cJSON_AddNumberToObject(o, "checks_failed", (double)r->checks_failed);
+    cJSON *fb = ok ? cJSON_AddObjectToObject(o, "checks_failed_by") : NULL;
+    ok = fb && cJSON_AddNumberToObject(fb, "status", (double)r->failed_status) &&
+         cJSON_AddNumberToObject(fb, "body_contains", (double)r->failed_body) &&
+         cJSON_AddNumberToObject(fb, "json", (double)r->failed_json);
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+cJSON *agg_by_request_json(struct agg_driver *const *ds, int n, const struct msg_request *reqs,
+                           int n_reqs, int64_t elapsed_ms, struct hist *merged, struct hist *tmp)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (n_reqs > MSG_REQUESTS_MAX)
+        n_reqs = MSG_REQUESTS_MAX;
+    for (int i = 0; o && i < n_reqs; i++) {
+        struct agg_req_stats r;
+        agg_merge_req(ds, n, i, elapsed_ms, merged, tmp, &r);
+        if (!agg_json_add(o, reqs[i].name, agg_req_json(&r))) {
+            cJSON_Delete(o);
+            return NULL;
+        }
     }
     return o;
 }

@@ -12,6 +12,7 @@
 
 #include "hist.h"
 #include "msg.h"
+#include "reqmix.h"
 #include "series.h"
 
 #include <cjson/cJSON.h>
@@ -35,6 +36,29 @@ struct agg_stats {
      * original format carries none of them. lat.has_ext says the same of
      * mode, p90 ... p999. Unknown figures are null in JSON. */
     int has_counts;
+    /* checks_passed and checks_failed: the sum over the participants that
+     * sent them; has_checks 0 when none did (they are then left out). */
+    int has_checks;
+    int64_t checks_passed, checks_failed;
+};
+
+/* One request name's figures of one participant: cumulative, from its
+ * latest report that named it. */
+struct agg_req {
+    int seen; /* some report named it */
+    int64_t sent, responses, errors;
+    int64_t checks_passed, checks_failed;
+    int64_t failed_status, failed_body, failed_json;
+    char *histogram; /* hist_encode text of its latency (it decodes); NULL none */
+};
+
+/* One request name's figures merged over participants. Latencies in ms. */
+struct agg_req_stats {
+    int64_t sent, responses, errors;
+    int64_t checks_passed, checks_failed;
+    int64_t failed_status, failed_body, failed_json;
+    double rps;
+    struct msg_latency lat;
 };
 
 /* One participant. Plain value type except for the two histograms, which
@@ -60,6 +84,12 @@ struct agg_driver {
     struct hist *hist;        /* latest cumulative latency histogram; NULL none */
     struct hist *service_hist;
     struct series_snap snap; /* the snapshot of its latest series point */
+    int has_checks;          /* its latest report carried checks_passed/failed */
+    int64_t checks_passed, checks_failed;
+    /* By request name, in the order of the test's requests; NULL until a
+     * report names one. agg_driver_close frees it. */
+    struct agg_req *req;
+    int n_req;
 };
 
 /* Scratch histograms the functions below need; one set per caller. */
@@ -99,6 +129,29 @@ int agg_report_check(const struct agg_driver *d, const struct msg_metrics *m,
 int agg_driver_apply(struct agg_driver *d, const struct msg_metrics *m, int64_t expected_count,
                      int64_t start_at_ms, int64_t now_ms, struct agg_scratch *s,
                      struct series_point *point, char *warn, size_t warnlen);
+
+/* Keep m's "by_request" figures in d, for the names among the test's n
+ * requests reqs; d->req follows their order. The reports are cumulative: a
+ * name's figures replace those of the previous report, and a name a report
+ * leaves out keeps its figures. A name not among reqs is left out and
+ * counted in *strays, the first of them copied to stray. A name whose
+ * histogram does not decode keeps its counts without latencies, and warn
+ * says why (else warn is ""). Call after agg_driver_apply applied m;
+ * scratch is decoded into. Returns 0, or -ENOMEM (d is then unchanged). */
+int agg_driver_apply_req(struct agg_driver *d, const struct msg_metrics *m,
+                         const struct msg_request *reqs, int n, struct hist *scratch, int *strays,
+                         char *stray, size_t straylen, char *warn, size_t warnlen);
+
+/* Request i's figures merged over n participants: counts summed, latencies
+ * from the merge of their histograms (merged and tmp are overwritten), rps
+ * over elapsed_ms. Can't fail. */
+void agg_merge_req(struct agg_driver *const *ds, int n, int i, int64_t elapsed_ms,
+                   struct hist *merged, struct hist *tmp, struct agg_req_stats *out);
+
+/* The "by_request" object: {name: <request stats>} for each of the test's
+ * n_reqs requests, merged over the n participants. NULL when out of memory. */
+cJSON *agg_by_request_json(struct agg_driver *const *ds, int n, const struct msg_request *reqs,
+                           int n_reqs, int64_t elapsed_ms, struct hist *merged, struct hist *tmp);
 
 /* Note a heartbeat from d's node for this test. Can't fail. */
 void agg_driver_heartbeat(struct agg_driver *d, int64_t requests_sent, int64_t now_ms);

@@ -115,6 +115,7 @@ struct test {
     struct agg_slot slots[CTL_SLOTS];
     int64_t last_event_ms;
     int reshares; /* keep_rate: times the rate was shared anew among survivors */
+    int64_t stray_names; /* by_request names not among cfg.requests, left out */
 };
 
 struct ctl {

@@ -146,6 +146,29 @@ static void ctl_on_heartbeat(struct ctl *c, const struct bus_record *rec, int64_
     }
 }
 
+/* The report's by_request figures, for the names the test has; the first
+ * name it does not have is logged, once a test. */
+static void ctl_apply_by_request(struct ctl *c, struct test *t, struct part *p,
+                                 const struct msg_metrics *m)
+{
+    int strays = 0;
+    char stray[MSG_REQ_NAME_MAX] = "", warn[256];
+    if (agg_driver_apply_req(&p->agg, m, t->cfg.requests, t->cfg.n_requests, c->s.d, &strays, stray,
+                             sizeof stray, warn, sizeof warn) < 0) {
+        log_error("test %s: out of memory keeping the by_request figures of %s", t->id,
+                  p->agg.node_id);
+        return;
+    }
+    if (warn[0])
+        log_warn("test %s: report %s from %s: %s; that request's latencies are left out", t->id,
+                 m->report_id, m->node_id, warn);
+    if (strays > 0 && t->stray_names == 0)
+        log_warn("test %s: report %s from %s names request \"%s\", which the test does not "
+                 "have; such names are left out",
+                 t->id, m->report_id, m->node_id, stray);
+    t->stray_names += strays;
+}
+
 static void ctl_on_metrics(struct ctl *c, const struct bus_record *rec, int64_t now)
 {
     struct msg_metrics m;
@@ -212,6 +235,8 @@ static void ctl_on_metrics(struct ctl *c, const struct bus_record *rec, int64_t 
     struct series_snap before = p->agg.reports ? p->agg.snap : (struct series_snap){0};
     rc = agg_driver_apply(&p->agg, &m, t->cfg.message_count_per_driver, t->start_at_ms, now, &c->s,
                           &pt, warn, sizeof warn);
+    if (rc == 1)
+        ctl_apply_by_request(c, t, p, &m);
     if (rc == 1 && t->state == TS_RUNNING) {
         /* agg_driver_apply leaves the report's latency window in c->s.c. */
         ctl_agg_add(c, t, p, &m, &before, &p->agg.snap, c->s.c, now);

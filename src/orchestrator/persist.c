@@ -141,6 +141,9 @@ static void ctl_rebuild_part(struct ctl *c, struct test *t, struct part *p, int6
         char warn[256];
         agg_driver_apply(&p->agg, &m, t->cfg.message_count_per_driver, t->start_at_ms, now, &c->s,
                          &pt, warn, sizeof warn);
+        int strays = 0;
+        agg_driver_apply_req(&p->agg, &m, t->cfg.requests, t->cfg.n_requests, c->s.d, &strays, NULL,
+                             0, NULL, 0);
         if (m.final && t->state != TS_RUNNING)
             p->refused = 1;
         msg_metrics_free(&m);

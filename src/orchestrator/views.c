@@ -46,6 +46,12 @@ cJSON *ctl_per_driver_json(struct ctl *c, struct test *t, int64_t now)
         if (ok)
             ctl_move_members(e, stats);
         cJSON_Delete(stats);
+        if (ok && t->cfg.n_requests > 0) {
+            struct agg_driver *one = &p->agg;
+            ok = agg_json_add(e, "by_request",
+                              agg_by_request_json(&one, 1, t->cfg.requests, t->cfg.n_requests,
+                                                  st.elapsed_ms, c->s.a, c->s.d));
+        }
         if (!ok || !cJSON_AddItemToArray(arr, e)) {
             cJSON_Delete(e);
             cJSON_Delete(arr);
@@ -71,6 +77,14 @@ cJSON *ctl_test_json(struct ctl *c, struct test *t, int64_t now, int per_driver)
     struct agg_stats agg;
     int approximate = 0;
     agg_merge(ds, t->n_parts, &c->s, &agg, &approximate);
+    cJSON *aggj = agg_stats_to_json(&agg);
+    if (aggj && t->cfg.n_requests > 0 &&
+        !agg_json_add(aggj, "by_request",
+                      agg_by_request_json(ds, t->n_parts, t->cfg.requests, t->cfg.n_requests,
+                                          agg.elapsed_ms, c->s.a, c->s.d))) {
+        cJSON_Delete(aggj);
+        aggj = NULL;
+    }
     free(ds);
 
     int64_t lo = 0, hi = 0;
@@ -106,7 +120,10 @@ cJSON *ctl_test_json(struct ctl *c, struct test *t, int64_t now, int per_driver)
         ok = ok && cJSON_AddNumberToObject(o, "start_skew_ms", (double)(hi - lo));
     else
         ok = ok && cJSON_AddNullToObject(o, "start_skew_ms");
-    ok = ok && agg_json_add(o, "aggregate", agg_stats_to_json(&agg));
+    if (ok)
+        ok = agg_json_add(o, "aggregate", aggj);
+    else
+        cJSON_Delete(aggj);
     cJSON *thr = cJSON_CreateArray();
     for (int i = 0; thr && i < t->verdict.n; i++) {
         cJSON *e = cJSON_CreateString(t->verdict.it[i].t.text);

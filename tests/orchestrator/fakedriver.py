@@ -15,9 +15,16 @@
                  "failure" instead of READY.
 --deaf-configs   read no test_config at all (a driver whose consumer
                  cannot hear): it heartbeats IDLE on.
+--stray-name N   with a test's "requests", also report figures for the
+                 request name N, which the test does not have.
 --garbage        also send, every heartbeat interval, messages that must be
                  rejected (not JSON, wrong types, a report for its current
                  test with a field of the wrong type) on each of its topics.
+
+With "requests" in the test config, each send takes the next request of
+the weighted cycle (each request weight times, in order), checks the
+answer (status, default 200..399; body_contains; json path equals) and
+reports cumulative "by_request" figures and checks_passed/checks_failed.
 
 It sends real HTTP requests to the target (one at a time; AVALANCHE
 sequentially, TSUNAMI on schedule), times them from the due time (open
@@ -203,7 +210,44 @@ class Driver:
                 m["first_send_ms"] = st["first"]
             if failure:
                 m["failure"] = failure
+            if st.get("by"):
+                by = {}
+                for name, r in st["by"].items():
+                    by[name] = {"requests_sent": r["sent"], "responses_received": r["recv"],
+                                "errors": r["errors"], "checks_passed": r["passed"],
+                                "checks_failed": r["failed"],
+                                "checks_failed_by": dict(r["failed_by"]),
+                                "histogram": r["hist"].encode()}
+                if self.a.stray_name:
+                    by[self.a.stray_name] = {"requests_sent": 1, "responses_received": 1,
+                                             "errors": 0, "checks_passed": 1, "checks_failed": 0,
+                                             "histogram": Hist().encode()}
+                m["by_request"] = by
+                m["checks_passed"] = sum(r["passed"] for r in st["by"].values())
+                m["checks_failed"] = sum(r["failed"] for r in st["by"].values())
         self.prod["metrics"].send(self.node_id, m)
+
+    @staticmethod
+    def check(req, code, body):
+        """The first check the answer fails ("status", "body_contains",
+        "json"), or None."""
+        ck = req.get("checks") or {}
+        want = ck.get("status")
+        if code is None or (code not in want if want else not 200 <= code <= 399):
+            return "status"
+        if ck.get("body_contains") is not None and ck["body_contains"] not in body:
+            return "body_contains"
+        js = ck.get("json")
+        if js:
+            try:
+                v = json.loads(body)
+                for k in str(js["path"]).split("."):
+                    v = v[int(k)] if isinstance(v, list) else v[k]
+                if v != js.get("equals"):
+                    return "json"
+            except Exception:  # noqa: BLE001 - not there: failed
+                return "json"
+        return None
 
     # ---- the test ---------------------------------------------------------
 
@@ -220,7 +264,13 @@ class Driver:
         tsunami = cfg["test_type"] == "TSUNAMI"
         interval = float(cfg.get("report_interval_ms") or 1000) / 1000.0
         st = {"hist": Hist(), "sent": 0, "recv": 0, "errors": 0, "codes": {},
-              "start": time.time(), "first": 0}
+              "start": time.time(), "first": 0, "by": {}}
+        reqs = cfg.get("requests") or []
+        cycle = [r for r in reqs for _ in range(int(r.get("weight") or 1))]
+        for r in reqs:
+            st["by"][r["name"]] = {"sent": 0, "recv": 0, "errors": 0, "passed": 0, "failed": 0,
+                                   "failed_by": {"status": 0, "body_contains": 0, "json": 0},
+                                   "hist": Hist()}
         seq = 0
         next_report = st["start"] + interval
         t0 = time.monotonic()
@@ -236,20 +286,38 @@ class Driver:
             st["sent"] += 1
             with self.lock:
                 self.sent = st["sent"]
+            req = cycle[i % len(cycle)] if cycle else None
+            body = ""
             try:
-                with urllib.request.urlopen(url, timeout=10) as r:
-                    r.read()
+                with urllib.request.urlopen(req.get("url") or url if req else url,
+                                            timeout=10) as r:
+                    body = r.read().decode("utf-8", "replace")
                     code = r.status
             except urllib.error.HTTPError as e:
                 code = e.code
             except Exception:  # noqa: BLE001 - a failed request is counted
                 code = None
+            took = (time.monotonic() - due) * 1e6
             if code is None:
                 st["errors"] += 1
             else:
                 st["recv"] += 1
                 st["codes"][code] = st["codes"].get(code, 0) + 1
-                st["hist"].record((time.monotonic() - due) * 1e6)
+                st["hist"].record(took)
+            if req:
+                b = st["by"][req["name"]]
+                b["sent"] += 1
+                if code is None:
+                    b["errors"] += 1
+                else:
+                    b["recv"] += 1
+                    b["hist"].record(took)
+                failed = self.check(req, code, body)
+                if failed:
+                    b["failed"] += 1
+                    b["failed_by"][failed] += 1
+                else:
+                    b["passed"] += 1
             if self.ext and time.time() >= next_report:
                 self.report(tid, seq, False, st)
                 seq += 1
@@ -354,6 +422,7 @@ def main():
     ap.add_argument("--refuse")
     ap.add_argument("--hb-interval", type=float, default=1.0)
     ap.add_argument("--garbage", action="store_true")
+    ap.add_argument("--stray-name")
     ap.add_argument("--deaf-configs", action="store_true")
     d = Driver(ap.parse_args())
     signal.signal(signal.SIGTERM, lambda *_: d.stop.set())
