@@ -140,6 +140,33 @@ static void report_csv_points(FILE *out, const char *test_id, const char *series
     }
 }
 
+/* A row per request name of aggregate.by_request: series "request", the
+ * name in node_id, t_ms the aggregate's elapsed_ms, the whole test's figures. */
+static void report_csv_requests(FILE *out, const char *test_id, const cJSON *agg)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, jget_obj(agg, "by_request"))
+    {
+        if (!cJSON_IsObject(r) || !r->string)
+            continue;
+        const cJSON *lat = jget_obj(r, "latency_ms");
+        report_csv_field(out, test_id);
+        fputs(",request,", out);
+        report_csv_field(out, r->string);
+        report_csv_num(out, jget_num(agg, "elapsed_ms", NAN), 1);
+        report_csv_num(out, jget_num(r, "requests_sent", NAN), 1);
+        report_csv_num(out, jget_num(r, "responses_received", NAN), 1);
+        report_csv_num(out, jget_num(r, "errors", NAN), 1);
+        report_csv_num(out, jget_num(r, "rps", NAN), 0);
+        report_csv_num(out, jget_num(lat, "median", NAN), 0);
+        report_csv_num(out, jget_num(lat, "p90", NAN), 0);
+        report_csv_num(out, jget_num(lat, "p99", NAN), 0);
+        report_csv_num(out, jget_num(lat, "mean", NAN), 0);
+        report_csv_num(out, jget_num(lat, "max", NAN), 0);
+        fputs("\r\n", out);
+    }
+}
+
 static int report_csv(const cJSON *test, const cJSON *ts, FILE *out)
 {
     const char *id = jget_str(test, "test_id", jget_str(ts, "test_id", ""));
@@ -151,6 +178,7 @@ static int report_csv(const cJSON *test, const cJSON *ts, FILE *out)
         if (cJSON_IsArray(d) && d->string)
             report_csv_points(out, id, "driver", d->string, d);
     }
+    report_csv_requests(out, id, jget_obj(test, "aggregate"));
     return ferror(out) ? -1 : 0;
 }
 
@@ -327,6 +355,60 @@ static int report_stats_row(FILE *out, const char *name, const cJSON *o, int agg
     return unknown;
 }
 
+/* The per-request table of aggregate.by_request; nothing without it. */
+static void report_html_requests(FILE *out, const cJSON *agg)
+{
+    const cJSON *by = jget_obj(agg, "by_request"), *r;
+    if (!by || !by->child)
+        return;
+    fputs("<h2>Per request</h2>\n<p class=\"muted\">Every driver's figures for each named "
+          "request; latency in milliseconds.</p>\n<div class=\"wide\"><table "
+          "class=\"requests\">\n<thead><tr><th>request</th><th>sent</th><th>received</th>"
+          "<th>errors</th><th>checks passed</th><th>checks failed</th><th>failed on</th>"
+          "<th>rps</th>",
+          out);
+    for (int i = 0; i < LAT_N; i++)
+        fprintf(out, "<th>%s</th>", stats_lat_key((enum stats_lat)i));
+    fputs("</tr></thead>\n<tbody>\n", out);
+    cJSON_ArrayForEach(r, by)
+    {
+        if (!cJSON_IsObject(r) || !r->string)
+            continue;
+        struct stats s;
+        stats_from_json(r, &s);
+        double cp = jget_num(r, "checks_passed", NAN), cf = jget_num(r, "checks_failed", NAN);
+        fputs("<tr><th scope=\"row\">", out);
+        report_html_text(out, r->string);
+        fputs("</th>", out);
+        report_td_fig(out, 1, (double)s.sent, 0);
+        report_td_fig(out, 1, (double)s.received, 0);
+        report_td_fig(out, s.has_errors, (double)s.errors, 0);
+        report_td_fig(out, !isnan(cp), cp, 0);
+        report_td_fig(out, !isnan(cf), cf, 0);
+        fputs("<td>", out);
+        const cJSON *k;
+        int first = 1;
+        cJSON_ArrayForEach(k, jget_obj(r, "checks_failed_by"))
+        {
+            if (k->string && cJSON_IsNumber(k) && k->valuedouble > 0) {
+                fputs(first ? "" : ", ", out);
+                report_html_text(out, k->string);
+                fprintf(out, " %.0f", k->valuedouble);
+                first = 0;
+            }
+        }
+        fputs("</td>", out);
+        report_td_fig(out, s.has_rps, s.rps, 1);
+        for (int i = 0; i < LAT_N; i++)
+            report_td_fig(out, s.has_lat[i], s.lat[i], 3);
+        fputs("</tr>\n", out);
+    }
+    fputs("</tbody>\n</table></div>\n", out);
+    double cp = jget_num(agg, "checks_passed", NAN), cf = jget_num(agg, "checks_failed", NAN);
+    if (!isnan(cp) && !isnan(cf))
+        fprintf(out, "<p>Checks: %.0f passed, %.0f failed.</p>\n", cp, cf);
+}
+
 static void report_value(FILE *out, const cJSON *v)
 {
     if (cJSON_IsString(v)) {
@@ -413,6 +495,8 @@ static int report_html(const cJSON *test, const cJSON *ts, FILE *out)
         fputs("<p class=\"muted\">" STATS_UNKNOWN " a figure that is not known: a driver of the "
               "original format does not send it.</p>\n",
               out);
+
+    report_html_requests(out, jget_obj(test, "aggregate"));
 
     /* Charts. */
     fputs("<h2>Charts</h2>\n", out);

@@ -6,10 +6,14 @@
  *
  * JSON: {"test": <test object>, "timeseries": <timeseries>, "generated_ms"}.
  * CSV: a header row, then one row per time-series point, aggregate first,
- *      then each driver; the columns are REPORT_CSV_COLUMNS.
+ *      then each driver, then, for a test with "requests", one row per
+ *      request name (series "request", the name in node_id, t_ms the
+ *      test's elapsed_ms, the whole test's figures); the columns are
+ *      REPORT_CSV_COLUMNS.
  * HTML: one file with inline CSS and inline SVG charts (throughput; p50, p90
  *      and p99 over time for the aggregate and each driver), the summary
- *      table, the config and the drivers. It fetches nothing. */
+ *      table, the per-request table (a test with "requests"), the config
+ *      and the drivers. It fetches nothing. */
 #ifndef DLT_CLIENT_REPORT_H
 #define DLT_CLIENT_REPORT_H
 

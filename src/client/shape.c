@@ -184,6 +184,10 @@ static int shape_test_id(struct shape *sh, const cJSON *o, const char *key)
     return rc;
 }
 
+static int shape_by_request(struct shape *sh, const cJSON *o);
+static int shape_sub(struct shape *sh, const cJSON *o, const char *key, int flags,
+                     int (*check)(struct shape *, const cJSON *));
+
 /* A <stats> object (the aggregate, or a driver's figures). What a driver
  * of the original format never sends is null (docs/API.md): errors,
  * error_kinds, elapsed_ms, rps and the latency's mode and percentiles. */
@@ -217,6 +221,52 @@ static int shape_stats(struct shape *sh, const cJSON *o)
             if (shape_num(sh, lat, shape_lat_keys[i], shape_lat_nullable[i] ? SH_NULL : 0))
                 return -1;
         shape_pop(sh, n);
+    }
+    if (shape_count(sh, o, "checks_passed", SH_NULL) ||
+        shape_count(sh, o, "checks_failed", SH_NULL))
+        return -1;
+    return shape_sub(sh, o, "by_request", 0, shape_by_request);
+}
+
+static int shape_stats(struct shape *sh, const cJSON *o);
+
+/* One request name's figures in "by_request": a <stats> object with its
+ * checks. */
+static int shape_request(struct shape *sh, const cJSON *r)
+{
+    if (shape_stats(sh, r) || shape_count(sh, r, "checks_passed", SH_REQUIRED) ||
+        shape_count(sh, r, "checks_failed", SH_REQUIRED))
+        return -1;
+    int rc;
+    const cJSON *fb = shape_field(sh, r, "checks_failed_by", 0, shape_is_object, "an object", &rc);
+    if (rc)
+        return -1;
+    if (fb) {
+        static const char *const kinds[] = {"status", "body_contains", "json"};
+        size_t n = shape_push(sh, "checks_failed_by");
+        for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+            if (shape_count(sh, fb, kinds[i], 0))
+                return -1;
+        shape_pop(sh, n);
+    }
+    return 0;
+}
+
+/* "by_request": {name: <request figures>}. */
+static int shape_by_request(struct shape *sh, const cJSON *o)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, o)
+    {
+        char key[80];
+        snprintf(key, sizeof key, "%.70s", it->string ? it->string : "?");
+        if (!cJSON_IsObject(it))
+            return shape_fail(sh, key, "is %s, not an object", shape_type(it));
+        size_t n = shape_push(sh, key);
+        int rc = shape_request(sh, it);
+        shape_pop(sh, n);
+        if (rc)
+            return -1;
     }
     return 0;
 }

@@ -83,6 +83,70 @@ static int view_stats_row(struct table *t, const char *name, const cJSON *o)
     return table_add(t, cells);
 }
 
+#define BYREQ_COLS 12
+
+int view_by_request(const cJSON *test, FILE *out)
+{
+    const cJSON *agg = jget_obj(test, "aggregate");
+    const cJSON *by = jget_obj(agg, "by_request");
+    if (!by || !by->child)
+        return 0;
+    static const char *const head[BYREQ_COLS] = {"request", "sent",   "received", "errors",
+                                                 "passed",  "failed", "rps",      "mean",
+                                                 "p50",     "p90",    "p99",      "max"};
+    struct table *t = table_create(BYREQ_COLS, head);
+    if (!t)
+        return -1;
+    for (int i = 1; i < BYREQ_COLS; i++)
+        table_align_right(t, i);
+    int rc = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, by)
+    {
+        if (!cJSON_IsObject(r))
+            continue;
+        struct stats s;
+        stats_from_json(r, &s);
+        double passed = jget_num(r, "checks_passed", NAN),
+               failed = jget_num(r, "checks_failed", NAN);
+        char c[BYREQ_COLS][48];
+        snprintf(c[0], sizeof c[0], "%.47s", r->string ? r->string : "?");
+        snprintf(c[1], sizeof c[1], "%lld", (long long)s.sent);
+        snprintf(c[2], sizeof c[2], "%lld", (long long)s.received);
+        stats_fmt_count(s.has_errors, s.errors, c[3], sizeof c[3]);
+        stats_fmt_count(!isnan(passed), (int64_t)passed, c[4], sizeof c[4]);
+        stats_fmt_count(!isnan(failed), (int64_t)failed, c[5], sizeof c[5]);
+        stats_fmt_num(s.has_rps, s.rps, 1, c[6], sizeof c[6]);
+        static const enum stats_lat cols[] = {LAT_MEAN, LAT_MEDIAN, LAT_P90, LAT_P99, LAT_MAX};
+        for (int i = 0; i < 5; i++)
+            view_ms(s.has_lat[cols[i]], s.lat[cols[i]], c[7 + i], sizeof c[7 + i]);
+        const char *cells[BYREQ_COLS];
+        for (int i = 0; i < BYREQ_COLS; i++)
+            cells[i] = c[i];
+        if (table_add(t, cells) < 0)
+            rc = -1;
+    }
+    fprintf(out, "Per request (checks passed and failed; latency in milliseconds):\n");
+    if (rc == 0)
+        rc = table_print(t, out);
+    table_destroy(t);
+    cJSON_ArrayForEach(r, by)
+    {
+        const cJSON *fb = jget_obj(r, "checks_failed_by");
+        if (!r->string || jget_int(r, "checks_failed", 0) <= 0 || !fb)
+            continue;
+        fprintf(out, "  %s: checks failed on", r->string);
+        const cJSON *k;
+        cJSON_ArrayForEach(k, fb)
+        {
+            if (k->string && cJSON_IsNumber(k) && k->valuedouble > 0)
+                fprintf(out, " %s %.0f", k->string, k->valuedouble);
+        }
+        fputc('\n', out);
+    }
+    return rc < 0 || ferror(out) ? -1 : 0;
+}
+
 int view_summary(const cJSON *test, FILE *out)
 {
     static const char *const head[SUMMARY_COLS] = {"driver", "sent", "received", "errors",
@@ -119,7 +183,12 @@ int view_summary(const cJSON *test, FILE *out)
             fprintf(out, "  %s: %s%s%s\n", jget_str(d, "node_id", "?"), *live ? live : "?",
                     *failure ? ", " : "", failure);
     }
+    if (rc == 0)
+        rc = view_by_request(test, out);
     const cJSON *agg = jget_obj(test, "aggregate");
+    double cp = jget_num(agg, "checks_passed", NAN), cf = jget_num(agg, "checks_failed", NAN);
+    if (!isnan(cp) && !isnan(cf))
+        fprintf(out, "Checks: %.0f passed, %.0f failed\n", cp, cf);
     const cJSON *kinds = jget_obj(agg, "error_kinds");
     if (jget_int(agg, "errors", 0) > 0 && kinds) {
         fprintf(out, "Errors by kind:");

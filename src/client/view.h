@@ -14,8 +14,15 @@
 
 /* The summary table of a test object: a row per driver and an aggregate
  * row, with sent, received, errors, rps, min, mean, median, mode, p90, p99
- * and max (latencies in ms), then the final state and reason. */
+ * and max (latencies in ms), then the per-request table (view_by_request)
+ * and the fleet's checks, then the final state and reason. */
 int view_summary(const cJSON *test, FILE *out);
+
+/* The per-request table of a test with "requests" (aggregate.by_request):
+ * a row per request name with sent, received, errors, checks passed and
+ * failed, rps, mean, p50, p90, p99 and max, then the checks each request
+ * failed, by kind. Writes nothing for a test without by_request. */
+int view_by_request(const cJSON *test, FILE *out);
 
 /* A test object: id, state, config, times, then the summary. */
 int view_status(const cJSON *test, FILE *out);

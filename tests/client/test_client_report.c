@@ -1,8 +1,11 @@
 /* report: CSV and HTML escaping, the CSV layout (a header and the same
  * number of columns on every row), the JSON document, and an HTML page that
- * holds its charts and nothing fetched from elsewhere. */
+ * holds its charts and nothing fetched from elsewhere; the per-request
+ * figures (aggregate.by_request) in each format and in the summary table,
+ * and nothing of them for a test without requests. */
 #define _POSIX_C_SOURCE 200809L
 #include "report.h"
+#include "view.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,6 +260,107 @@ static void test_unknown_in_reports(void **state)
     cJSON_Delete(ts);
 }
 
+/* A test with requests: aggregate.by_request. */
+static const char byreq_doc[] =
+    "{\"test_id\":\"t-5\",\"state\":\"COMPLETED\",\"reason\":\"\","
+    "\"config\":{\"test_type\":\"AVALANCHE\",\"message_count_per_driver\":30},"
+    "\"drivers\":[\"d-1\"],"
+    "\"aggregate\":{\"requests_sent\":30,\"responses_received\":29,\"errors\":1,\"rps\":10,"
+    "\"elapsed_ms\":3000,\"latency_ms\":{\"min\":1,\"mean\":2,\"median\":2,\"p90\":3,"
+    "\"p99\":4,\"max\":5},\"checks_passed\":25,\"checks_failed\":5,"
+    "\"by_request\":{\"home\":{\"requests_sent\":20,\"responses_received\":20,\"errors\":0,"
+    "\"rps\":6.67,\"latency_ms\":{\"min\":1,\"mean\":1.5,\"median\":1.25,\"mode\":1.2,"
+    "\"p90\":2.5,\"p95\":2.75,\"p99\":3.125,\"p999\":3.5,\"max\":3.5},\"checks_passed\":20,"
+    "\"checks_failed\":0,\"checks_failed_by\":{\"status\":0,\"body_contains\":0,\"json\":0}},"
+    "\"<login>\":{\"requests_sent\":10,\"responses_received\":9,\"errors\":1,\"rps\":3,"
+    "\"latency_ms\":{\"min\":2,\"mean\":3,\"median\":3,\"mode\":3,\"p90\":4,\"p95\":4,"
+    "\"p99\":5,\"p999\":5,\"max\":5},\"checks_passed\":5,\"checks_failed\":5,"
+    "\"checks_failed_by\":{\"status\":1,\"body_contains\":0,\"json\":4}}}},"
+    "\"per_driver\":[{\"node_id\":\"d-1\",\"liveness\":\"alive\",\"final\":true}]}";
+
+static char *write_summary(const cJSON *t)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert_int_equal(view_summary(t, out), 0);
+    fclose(out);
+    return buf;
+}
+
+static void test_by_request(void **state)
+{
+    (void)state;
+    cJSON *t = cJSON_Parse(byreq_doc), *ts = cJSON_Parse(test_ts);
+    assert_non_null(t);
+    /* CSV: a row per request after the points. */
+    char *csv = write_report(REPORT_CSV, t, ts);
+    assert_non_null(strstr(csv, "\r\nt-5,request,home,3000,20,20,0,6.670,1.250,2.500,3.125,1.500,"
+                                "3.500\r\n"));
+    assert_non_null(strstr(csv, "\r\nt-5,request,<login>,3000,10,9,1,3.000,3.000,4.000,5.000,"
+                                "3.000,5.000\r\n"));
+    assert_int_equal(count(csv, "\r\n"), 1 + 4 + 2);
+    free(csv);
+    /* HTML: the per-request table, names escaped, checks failed by kind. */
+    char *html = write_report(REPORT_HTML, t, ts);
+    assert_non_null(strstr(html, "<h2>Per request</h2>"));
+    assert_non_null(strstr(html, "<th scope=\"row\">&lt;login&gt;</th>"));
+    assert_null(strstr(html, "<login>"));
+    assert_non_null(strstr(html, "<td>status 1, json 4</td>"));
+    assert_non_null(strstr(html, "Checks: 25 passed, 5 failed."));
+    assert_int_equal(count(html, "<table class=\"requests\">"), 1);
+    free(html);
+    /* JSON: the test object as it is, by_request included. */
+    char *js = write_report(REPORT_JSON, t, ts);
+    cJSON *doc = cJSON_Parse(js);
+    assert_true(cJSON_Compare(cJSON_GetObjectItem(doc, "test"), t, 1));
+    cJSON_Delete(doc);
+    free(js);
+    /* The summary: a per-request table after the drivers' rows. */
+    char *sum = write_summary(t);
+    const char *all = strstr(sum, "\nall ");
+    const char *per = strstr(sum, "Per request");
+    assert_non_null(all);
+    assert_non_null(per);
+    assert_true(per > all);
+    assert_non_null(strstr(per, "request  sent  received  errors  passed  failed  rps"));
+    assert_non_null(strstr(per,
+                           "\nhome       20        20       0      20       0  6.7  1.50  1.25  "
+                           "2.50  3.12  3.50\n"));
+    assert_non_null(strstr(per,
+                           "\n<login>    10         9       1       5       5  3.0  3.00  3.00  "
+                           "4.00  5.00  5.00\n"));
+    assert_non_null(strstr(per, "  <login>: checks failed on status 1 json 4\n"));
+    assert_non_null(strstr(sum, "Checks: 25 passed, 5 failed\n"));
+    free(sum);
+    cJSON_Delete(t);
+
+    /* Without requests: none of it. */
+    t = cJSON_Parse(test_doc);
+    sum = write_summary(t);
+    assert_null(strstr(sum, "Per request"));
+    assert_null(strstr(sum, "Checks:"));
+    free(sum);
+    html = write_report(REPORT_HTML, t, ts);
+    assert_null(strstr(html, "Per request"));
+    free(html);
+    csv = write_report(REPORT_CSV, t, ts);
+    assert_null(strstr(csv, ",request,"));
+    free(csv);
+    /* Odd shapes never crash. */
+    cJSON *odd = cJSON_Parse("{\"aggregate\":{\"by_request\":{\"a\":5,\"b\":{\"latency_ms\":[]},"
+                             "\"c\":{\"checks_failed\":2,\"checks_failed_by\":[1]}}}}");
+    sum = write_summary(odd);
+    free(sum);
+    html = write_report(REPORT_HTML, odd, NULL);
+    free(html);
+    csv = write_report(REPORT_CSV, odd, NULL);
+    free(csv);
+    cJSON_Delete(odd);
+    cJSON_Delete(t);
+    cJSON_Delete(ts);
+}
+
 static void test_format_parse(void **state)
 {
     (void)state;
@@ -277,7 +381,7 @@ int main(void)
         cmocka_unit_test(test_csv_field),    cmocka_unit_test(test_html_text),
         cmocka_unit_test(test_csv_report),   cmocka_unit_test(test_json_report),
         cmocka_unit_test(test_html_report),  cmocka_unit_test(test_unknown_in_reports),
-        cmocka_unit_test(test_format_parse),
+        cmocka_unit_test(test_format_parse), cmocka_unit_test(test_by_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

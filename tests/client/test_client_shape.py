@@ -9,6 +9,7 @@ drivers, stop, start with and without --wait, report, the questions, and
 field, and prints nothing on standard output; the same commands on the
 unchanged answers succeed."""
 
+import json
 import os
 import sys
 
@@ -75,8 +76,56 @@ def main():
                 fake.mutate = None
         log(f"null accepted for {len(nullable)} figures in {len(base)} commands")
 
+        # Per-request figures as docs/API.md has them are accepted, and shown.
+        req = {"requests_sent": 5, "responses_received": 5, "errors": 0, "rps": 2.5,
+               "latency_ms": {"min": 1, "mean": 2, "median": 2, "mode": 2, "p90": 3, "p95": 3,
+                              "p99": 4, "p999": 4, "max": 4},
+               "checks_passed": 4, "checks_failed": 1,
+               "checks_failed_by": {"status": 1, "body_contains": 0, "json": 0}}
+
+        def with_req(d):
+            if isinstance(d, dict) and isinstance(d.get("aggregate"), dict):
+                d["aggregate"].update(checks_passed=4, checks_failed=1,
+                                      by_request={"home": json.loads(json.dumps(req))})
+            return d
+
+        fake.mutate = lambda m, path, doc: with_req(doc)
+        try:
+            r = expect_ok(client(*base["status"], url=u))
+            check("Per request" in r.out and "\nhome " in r.out, f"no per-request table: {r.out}")
+            expect_ok(client(*base["csv"], url=u))
+        finally:
+            fake.mutate = None
+
+        def bad_req(keys, value):
+            def fn(doc):
+                with_req(doc)
+                setter(["aggregate", "by_request", "home"] + keys, value)(doc)
+            return fn
+
         T = f"/api/tests/{tid}"
         cases = [
+            ("by_request an array", base["status"],
+             on(T)(setter(["aggregate", "by_request"], [1])),
+             ["aggregate.by_request is an array, not an object"]),
+            ("a request that is a number", base["status"],
+             on(T)(setter(["aggregate", "by_request"], {"home": 3})),
+             ["aggregate.by_request.home is a number, not an object"]),
+            ("a request's count a string", base["status"],
+             on(T)(bad_req(["requests_sent"], "x")),
+             ["aggregate.by_request.home.requests_sent is a string, not a count"]),
+            ("a request's checks missing", base["status"],
+             on(T)(bad_req(["checks_failed"], KeyError)),
+             ["aggregate.by_request.home.checks_failed is missing"]),
+            ("a request's p99 a string", base["status"],
+             on(T)(bad_req(["latency_ms", "p99"], "x")),
+             ["aggregate.by_request.home.latency_ms.p99 is a string, not a number"]),
+            ("a request's checks by kind", base["status"],
+             on(T)(bad_req(["checks_failed_by", "json"], -2)),
+             ["aggregate.by_request.home.checks_failed_by.json is -2, not a count"]),
+            ("the fleet's checks a string", base["status"],
+             on(T)(setter(["aggregate", "checks_passed"], "all")),
+             ["aggregate.checks_passed is a string, not a count"]),
             # (what, argv, mutate, words in the error)
             ("state BANANA", base["status"], on(T)(setter(["state"], "BANANA")),
              [f"GET {T}", "state is 'BANANA', not one of CREATED, CONFIGURED, RUNNING"]),
