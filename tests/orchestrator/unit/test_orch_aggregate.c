@@ -4,7 +4,10 @@
  * and post-final ones are ignored); an original-format report (no seq, no
  * histogram) counts the test's message count, makes the aggregate
  * approximate with exact min/max and a count-weighted mean; a corrupt
- * histogram is left out with a warning. */
+ * histogram is left out with a warning. Per request name (by_request):
+ * the latest report's figures replace the previous ones, merged
+ * percentiles are the union's, checks add up, a name the test does not
+ * have is a stray, a bad histogram keeps the counts. */
 #define _POSIX_C_SOURCE 200809L
 #include "aggregate.h"
 
@@ -353,12 +356,181 @@ static void test_report_check(void **state)
     agg_scratch_close(&s);
 }
 
+/* by_request of two names (a, b) with the given histograms, plus a stray. */
+static void add_by_request(struct msg_metrics *m, const struct hist *ha, const struct hist *hb,
+                           int64_t passed, int64_t failed, const char *stray)
+{
+    int n = stray ? 3 : 2;
+    m->by_request = calloc((size_t)n, sizeof *m->by_request);
+    assert_non_null(m->by_request);
+    m->n_by_request = n;
+    const struct hist *hs[] = {ha, hb, ha};
+    const char *names[] = {"b", "a", stray};
+    for (int i = 0; i < n; i++) {
+        struct msg_req_stats *r = &m->by_request[i];
+        snprintf(r->name, sizeof r->name, "%s", names[i]);
+        const struct hist *h = strcmp(names[i], "a") == 0 ? hs[0] : hs[1];
+        r->sent = r->responses = hist_count(h);
+        r->checks_passed = passed;
+        r->checks_failed = failed;
+        r->failed_json = failed;
+        assert_int_equal(hist_encode(h, &r->histogram), 0);
+    }
+    m->has_checks = 1;
+    m->checks_passed = 2 * passed;
+    m->checks_failed = 2 * failed;
+}
+
+static void test_by_request(void **state)
+{
+    (void)state;
+    struct agg_scratch s;
+    assert_int_equal(agg_scratch_init(&s), 0);
+    struct hist *a1, *a2, *b1, *b2, *a_all, *old;
+    assert_int_equal(hist_create(&a1) | hist_create(&a2) | hist_create(&b1) | hist_create(&b2) |
+                         hist_create(&a_all) | hist_create(&old),
+                     0);
+    for (int i = 0; i < 3000; i++) {
+        int64_t v1 = 500 + (int64_t)(rng() % 300), v2 = 9000 + (int64_t)(rng() % 9000);
+        hist_record(a1, v1);
+        hist_record(a2, v2);
+        hist_record(a_all, v1);
+        hist_record(a_all, v2);
+        hist_record(b1, 100000 + i);
+        if (i < 100)
+            hist_record(b2, 200);
+        if (i < 10)
+            hist_record(old, 5);
+    }
+    struct msg_request reqs[2];
+    memset(reqs, 0, sizeof reqs);
+    snprintf(reqs[0].name, sizeof reqs[0].name, "a");
+    snprintf(reqs[1].name, sizeof reqs[1].name, "b");
+    struct agg_driver d1, d2;
+    agg_driver_init(&d1, "d-1");
+    agg_driver_init(&d2, "d-2");
+    struct msg_metrics m;
+    struct series_point pt;
+    char warn[160], stray[MSG_REQ_NAME_MAX];
+    int strays = -1;
+    /* d-1: an early report, then the later one that replaces it. */
+    make_report(&m, "d-1", 0, 0, old, 20, 0);
+    add_by_request(&m, old, old, 1, 1, NULL);
+    assert_int_equal(agg_driver_apply(&d1, &m, 0, 0, 0, &s, &pt, warn, sizeof warn), 1);
+    assert_int_equal(agg_driver_apply_req(&d1, &m, reqs, 2, s.d, &strays, stray, sizeof stray, warn,
+                                          sizeof warn),
+                     0);
+    assert_int_equal(strays, 0);
+    msg_metrics_free(&m);
+    make_report(&m, "d-1", 1, 1, a1, 6000, 0);
+    add_by_request(&m, a1, b1, 2900, 100, "ghost");
+    assert_int_equal(agg_driver_apply(&d1, &m, 0, 0, 0, &s, &pt, warn, sizeof warn), 1);
+    assert_int_equal(agg_driver_apply_req(&d1, &m, reqs, 2, s.d, &strays, stray, sizeof stray, warn,
+                                          sizeof warn),
+                     0);
+    assert_int_equal(strays, 1);
+    assert_string_equal(stray, "ghost");
+    assert_string_equal(warn, "");
+    msg_metrics_free(&m);
+    /* An older report that comes late changes nothing. */
+    make_report(&m, "d-2", 0, 1, a2, 3100, 0);
+    add_by_request(&m, a2, b2, 3000, 0, NULL);
+    assert_int_equal(agg_driver_apply(&d2, &m, 0, 0, 0, &s, &pt, warn, sizeof warn), 1);
+    assert_int_equal(agg_driver_apply_req(&d2, &m, reqs, 2, s.d, &strays, NULL, 0, NULL, 0), 0);
+    msg_metrics_free(&m);
+    make_report(&m, "d-2", 0, 0, old, 20, 0);
+    add_by_request(&m, old, old, 1, 1, NULL);
+    assert_int_equal(agg_driver_apply(&d2, &m, 0, 0, 0, &s, &pt, warn, sizeof warn), 0);
+    msg_metrics_free(&m);
+
+    struct agg_driver *ds[] = {&d1, &d2};
+    struct agg_req_stats r;
+    struct hist *merged;
+    assert_int_equal(hist_create(&merged), 0);
+    agg_merge_req(ds, 2, 0, 2000, merged, s.c, &r);
+    assert_int_equal(r.sent, 6000);
+    assert_int_equal(r.responses, 6000);
+    assert_int_equal(r.checks_passed, 5900);
+    assert_int_equal(r.checks_failed, 100);
+    assert_int_equal(r.failed_json, 100);
+    assert_true(fabs(r.rps - 3000.0) < 1e-9);
+    const double ps[] = {50, 90, 95, 99, 99.9};
+    const double got[] = {r.lat.median, r.lat.p90, r.lat.p95, r.lat.p99, r.lat.p999};
+    for (int i = 0; i < 5; i++)
+        assert_true(got[i] == (double)hist_percentile(a_all, ps[i]) / 1000.0);
+    assert_true(r.lat.min == (double)hist_min(a_all) / 1000.0);
+    assert_true(r.lat.max == (double)hist_max(a_all) / 1000.0);
+    agg_merge_req(ds, 2, 1, 2000, merged, s.c, &r);
+    assert_int_equal(r.sent, 3100);
+    assert_true(r.lat.min == 0.2 && r.lat.max == (100000 + 2999) / 1000.0);
+
+    /* The fleet's checks: the sum of the latest reports. */
+    struct agg_stats st;
+    int approx;
+    agg_merge(ds, 2, &s, &st, &approx);
+    assert_int_equal(st.has_checks, 1);
+    assert_int_equal(st.checks_passed, 2 * 2900 + 2 * 3000);
+    assert_int_equal(st.checks_failed, 2 * 100);
+
+    /* The JSON object: both names in the test's order, the stray absent. */
+    cJSON *j = agg_by_request_json(ds, 2, reqs, 2, 2000, merged, s.c);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetArraySize(j), 2);
+    assert_string_equal(j->child->string, "a");
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "ghost"));
+    cJSON *ja = cJSON_GetObjectItemCaseSensitive(j, "a");
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(ja, "checks_failed")->valuedouble, 100);
+    cJSON *fb = cJSON_GetObjectItemCaseSensitive(ja, "checks_failed_by");
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(fb, "json")->valuedouble, 100);
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(ja, "latency_ms"));
+    cJSON_Delete(j);
+
+    /* A histogram that does not decode: counts kept, latencies left out. */
+    struct agg_driver d3;
+    agg_driver_init(&d3, "d-3");
+    make_report(&m, "d-3", 0, 1, a1, 3000, 0);
+    add_by_request(&m, a1, b1, 1, 0, NULL);
+    free(m.by_request[1].histogram);
+    m.by_request[1].histogram = strdup("!!not base64!!");
+    assert_int_equal(agg_driver_apply(&d3, &m, 0, 0, 0, &s, &pt, warn, sizeof warn), 1);
+    assert_int_equal(
+        agg_driver_apply_req(&d3, &m, reqs, 2, s.d, &strays, NULL, 0, warn, sizeof warn), 0);
+    assert_non_null(strstr(warn, "by_request \"a\" histogram"));
+    msg_metrics_free(&m);
+    struct agg_driver *one = &d3;
+    agg_merge_req(&one, 1, 0, 1000, merged, s.c, &r);
+    assert_int_equal(r.sent, 3000);
+    assert_true(r.lat.max == 0);
+    /* A test without requests keeps nothing. */
+    struct agg_driver d4;
+    agg_driver_init(&d4, "d-4");
+    make_report(&m, "d-4", 0, 1, a1, 3000, 0);
+    add_by_request(&m, a1, b1, 1, 0, NULL);
+    assert_int_equal(agg_driver_apply_req(&d4, &m, NULL, 0, s.d, &strays, NULL, 0, NULL, 0), 0);
+    assert_int_equal(strays, 2);
+    assert_null(d4.req);
+    msg_metrics_free(&m);
+
+    agg_driver_close(&d1);
+    agg_driver_close(&d2);
+    agg_driver_close(&d3);
+    agg_driver_close(&d4);
+    hist_destroy(merged);
+    hist_destroy(a1);
+    hist_destroy(a2);
+    hist_destroy(b1);
+    hist_destroy(b2);
+    hist_destroy(a_all);
+    hist_destroy(old);
+    agg_scratch_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_is_union),  cmocka_unit_test(test_seq_order),
         cmocka_unit_test(test_original_format), cmocka_unit_test(test_bad_histogram),
-        cmocka_unit_test(test_report_check),
+        cmocka_unit_test(test_report_check),    cmocka_unit_test(test_by_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
