@@ -288,7 +288,40 @@ export class TestsView {
     const box = document.getElementById('stats-notes');
     box.replaceChildren(...notes.map((n) => el('li', { text: n })));
     box.hidden = notes.length === 0;
+    renderByRequest(agg);
   }
+}
+
+const REQ_LAT_KEYS = ['mean', 'median', 'p90', 'p99', 'max'];
+
+// The per-request table of a test with "requests" (aggregate.by_request),
+// in the order of the test's requests; hidden for a test without them.
+function renderByRequest(agg) {
+  const by = agg.by_request && typeof agg.by_request === 'object' ? agg.by_request : null;
+  const names = by ? Object.keys(by) : [];
+  document.getElementById('byreq').hidden = names.length === 0;
+  const rows = names.map((name) => {
+    const r = by[name] || {};
+    const lat = r.latency_ms || {};
+    const has = (r.responses_received || 0) > 0;
+    const failedBy = Object.entries(r.checks_failed_by || {}).filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k.replace('_', ' ')} ${fmtCount(n)}`).join(', ');
+    return el('tr', { dataset: { request: name } },
+      el('th', { scope: 'row', class: 'mono', text: name }),
+      el('td', { class: 'num', dataset: { k: 'requests_sent' }, text: fmtCount(r.requests_sent) }),
+      el('td', { class: 'num', dataset: { k: 'responses_received' }, text: fmtCount(r.responses_received) }),
+      el('td', { class: `num${r.errors ? ' bad' : ''}`, dataset: { k: 'errors' }, text: fmtCount(r.errors) }),
+      el('td', { class: 'num', dataset: { k: 'checks_passed' }, text: fmtCount(r.checks_passed) }),
+      el('td', { class: `num${r.checks_failed ? ' bad' : ''}`, dataset: { k: 'checks_failed' }, text: fmtCount(r.checks_failed) }),
+      el('td', { dataset: { k: 'checks_failed_by' }, text: failedBy || '–' }),
+      el('td', { class: 'num', dataset: { k: 'rps' }, text: fmtRate(r.rps) }),
+      ...REQ_LAT_KEYS.map((k) => el('td', { class: 'num', dataset: { k }, text: has ? fmtMs(lat[k]) : '–' })));
+  });
+  document.querySelector('#byreq-table tbody').replaceChildren(...rows);
+  const checks = document.getElementById('byreq-checks');
+  checks.textContent = Number.isFinite(agg.checks_passed) && Number.isFinite(agg.checks_failed)
+    ? `Checks, all requests: ${fmtCount(agg.checks_passed)} passed, ${fmtCount(agg.checks_failed)} failed.`
+    : '';
 }
 
 const COUNTS = ['requests_sent', 'responses_received', 'errors'];
@@ -376,6 +409,10 @@ function configRows(t) {
       el('code', { class: 'break', text: preview })), 'body']);
   } else {
     rows.push(['Body', dflt('none'), 'body']);
+  }
+  if (Array.isArray(c.requests)) {
+    rows.push(['Requests', el('span', { class: 'mono break',
+      text: c.requests.map((r) => `${r.name} ×${r.weight || 1}`).join(', ') }), 'requests']);
   }
   rows.push(['Concurrency', c.concurrency ? fmtCount(c.concurrency) : dflt('64 (default)'), 'concurrency']);
   rows.push(['Request timeout', c.timeout_ms ? fmtSpan(c.timeout_ms) : dflt('10 s (default)'), 'timeout_ms']);
