@@ -8,13 +8,22 @@ orchestrator's per-name counts, checks and percentiles must be exactly
 those, the fleet's checks_passed/checks_failed their sum, the stray name
 absent. The orchestrator is killed in the middle of the test and, once the
 test is over, stopped and started again: the figures survive both. A test
-without requests has no by_request and no checks figures."""
+without requests has no by_request and no checks figures. load-client's
+status shows the per-request table of the real answer (and none for the
+test without requests), and its CSV report a row per name."""
 
+import csv
+import io
 import json
+import os
+import sys
 
-from dlt import Cluster, KcatConsumer, check, get_json, log, run_test
-from orchlib import (Hist, fake_driver, get_test, start_test, wait_drivers, wait_test,
-                     wait_under_way)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "client"))
+
+from clientlib import client, expect_ok  # noqa: E402
+from dlt import Cluster, KcatConsumer, check, get_json, log, run_test  # noqa: E402
+from orchlib import (Hist, fake_driver, get_test, start_test, wait_drivers,  # noqa: E402
+                     wait_test, wait_under_way)
 
 COUNT = 240
 DELAY = 0.02  # about 5 s per test
@@ -151,6 +160,29 @@ def main():
         check_by_request(t2, want, names, "after the restart")
         listed = [x for x in get_json(orch.url + "/api/tests")["tests"] if x["test_id"] == tid]
         check(listed and "by_request" in listed[0]["aggregate"], "the list lacks by_request")
+
+        # load-client: the per-request table and the CSV rows, from the real answer.
+        by = t2["aggregate"]["by_request"]
+        out = expect_ok(client("status", tid, url=orch.url)).out
+        check("Per request" in out, f"status has no per-request table:\n{out}")
+        for n in names:
+            row = [ln for ln in out.splitlines() if ln.startswith(n + " ")]
+            check(row and row[0].split()[1:6] == [str(by[n][k]) for k in (
+                "requests_sent", "responses_received", "errors", "checks_passed",
+                "checks_failed")], f"status row of {n}: {row}")
+        check(f"strict: checks failed on body_contains {by['strict']['checks_failed']}" in out,
+              f"no failed-checks line:\n{out}")
+        plain = expect_ok(client("status", tid_a, url=orch.url)).out
+        check("Per request" not in plain and "Checks:" not in plain,
+              f"a test without requests shows per-request figures:\n{plain}")
+        text = expect_ok(client("report", tid, "--format", "csv", url=orch.url)).out
+        rows = [r for r in csv.DictReader(io.StringIO(text)) if r["series"] == "request"]
+        check(sorted(r["node_id"] for r in rows) == sorted(names), f"CSV request rows {rows}")
+        for r in rows:
+            n = r["node_id"]
+            check(int(r["requests_sent"]) == by[n]["requests_sent"] and
+                  abs(float(r["p99_ms"]) - by[n]["latency_ms"]["p99"]) < 0.0005,
+                  f"CSV row of {n}: {r}")
 
 
 if __name__ == "__main__":
