@@ -223,6 +223,7 @@ int agg_driver_apply_req(struct agg_driver *d, const struct msg_metrics *m,
      * histograms that decode, all made before d changes. */
     int at[MSG_REQUESTS_MAX];
     char *text[MSG_REQUESTS_MAX];
+    struct msg_latency lat[MSG_REQUESTS_MAX];
     int k = m->n_by_request < MSG_REQUESTS_MAX ? m->n_by_request : MSG_REQUESTS_MAX;
     int oom = 0;
     for (int j = 0; j < k; j++) {
@@ -242,6 +243,7 @@ int agg_driver_apply_req(struct agg_driver *d, const struct msg_metrics *m,
                 snprintf(warn, warnlen, "by_request \"%s\" histogram: %s", r->name, err);
             continue;
         }
+        msg_latency_from_hist(scratch, &lat[j]);
         size_t len = strlen(r->histogram);
         text[j] = malloc(len + 1);
         if (!text[j])
@@ -272,6 +274,10 @@ int agg_driver_apply_req(struct agg_driver *d, const struct msg_metrics *m,
         struct agg_req *q = &d->req[at[j]];
         free(q->histogram);
         q->histogram = text[j];
+        if (text[j])
+            q->lat = lat[j];
+        else
+            msg_latency_from_hist(NULL, &q->lat);
         q->seen = 1;
         q->sent = r->sent;
         q->responses = r->responses;
@@ -305,11 +311,14 @@ void agg_merge_req(struct agg_driver *const *ds, int n, int i, int64_t elapsed_m
         out->failed_json += q->failed_json;
         char err[160];
         /* Checked when it was kept: it decodes. */
-        if (q->histogram &&
+        if (n > 1 && q->histogram &&
             hist_decode(tmp, q->histogram, strlen(q->histogram), err, sizeof err) == 0)
             hist_merge(merged, tmp);
     }
-    msg_latency_from_hist(merged, &out->lat);
+    if (n == 1 && ds[0]->req && i >= 0 && i < ds[0]->n_req && ds[0]->req[i].seen)
+        out->lat = ds[0]->req[i].lat;
+    else
+        msg_latency_from_hist(merged, &out->lat);
     if (elapsed_ms > 0)
         out->rps = (double)out->responses * 1000.0 / (double)elapsed_ms;
 }

@@ -49,7 +49,8 @@ struct agg_req {
     int64_t sent, responses, errors;
     int64_t checks_passed, checks_failed;
     int64_t failed_status, failed_body, failed_json;
-    char *histogram; /* hist_encode text of its latency (it decodes); NULL none */
+    char *histogram;        /* hist_encode text of its latency (it decodes); NULL none */
+    struct msg_latency lat; /* computed from histogram when it was kept */
 };
 
 /* One request name's figures merged over participants. Latencies in ms. */
@@ -143,8 +144,9 @@ int agg_driver_apply_req(struct agg_driver *d, const struct msg_metrics *m,
                          char *stray, size_t straylen, char *warn, size_t warnlen);
 
 /* Request i's figures merged over n participants: counts summed, latencies
- * from the merge of their histograms (merged and tmp are overwritten), rps
- * over elapsed_ms. Can't fail. */
+ * from the merge of their histograms (merged and tmp are overwritten; one
+ * participant's are those computed when its report was applied, with
+ * nothing to decode), rps over elapsed_ms. Can't fail. */
 void agg_merge_req(struct agg_driver *const *ds, int n, int i, int64_t elapsed_ms,
                    struct hist *merged, struct hist *tmp, struct agg_req_stats *out);
 

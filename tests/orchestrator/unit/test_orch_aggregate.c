@@ -460,6 +460,12 @@ static void test_by_request(void **state)
         assert_true(got[i] == (double)hist_percentile(a_all, ps[i]) / 1000.0);
     assert_true(r.lat.min == (double)hist_min(a_all) / 1000.0);
     assert_true(r.lat.max == (double)hist_max(a_all) / 1000.0);
+    /* One driver's own: from the latest report, the early one replaced. */
+    agg_merge_req(ds, 1, 0, 2000, merged, s.c, &r);
+    assert_int_equal(r.sent, 3000);
+    assert_true(r.lat.p99 == (double)hist_percentile(a1, 99) / 1000.0);
+    assert_true(r.lat.min == (double)hist_min(a1) / 1000.0);
+    assert_true(r.lat.max == (double)hist_max(a1) / 1000.0);
     agg_merge_req(ds, 2, 1, 2000, merged, s.c, &r);
     assert_int_equal(r.sent, 3100);
     assert_true(r.lat.min == 0.2 && r.lat.max == (100000 + 2999) / 1000.0);
