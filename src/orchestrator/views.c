@@ -31,6 +31,7 @@ cJSON *ctl_per_driver_json(struct ctl *c, struct test *t, int64_t now)
         struct part *p = &t->parts[i];
         struct agg_stats st;
         agg_driver_stats(&p->agg, &st);
+        st.has_checks &= t->cfg.n_requests > 0; /* checks belong to named requests */
         cJSON *stats = agg_stats_to_json(&st);
         cJSON *e = cJSON_CreateObject();
         int ok = stats && e && cJSON_AddStringToObject(e, "node_id", p->agg.node_id) &&
@@ -77,6 +78,7 @@ cJSON *ctl_test_json(struct ctl *c, struct test *t, int64_t now, int per_driver)
     struct agg_stats agg;
     int approximate = 0;
     agg_merge(ds, t->n_parts, &c->s, &agg, &approximate);
+    agg.has_checks &= t->cfg.n_requests > 0;
     cJSON *aggj = agg_stats_to_json(&agg);
     if (aggj && t->cfg.n_requests > 0 &&
         !agg_json_add(aggj, "by_request",

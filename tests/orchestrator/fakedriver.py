@@ -17,6 +17,8 @@
                  cannot hear): it heartbeats IDLE on.
 --stray-name N   with a test's "requests", also report figures for the
                  request name N, which the test does not have.
+--checks-always  send checks_passed/checks_failed also for a test without
+                 "requests".
 --garbage        also send, every heartbeat interval, messages that must be
                  rejected (not JSON, wrong types, a report for its current
                  test with a field of the wrong type) on each of its topics.
@@ -225,6 +227,8 @@ class Driver:
                 m["by_request"] = by
                 m["checks_passed"] = sum(r["passed"] for r in st["by"].values())
                 m["checks_failed"] = sum(r["failed"] for r in st["by"].values())
+            elif self.a.checks_always:
+                m["checks_passed"], m["checks_failed"] = st["recv"], st["errors"]
         self.prod["metrics"].send(self.node_id, m)
 
     @staticmethod
@@ -423,6 +427,7 @@ def main():
     ap.add_argument("--hb-interval", type=float, default=1.0)
     ap.add_argument("--garbage", action="store_true")
     ap.add_argument("--stray-name")
+    ap.add_argument("--checks-always", action="store_true")
     ap.add_argument("--deaf-configs", action="store_true")
     d = Driver(ap.parse_args())
     signal.signal(signal.SIGTERM, lambda *_: d.stop.set())

@@ -8,7 +8,8 @@ orchestrator's per-name counts, checks and percentiles must be exactly
 those, the fleet's checks_passed/checks_failed their sum, the stray name
 absent. The orchestrator is killed in the middle of the test and, once the
 test is over, stopped and started again: the figures survive both. A test
-without requests has no by_request and no checks figures. load-client's
+without requests has no by_request and no checks figures, even from a
+driver that sends checks for it. load-client's
 status shows the per-request table of the real answer (and none for the
 test without requests), and its CSV report a row per name."""
 
@@ -88,12 +89,13 @@ def main():
         fast = c.target()
         slow = c.target("--delay-ms", "5-40")
         orch = c.orchestrator()
-        d1 = fake_driver(c, target=fast.url, name="fakedriver-1")
+        d1 = fake_driver(c, "--checks-always", target=fast.url, name="fakedriver-1")
         d2 = fake_driver(c, "--stray-name", "ghost", target=fast.url, name="fakedriver-2")
         wait_drivers(orch.url, 2)
         metrics = KcatConsumer(c.kafka, "metrics", cluster=c)
 
-        # A test without requests: no by_request, no checks figures.
+        # A test without requests: no by_request, no checks figures (though
+        # driver 1 sends checks for it).
         tid_a = start_test(orch.url, {"test_type": "AVALANCHE", "message_count_per_driver": 20})
         a = wait_test(orch.url, tid_a)
         check(a["state"] == "COMPLETED", f"test A {a['state']}: {a['reason']}")
