@@ -253,13 +253,17 @@ int api_parse_test(const char *body, size_t len, int original, struct msg_test_c
                 goto out;
             }
         }
-    } else {
-        struct verdict scratch;
-        if (verdict_from_request(o, v ? v : &scratch, err, errlen) < 0)
-            goto out;
     }
     if (msg_test_config_from_json(o, 0, cfg, err, errlen) < 0)
         goto out;
+    if (!original) {
+        struct verdict scratch;
+        if (verdict_from_request(o, cfg->requests, cfg->n_requests, v ? v : &scratch, err, errlen) <
+            0) {
+            msg_test_config_free(cfg);
+            goto out;
+        }
+    }
     if (api_check_test(o, cfg, *min_drivers, md && !cJSON_IsNull(md), err, errlen) < 0) {
         msg_test_config_free(cfg);
         goto out;

@@ -78,6 +78,29 @@ static void ctl_agg_emit(struct ctl *c, struct test *t)
     }
 }
 
+struct ctl_judge_ctx {
+    struct ctl *c;
+    struct test *t;
+    struct agg_driver **ds;
+    int64_t elapsed_ms;
+};
+
+/* A NAME: threshold's figures: that request's, merged over the fleet. */
+static int ctl_req_figures(void *ctx, const char *name, struct thr_figures *out)
+{
+    struct ctl_judge_ctx *j = ctx;
+    const struct test *t = j->t;
+    for (int i = 0; i < t->cfg.n_requests; i++) {
+        if (strcmp(t->cfg.requests[i].name, name) != 0)
+            continue;
+        struct agg_req_stats r;
+        agg_merge_req(j->ds, t->n_parts, i, j->elapsed_ms, j->c->s.a, j->c->s.b, &r);
+        verdict_req_figures(&r, out);
+        return 1;
+    }
+    return 0;
+}
+
 /* Judge the test's thresholds on its fleet-wide cumulative aggregate, at
  * at_ms since the start (an aggregate point, or the end when final). A
  * breach that abort_on_fail acts on stops the fleet, as a user's stop
@@ -94,11 +117,12 @@ void ctl_judge(struct ctl *c, struct test *t, int64_t at_ms, int final)
     struct agg_stats agg;
     int approximate = 0;
     agg_merge(ds, t->n_parts, &c->s, &agg, &approximate);
-    free(ds);
     struct thr_figures whole;
     verdict_figures(&agg, &whole);
-    /* Requests have no names yet: a by-name lookup goes here. */
-    int breach = verdict_judge(&t->verdict, &whole, NULL, NULL);
+    struct ctl_judge_ctx jc = {.c = c, .t = t, .ds = ds, .elapsed_ms = agg.elapsed_ms};
+    int breach =
+        verdict_judge(&t->verdict, &whole, t->cfg.n_requests > 0 ? ctl_req_figures : NULL, &jc);
+    free(ds);
     t->verdict.final = final;
     if (final || breach < 0 || t->ending || t->stopping || t->state != TS_RUNNING)
         return;

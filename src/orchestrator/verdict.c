@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int verdict_from_request(const cJSON *o, struct verdict *v, char *err, size_t errlen)
+int verdict_from_request(const cJSON *o, const struct msg_request *reqs, int n_reqs,
+                         struct verdict *v, char *err, size_t errlen)
 {
     memset(v, 0, sizeof *v);
     const cJSON *ab = cJSON_GetObjectItemCaseSensitive(o, "abort_on_fail");
@@ -44,9 +45,10 @@ int verdict_from_request(const cJSON *o, struct verdict *v, char *err, size_t er
             memset(v, 0, sizeof *v);
             return -1;
         }
-        if (vi->t.req[0]) {
-            /* Every request of a test is unnamed until tests have request
-             * mixes: no name can match. */
+        int named = n_reqs < 0; /* a stored definition: checked when it was made */
+        for (int k = 0; vi->t.req[0] && k < n_reqs && !named; k++)
+            named = strcmp(reqs[k].name, vi->t.req) == 0;
+        if (vi->t.req[0] && !named) {
             snprintf(err, errlen,
                      "\"thresholds\"[%d]: threshold '%s' names the request \"%s\", but the test "
                      "has no request of that name",
@@ -75,11 +77,18 @@ void verdict_figures(const struct agg_stats *st, struct thr_figures *f)
     f->errors = st->errors;
     f->rps = st->rps;
     f->has_errors = f->has_rps = f->has_checks = st->has_counts;
-    for (int c = 100; c < AGG_STATUS_CODES; c++) {
-        if (threshold_status_check(c))
-            f->checks_passed += st->status[c];
-        else
-            f->checks_failed += st->status[c];
+    if (st->has_checks) {
+        /* The drivers' own count: every check of a mix's requests. */
+        f->checks_passed = st->checks_passed;
+        f->checks_failed = st->checks_failed;
+        f->has_checks = 1;
+    } else {
+        for (int c = 100; c < AGG_STATUS_CODES; c++) {
+            if (threshold_status_check(c))
+                f->checks_passed += st->status[c];
+            else
+                f->checks_failed += st->status[c];
+        }
     }
     const struct msg_latency *l = &st->lat;
     double lat[LAT_N] = {l->min, l->mean, l->median, l->mode, l->p90,
@@ -185,7 +194,7 @@ int verdict_load(const char *def, const char *judged, struct verdict *v, char *e
         snprintf(err, errlen, "its stored thresholds are not a JSON object");
         return -1;
     }
-    int rc = verdict_from_request(o, v, err, errlen);
+    int rc = verdict_from_request(o, NULL, -1, v, err, errlen);
     cJSON_Delete(o);
     if (rc < 0 || !judged)
         return rc;
@@ -204,4 +213,23 @@ int verdict_load(const char *def, const char *judged, struct verdict *v, char *e
     }
     cJSON_Delete(j);
     return 0;
+}
+
+void verdict_req_figures(const struct agg_req_stats *r, struct thr_figures *f)
+{
+    memset(f, 0, sizeof *f);
+    f->sent = r->sent;
+    f->received = r->responses;
+    f->errors = r->errors;
+    f->checks_passed = r->checks_passed;
+    f->checks_failed = r->checks_failed;
+    f->rps = r->rps;
+    f->has_errors = f->has_rps = f->has_checks = 1;
+    const struct msg_latency *l = &r->lat;
+    double lat[LAT_N] = {l->min, l->mean, l->median, l->mode, l->p90,
+                         l->p95, l->p99,  l->p999,   l->max};
+    for (int i = 0; i < LAT_N; i++) {
+        f->lat[i] = lat[i];
+        f->has_lat[i] = r->responses > 0 && l->has_ext;
+    }
 }

@@ -33,10 +33,14 @@ struct verdict {
 
 /* Read "thresholds" (an array of strings, at most VERDICT_THRESHOLDS_MAX)
  * and "abort_on_fail" (a bool) from the test request o; both may be absent
- * or null. A threshold on a request name is refused: the test has no
- * request of that name. Returns 0, or -1 with one reason for a 400 in err
- * (naming the threshold). */
-int verdict_from_request(const cJSON *o, struct verdict *v, char *err, size_t errlen);
+ * or null. A threshold on a request name must name one of the test's n_reqs
+ * requests (n_reqs -1: not checked, for a stored definition). Returns 0, or
+ * -1 with one reason for a 400 in err (naming the threshold). */
+int verdict_from_request(const cJSON *o, const struct msg_request *reqs, int n_reqs,
+                         struct verdict *v, char *err, size_t errlen);
+
+/* The figures of one request of a mix that thresholds compare. */
+void verdict_req_figures(const struct agg_req_stats *r, struct thr_figures *f);
 
 /* The figures of a <stats> object that thresholds compare. Latencies are
  * unknown while no response is in. Can't fail. */

@@ -184,6 +184,25 @@ def main():
         check(t3["state"] == "COMPLETED" and t3["verdict"] is None and t3["thresholds"] == [],
               f"no thresholds: {t3['state']} {t3['verdict']} {t3['thresholds']}")
 
+        # A mix: thresholds on request names are judged on each request's
+        # figures, merged over the fleet; checks on the drivers' checks.
+        tid4 = start_test(orch.url, {
+            "test_type": "TSUNAMI", "test_message_delay": 0.005, "message_count_per_driver": 200,
+            "requests": [{"name": "home", "url": target.url + "/ping", "weight": 3},
+                         {"name": "gone", "url": target.url + "/nothere"}],
+            "thresholds": ["home:errors<1%", "gone:errors<1%", "home:p99<5s", "checks<90%"]})
+        t4 = wait_test(orch.url, tid4, timeout=60)
+        got = {x["expr"]: x for x in t4["verdict"]["thresholds"]}
+        br = t4["aggregate"]["by_request"]
+        check(t4["state"] == "COMPLETED" and got["home:errors<1%"]["holds"] and
+              got["home:errors<1%"]["value"] == 0 and not got["gone:errors<1%"]["holds"] and
+              got["gone:errors<1%"]["value"] == 100 and got["home:p99<5s"]["holds"] and
+              got["checks<90%"]["holds"] and not t4["verdict"]["passed"],
+              f"by-name thresholds: {t4['state']} {t4['verdict']}")
+        check(br["home"]["requests_sent"] + br["gone"]["requests_sent"] == 400 and
+              br["gone"]["errors"] == br["gone"]["requests_sent"],
+              f"by_request: {br}")
+
         listed = {x["test_id"]: x for x in get_json(orch.url + "/api/tests")["tests"]}
         check(listed[tid2]["verdict"] == v2, "the list's verdict differs")
 

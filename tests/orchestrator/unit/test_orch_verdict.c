@@ -15,19 +15,54 @@
 
 #include <cmocka.h>
 
-static struct verdict *from(const char *json, int want_rc, const char *want_err)
+static struct verdict *from_reqs(const char *json, const struct msg_request *reqs, int n_reqs,
+                                 int want_rc, const char *want_err)
 {
     static struct verdict v;
     cJSON *o = cJSON_Parse(json);
     assert_non_null(o);
     char err[400] = "";
-    int rc = verdict_from_request(o, &v, err, sizeof err);
+    int rc = verdict_from_request(o, reqs, n_reqs, &v, err, sizeof err);
     cJSON_Delete(o);
     if (rc != want_rc)
         fail_msg("%s: rc %d (%s)", json, rc, err);
     if (want_err && !strstr(err, want_err))
         fail_msg("%s: '%s' does not say '%s'", json, err, want_err);
     return &v;
+}
+
+static struct verdict *from(const char *json, int want_rc, const char *want_err)
+{
+    return from_reqs(json, NULL, 0, want_rc, want_err);
+}
+
+/* A threshold on a request name: one of the test's requests, or refused. */
+static void test_request_names(void **state)
+{
+    (void)state;
+    struct msg_request reqs[2];
+    memset(reqs, 0, sizeof reqs);
+    snprintf(reqs[0].name, sizeof reqs[0].name, "home");
+    snprintf(reqs[1].name, sizeof reqs[1].name, "login");
+    struct verdict *v =
+        from_reqs("{\"thresholds\": [\"home:p95<100ms\", \"login:errors<1%\"]}", reqs, 2, 0, NULL);
+    assert_int_equal(v->n, 2);
+    assert_string_equal(v->it[1].t.req, "login");
+    from_reqs("{\"thresholds\": [\"search:p95<100ms\"]}", reqs, 2, -1, "\"search\"");
+    /* A stored definition is not checked again. */
+    from_reqs("{\"thresholds\": [\"search:p95<100ms\"]}", NULL, -1, 0, NULL);
+    /* Judged on that request's figures. */
+    struct agg_req_stats r = {.sent = 10, .responses = 10, .errors = 2};
+    r.lat.p95 = 150;
+    r.lat.has_ext = 1;
+    struct thr_figures f;
+    verdict_req_figures(&r, &f);
+    struct threshold t;
+    char err[200];
+    assert_int_equal(threshold_parse("home:errors<1%", &t, err, sizeof err), 0);
+    assert_false(threshold_holds(&t, &f));
+    assert_int_equal(threshold_parse("home:p95<200ms", &t, err, sizeof err), 0);
+    assert_true(threshold_holds(&t, &f));
 }
 
 static void test_request(void **state)
@@ -169,9 +204,8 @@ static void test_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_request),
-        cmocka_unit_test(test_figures),
-        cmocka_unit_test(test_judge),
+        cmocka_unit_test(test_request), cmocka_unit_test(test_request_names),
+        cmocka_unit_test(test_figures), cmocka_unit_test(test_judge),
         cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
