@@ -108,11 +108,12 @@ static void name_end(struct http1 *p)
     if (p->name_len >= (int)sizeof p->name)
         return;
     p->name[p->name_len] = '\0';
-    if (strcmp(p->name, "content-length") == 0)
+    /* By length first: most names are none of the three. */
+    if (p->name_len == 14 && memcmp(p->name, "content-length", 14) == 0)
         p->hdr = H_CLEN;
-    else if (strcmp(p->name, "transfer-encoding") == 0)
+    else if (p->name_len == 17 && memcmp(p->name, "transfer-encoding", 17) == 0)
         p->hdr = H_TE;
-    else if (strcmp(p->name, "connection") == 0)
+    else if (p->name_len == 10 && memcmp(p->name, "connection", 10) == 0)
         p->hdr = H_CONN;
 }
 
@@ -189,6 +190,88 @@ static int in_head(int state)
     return state <= S_SKIP || (state >= S_TRAILER && state <= S_TRAILER_LF);
 }
 
+/* span more bytes of the header block are taken: 0, or HTTP1_ERROR with
+ * *i just past the byte that went over HTTP1_HEAD_MAX, as the byte-wise
+ * count would have stopped. */
+static int head_take(struct http1 *p, size_t span, size_t *i)
+{
+    if (span > HTTP1_HEAD_MAX - p->head_bytes) {
+        *i += HTTP1_HEAD_MAX - p->head_bytes + 1;
+        p->head_bytes = HTTP1_HEAD_MAX + 1;
+        return fail(p, "response header block too large");
+    }
+    p->head_bytes += span;
+    *i += span;
+    return HTTP1_MORE;
+}
+
+/* Which known header (name_end) the n bytes at s name. */
+static int name_known(const char *s, size_t n)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+        int hdr;
+    } known[] = {{"content-length", 14, H_CLEN},
+                 {"transfer-encoding", 17, H_TE},
+                 {"connection", 10, H_CONN}};
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+        if (known[k].len != n)
+            continue;
+        size_t j = 0;
+        while (j < n && lower(s[j]) == known[k].name[j])
+            j++;
+        return j == n ? known[k].hdr : H_OTHER;
+    }
+    return H_OTHER;
+}
+
+/* At the start of a header line that is all in buf: a line of no interest
+ * (another header, or no colon at all) is taken whole, a known header up
+ * to its value, as the byte-wise parser would (1); else 0. */
+static int line_fast(struct http1 *p, const char *buf, size_t n, size_t *i)
+{
+    const char *s = buf + *i;
+    const char *nl = memchr(s, '\n', n - *i);
+    if (!nl || (size_t)(nl - s) + 1 > HTTP1_HEAD_MAX - p->head_bytes)
+        return 0;
+    const char *colon = memchr(s, ':', (size_t)(nl - s));
+    int hdr = colon ? name_known(s, (size_t)(colon - s)) : H_OTHER;
+    size_t take = hdr == H_OTHER ? (size_t)(nl - s) + 1 : (size_t)(colon - s) + 1;
+    if (hdr != H_OTHER) {
+        p->hdr = hdr;
+        p->num = p->ndig = p->tok_len = 0;
+        p->state = S_VALUE;
+    }
+    p->head_bytes += take;
+    *i += take;
+    return 1;
+}
+
+/* The fixed part of a status line, "HTTP/1.x SSS" and the byte after it,
+ * all in buf: taken at once (1), or left to the byte-wise parser (0), which
+ * also finds what is wrong with it. */
+static int status_fast(struct http1 *p, const char *buf, size_t n, size_t *i)
+{
+    const char *s = buf + *i;
+    if (n - *i < 13 || HTTP1_HEAD_MAX - p->head_bytes < 13 || memcmp(s, http_prefix, 7) != 0)
+        return 0;
+    for (int k = 9; k < 12; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return 0;
+    int status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+    if (s[7] < '0' || s[7] > '9' || s[8] != ' ' || status < 100 ||
+        (s[12] != ' ' && s[12] != '\r' && s[12] != '\n'))
+        return 0;
+    p->minor = s[7] - '0';
+    p->status = status;
+    p->pos = 13;
+    p->state = s[12] == '\n' ? S_LINE : S_REASON;
+    p->head_bytes += 13;
+    *i += 13;
+    return 1;
+}
+
 int http1_feed(struct http1 *p, const char *buf, size_t n, size_t *used)
 {
     size_t i = 0;
@@ -222,6 +305,46 @@ int http1_feed(struct http1 *p, const char *buf, size_t n, size_t *used)
                     break;
                 }
             }
+            continue;
+        }
+        /* The common states, a run of bytes at a time; the byte that ends
+         * the run goes through the switch below. */
+        if (p->state == S_REASON || p->state == S_SKIP || p->state == S_TRAILER_LINE ||
+            p->state == S_CHUNK_EXT) {
+            /* The rest of a line of no interest. */
+            const char *nl = memchr(buf + i, '\n', n - i);
+            size_t span = nl ? (size_t)(nl - (buf + i)) : n - i;
+            if (p->state == S_CHUNK_EXT)
+                i += span;
+            else if ((rc = head_take(p, span, &i)) != HTTP1_MORE)
+                break;
+            if (i == n)
+                break;
+        } else if (p->state == S_NAME) {
+            size_t j = i;
+            while (j < n && buf[j] != ':' && buf[j] != '\n')
+                j++;
+            size_t keep = sizeof p->name - (size_t)p->name_len;
+            if (keep > j - i)
+                keep = j - i;
+            for (size_t k = 0; k < keep; k++)
+                p->name[p->name_len++] = lower(buf[i + k]);
+            if ((rc = head_take(p, j - i, &i)) != HTTP1_MORE || i == n)
+                break;
+        } else if (p->state == S_VALUE && p->hdr != H_CLEN) {
+            /* A token of a Connection or Transfer-Encoding value. */
+            size_t j = i;
+            while (j < n && buf[j] != '\n' && !is_ws(buf[j]) && buf[j] != ',')
+                j++;
+            for (size_t k = i; k < j && p->tok_len < (int)sizeof p->tok; k++)
+                p->tok[p->tok_len++] = lower(buf[k]);
+            if ((rc = head_take(p, j - i, &i)) != HTTP1_MORE || i == n)
+                break;
+        } else if (p->state == S_LINE) {
+            char c = buf[i];
+            if (c != '\r' && c != '\n' && c != ' ' && c != '\t' && line_fast(p, buf, n, &i))
+                continue;
+        } else if (p->state == S_STATUS && p->pos == 0 && status_fast(p, buf, n, &i)) {
             continue;
         }
         char c = buf[i++];
