@@ -9,10 +9,13 @@
  * by http1.h's parser, which copies nothing. A connection stays in the
  * epoll set for input between requests, so a request on a kept-alive
  * connection costs a send, a read and its share of one epoll_wait: no
- * epoll_ctl. In a mix, each fixed request's bytes are built once per
- * thread; a templated one is expanded into its connection's buffer at each
- * send, and a request with body checks keeps the first ENG_CHECK_BODY_MAX
- * bytes of its answer's body.
+ * epoll_ctl. The set is edge-triggered: a socket that was drained is not
+ * looked at again by the next epoll_wait, as a level-triggered one would
+ * be (see ne_read for why no byte or close is missed). The stats lock is
+ * taken once for all the answers of a loop turn. In a mix, each fixed
+ * request's bytes are built once per thread; a templated one is expanded
+ * into its connection's buffer at each send, and a request with body checks
+ * keeps the first ENG_CHECK_BODY_MAX bytes of its answer's body.
  *
  * Like libcurl, a request that finds its kept-alive connection closed by
  * the server before any byte of the answer (a keep-alive race) is sent
@@ -84,6 +87,7 @@ struct ne_thread {
     struct ne_conn *first, *last; /* in flight */
     struct ne_conn **byfd;        /* by socket number; n_byfd entries */
     size_t n_byfd;
+    int locked; /* the stats lock is held, from the turn's first answer on */
     char rbuf[NE_RBUF];
 };
 
@@ -427,6 +431,7 @@ static void ne_close(struct ne_thread *n, struct ne_conn *c)
 
 static int ne_watch(struct ne_thread *n, struct ne_conn *c, uint32_t events)
 {
+    events |= EPOLLET | EPOLLRDHUP;
     if (c->events == events)
         return 0;
     if (eng_epoll_set(n->t, c->fd, events, c->events != 0) < 0)
@@ -501,7 +506,7 @@ static void ne_finish(struct ne_thread *n, struct ne_conn *c, int code, int keep
     ne_unlink(n, c);
     if (code == CURLE_OK && keep) {
         c->state = NE_IDLE;
-        if (c->events != EPOLLIN && ne_watch(n, c, EPOLLIN) < 0)
+        if (ne_watch(n, c, EPOLLIN) < 0)
             ne_close(n, c);
     } else {
         ne_close(n, c);
@@ -568,9 +573,26 @@ static void ne_fail(struct ne_thread *n, struct ne_conn *c, int code, int64_t no
     ne_finish(n, c, code, 0, now, locked);
 }
 
-/* Read what the socket has for c. */
-static void ne_read(struct ne_thread *n, struct ne_conn *c, int64_t now, int *locked)
+/* 1 when the socket of c has nothing to read and is open. */
+static int ne_drained(struct ne_conn *c)
 {
+    char b;
+    ssize_t r = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* Read what the socket has for c; events: what epoll said of it.
+ *
+ * Edge-triggered, a socket gives a new event only for what happens after
+ * the epoll_wait that reported it. A read shorter than the buffer took all
+ * the socket had, and more bytes will come with an event of their own,
+ * unless the peer's close had already arrived (EPOLLRDHUP, EPOLLHUP): then
+ * reading goes on to the end. A complete answer keeps its connection only
+ * when nothing followed it, neither bytes nor a close. */
+static void ne_read(struct ne_thread *n, struct ne_conn *c, uint32_t events, int64_t now,
+                    int *locked)
+{
+    int ended = (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     for (;;) {
         ssize_t r = recv(c->fd, n->rbuf, sizeof n->rbuf, 0);
         if (r < 0) {
@@ -596,15 +618,17 @@ static void ne_read(struct ne_thread *n, struct ne_conn *c, int64_t now, int *lo
         if (rc == HTTP1_DONE) {
             /* Bytes past the answer were never asked for: the connection
              * is not to be trusted with the next request. */
-            ne_finish(n, c, CURLE_OK, c->p.keep_alive && used == (size_t)r, now, locked);
+            int keep = c->p.keep_alive && used == (size_t)r && !ended &&
+                       ((size_t)r < sizeof n->rbuf || ne_drained(c));
+            ne_finish(n, c, CURLE_OK, keep, now, locked);
             return;
         }
         if (rc == HTTP1_ERROR) {
             ne_finish(n, c, CURLE_WEIRD_SERVER_REPLY, 0, now, locked);
             return;
         }
-        if ((size_t)r < sizeof n->rbuf)
-            return; /* the socket is drained; level-triggered epoll says when there is more */
+        if ((size_t)r < sizeof n->rbuf && !ended)
+            return; /* drained: what comes next brings an event */
     }
 }
 
@@ -646,15 +670,15 @@ static int ne_send(struct eng_thread *t, int64_t due, int64_t now)
     return 1;
 }
 
-/* Fail the requests past their timeout: the oldest are first in line. */
+/* Fail the requests past their timeout: the oldest are first in line.
+ * Then release the stats lock the events of the turn before took. */
 static void ne_progress(struct eng_thread *t, int64_t now)
 {
     struct ne_thread *n = t->be;
     int64_t to = t->e->conf.timeout_ms * 1000;
-    int locked = 0;
     while (n->first && now - n->first->queued_us >= to)
-        ne_finish(n, n->first, CURLE_OPERATION_TIMEDOUT, 0, now, &locked);
-    eng_unlock(t, &locked);
+        ne_finish(n, n->first, CURLE_OPERATION_TIMEDOUT, 0, now, &n->locked);
+    eng_unlock(t, &n->locked);
 }
 
 static int64_t ne_deadline(struct eng_thread *t)
@@ -671,7 +695,7 @@ static void ne_event(struct eng_thread *t, int fd, uint32_t events, int64_t now)
         epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
         return;
     }
-    int locked = 0;
+    int *locked = &n->locked; /* released by ne_progress */
     if (c->state == NE_IDLE) {
         /* A kept-alive connection the server closed, or sent stray bytes
          * on: neither is fit for the next request. */
@@ -686,7 +710,7 @@ static void ne_event(struct eng_thread *t, int fd, uint32_t events, int64_t now)
             c->state = NE_WRITING;
             int code = ne_write(n, c);
             if (code)
-                ne_finish(n, c, code, 0, now, &locked);
+                ne_finish(n, c, code, 0, now, locked);
         } else if (soerr != 0 || (events & (EPOLLERR | EPOLLHUP))) {
             int code = CURLE_COULDNT_CONNECT;
             int next = c->addr + 1;
@@ -695,22 +719,20 @@ static void ne_event(struct eng_thread *t, int fd, uint32_t events, int64_t now)
             while (next % n->n_addrs != n->good && code != 0 && code != CURLE_OUT_OF_MEMORY)
                 code = ne_connect(n, c, next++ % n->n_addrs);
             if (code)
-                ne_finish(n, c, code, 0, now, &locked);
+                ne_finish(n, c, code, 0, now, locked);
         }
     } else {
         if (c->state == NE_WRITING && (events & EPOLLOUT)) {
             int code = ne_write(n, c);
             if (code) {
-                ne_fail(n, c, code, now, &locked);
-                eng_unlock(t, &locked);
+                ne_fail(n, c, code, now, locked);
                 return;
             }
         }
         if ((c->state == NE_WRITING || c->state == NE_READING) &&
             (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-            ne_read(n, c, now, &locked);
+            ne_read(n, c, events, now, locked);
     }
-    eng_unlock(t, &locked);
 }
 
 static int64_t ne_abandon(struct eng_thread *t)
