@@ -462,7 +462,7 @@ static int cl_judge(const cJSON *test, const struct cl_thresholds *th, FILE *out
     for (int i = 0; i < th->n; i++) {
         char line[300];
         struct thr_figures f;
-        if (threshold_figures(&th->t[i], &s, NULL, NULL, &f))
+        if (threshold_figures(&th->t[i], &s, stats_lookup_request, (void *)test, &f))
             threshold_verdict(&th->t[i], &f, line, sizeof line);
         else
             snprintf(line, sizeof line, "%s: unknown (the test has no request named %s)",
@@ -491,7 +491,7 @@ static cJSON *cl_judged_json(const cJSON *test, const struct cl_thresholds *th, 
     for (int i = 0; ok && i < th->n; i++) {
         const struct threshold *t = &th->t[i];
         struct thr_figures s;
-        threshold_figures(t, &whole, NULL, NULL, &s);
+        threshold_figures(t, &whole, stats_lookup_request, (void *)test, &s);
         cJSON *o = cJSON_CreateObject();
         ok = o && cJSON_AddItemToArray(arr, o);
         if (!ok) {
@@ -533,7 +533,7 @@ static int cl_verdict_status(const cJSON *test, int breached, const struct cl_th
     int unknown = 0;
     for (int i = 0; i < th->n; i++) {
         struct thr_figures f;
-        threshold_figures(&th->t[i], &s, NULL, NULL, &f);
+        threshold_figures(&th->t[i], &s, stats_lookup_request, (void *)test, &f);
         unknown += !threshold_known(&th->t[i], &f);
     }
     int nthr = th->n;

@@ -59,6 +59,25 @@ void stats_from_json(const cJSON *o, struct stats *s)
         else
             s->checks_failed += (int64_t)c->valuedouble;
     }
+    /* A mix's figures: the drivers' own count of every check. */
+    if (jget_num(o, "checks_passed", NAN) >= 0 && jget_num(o, "checks_failed", NAN) >= 0) {
+        s->has_checks = 1;
+        s->checks_passed = jget_int(o, "checks_passed", 0);
+        s->checks_failed = jget_int(o, "checks_failed", 0);
+    }
+}
+
+int stats_lookup_request(void *test, const char *name, struct thr_figures *out)
+{
+    const cJSON *by = jget_obj(jget_obj((const cJSON *)test, "aggregate"), "by_request");
+    const cJSON *r = jget_obj(by, name);
+    if (!r)
+        return 0;
+    struct stats st;
+    stats_from_json(r, &st);
+    st.has_errors = st.has_rps = 1;
+    stats_figures(&st, out);
+    return 1;
 }
 
 void stats_figures(const struct stats *s, struct thr_figures *f)

@@ -34,6 +34,10 @@ void stats_from_json(const cJSON *o, struct stats *out);
 /* The figures of s that a threshold compares. Can't fail. */
 void stats_figures(const struct stats *s, struct thr_figures *out);
 
+/* threshold_lookup_fn over a test object (ctx): the figures of the request
+ * of that name in aggregate.by_request; 0 when there is none. */
+int stats_lookup_request(void *test, const char *name, struct thr_figures *out);
+
 /* The key of a latency in "latency_ms" ("min", "mean", "median", ...). */
 const char *stats_lat_key(enum stats_lat l);
 

@@ -202,6 +202,11 @@ def main():
         check(br["home"]["requests_sent"] + br["gone"]["requests_sent"] == 400 and
               br["gone"]["errors"] == br["gone"]["requests_sent"],
               f"by_request: {br}")
+        r = client("status", tid4, "--threshold", "home:errors<1%", "--threshold",
+                   "gone:errors<1%")
+        check(r.returncode == 1 and "threshold home:errors<1%: PASS" in r.stdout and
+              "threshold gone:errors<1%: FAIL" in r.stdout,
+              f"status with request thresholds: {r.returncode} {r.stdout}")
 
         listed = {x["test_id"]: x for x in get_json(orch.url + "/api/tests")["tests"]}
         check(listed[tid2]["verdict"] == v2, "the list's verdict differs")
