@@ -69,6 +69,19 @@ int verdict_from_request(const cJSON *o, const struct msg_request *reqs, int n_r
     return 0;
 }
 
+/* The latencies of f from l: known once any response is in (mode, p90 ...
+ * p999 only when l has them). */
+static void verdict_lat(const struct msg_latency *l, int any, struct thr_figures *f)
+{
+    double lat[LAT_N] = {l->min, l->mean, l->median, l->mode, l->p90,
+                         l->p95, l->p99,  l->p999,   l->max};
+    static const int ext[LAT_N] = {0, 0, 0, 1, 1, 1, 1, 1, 0};
+    for (int i = 0; i < LAT_N; i++) {
+        f->lat[i] = lat[i];
+        f->has_lat[i] = any && (!ext[i] || l->has_ext);
+    }
+}
+
 void verdict_figures(const struct agg_stats *st, struct thr_figures *f)
 {
     memset(f, 0, sizeof *f);
@@ -90,15 +103,7 @@ void verdict_figures(const struct agg_stats *st, struct thr_figures *f)
                 f->checks_failed += st->status[c];
         }
     }
-    const struct msg_latency *l = &st->lat;
-    double lat[LAT_N] = {l->min, l->mean, l->median, l->mode, l->p90,
-                         l->p95, l->p99,  l->p999,   l->max};
-    static const int ext[LAT_N] = {0, 0, 0, 1, 1, 1, 1, 1, 0};
-    int any = st->responses_received > 0;
-    for (int i = 0; i < LAT_N; i++) {
-        f->lat[i] = lat[i];
-        f->has_lat[i] = any && (!ext[i] || l->has_ext);
-    }
+    verdict_lat(&st->lat, st->responses_received > 0, f);
 }
 
 /* A breach of these may still be undone by the rest of the run. */
@@ -225,11 +230,5 @@ void verdict_req_figures(const struct agg_req_stats *r, struct thr_figures *f)
     f->checks_failed = r->checks_failed;
     f->rps = r->rps;
     f->has_errors = f->has_rps = f->has_checks = 1;
-    const struct msg_latency *l = &r->lat;
-    double lat[LAT_N] = {l->min, l->mean, l->median, l->mode, l->p90,
-                         l->p95, l->p99,  l->p999,   l->max};
-    for (int i = 0; i < LAT_N; i++) {
-        f->lat[i] = lat[i];
-        f->has_lat[i] = r->responses > 0 && l->has_ext;
-    }
+    verdict_lat(&r->lat, r->responses > 0, f);
 }
