@@ -42,7 +42,7 @@ struct ce_req {
      * for the checks. */
     struct ce_thread *c;
     int rq;
-    struct tbuf url, body;
+    struct tbuf url, body, hdr_text;
     struct curl_slist *hdrs; /* a templated request's header lines */
     char *cap;
     size_t cap_len;
@@ -415,19 +415,19 @@ static int ce_mix_set(struct ce_thread *c, struct ce_req *r)
         body = q->body ? r->body.p : NULL;
         body_len = q->body ? r->body.len : 0;
         if (q->n_headers > 0) {
-            struct tbuf hb = {0};
+            struct tbuf *hb = &r->hdr_text; /* the slot's, reused */
             char *lines[160];
             size_t offs[160];
             int n = q->n_headers < 160 ? q->n_headers : 160, oom = 0;
+            hb->len = 0;
             for (int i = 0; i < n && !oom; i++) {
-                offs[i] = hb.len;
-                oom = eng_mix_expand(t, &q->t_headers[i], &hb) < 0 || tbuf_add(&hb, "", 1) < 0;
+                offs[i] = hb->len;
+                oom = eng_mix_expand(t, &q->t_headers[i], hb) < 0 || tbuf_add(hb, "", 1) < 0;
             }
             for (int i = 0; i < n && !oom; i++)
-                lines[i] = hb.p + offs[i];
+                lines[i] = hb->p + offs[i];
             if (!oom)
                 r->hdrs = ce_lines(lines, n, body != NULL, &oom);
-            free(hb.p);
             if (oom)
                 return -1;
             hdrs = r->hdrs;
@@ -631,6 +631,7 @@ static void ce_free(struct eng_thread *t)
         curl_slist_free_all(r->hdrs);
         free(r->url.p);
         free(r->body.p);
+        free(r->hdr_text.p);
         free(r->cap);
     }
     for (int i = 0; c->rq_headers && i < t->e->n_reqs; i++)

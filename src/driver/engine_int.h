@@ -65,6 +65,7 @@ struct eng_req {
     size_t body_len;
     int64_t cum;   /* sum of the weights up to and with this one */
     int templated; /* url, header values and body are templates */
+    int head;      /* the method is HEAD: the answer has no body */
     struct tmpl t_url, t_body;
     struct tmpl *t_headers; /* n_headers, for templated requests */
     int *status;            /* n_status; none: 200..399 */

@@ -41,6 +41,7 @@ static int em_fill(struct engine *e, struct eng_req *r, const struct engine_req 
     int nh = c->n_headers + (q ? q->n_headers : 0);
     r->name = em_str(q ? q->name : "");
     r->method = em_str(m);
+    r->head = strcmp(m, "HEAD") == 0;
     r->url = em_str(q && q->url ? q->url : c->url);
     r->body = body ? em_dup(body, body_len) : NULL;
     r->body_len = body_len;

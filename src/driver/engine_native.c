@@ -55,6 +55,12 @@ enum ne_state {
     NE_READING
 };
 
+struct ne_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
 struct ne_conn {
     int fd; /* -1: none */
     enum ne_state state;
@@ -82,6 +88,9 @@ struct ne_thread {
     char **req;        /* each request's bytes; NULL for a templated one */
     size_t *req_len;
     char *host; /* "Host: name[:port]\r\n" */
+    /* Scratch for expanding a templated request. */
+    struct tbuf x_url, x_body, x_hdr;
+    struct ne_buf x_target;
     struct ne_conn *conns;
     struct ne_conn *free_list;
     struct ne_conn *first, *last; /* in flight */
@@ -92,12 +101,6 @@ struct ne_thread {
 };
 
 /* ---- the request ------------------------------------------------------------ */
-
-struct ne_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
 
 static void nb_add(struct ne_buf *b, const char *s, size_t n)
 {
@@ -352,51 +355,44 @@ static int ne_expand(struct ne_thread *n, struct ne_conn *c)
     const struct eng_req *r = &t->e->reqs[c->rq];
     if (!c->wb && !(c->wb = calloc(1, sizeof *c->wb)))
         return CURLE_OUT_OF_MEMORY;
-    struct tbuf url = {0}, body = {0}, hdr = {0};
     char *lines[NE_LINES];
     size_t offs[NE_LINES];
-    int code = CURLE_OUT_OF_MEMORY, nh = r->n_headers;
+    int nh = r->n_headers;
     if (nh > (int)(sizeof lines / sizeof lines[0]))
         return CURLE_BAD_FUNCTION_ARGUMENT;
-    if (eng_mix_expand(t, &r->t_url, &url) < 0 ||
-        (r->body && (eng_mix_expand(t, &r->t_body, &body) < 0 || tbuf_add(&body, "", 0) < 0)))
-        goto out;
+    /* The thread's scratch buffers, reused send after send. */
+    struct tbuf *url = &n->x_url, *body = &n->x_body, *hdr = &n->x_hdr;
+    url->len = body->len = hdr->len = 0;
+    if (eng_mix_expand(t, &r->t_url, url) < 0 || tbuf_add(url, "", 0) < 0 ||
+        (r->body && (eng_mix_expand(t, &r->t_body, body) < 0 || tbuf_add(body, "", 0) < 0)))
+        return CURLE_OUT_OF_MEMORY;
     for (int i = 0; i < nh; i++) {
-        offs[i] = hdr.len;
-        if (eng_mix_expand(t, &r->t_headers[i], &hdr) < 0 || tbuf_add(&hdr, "", 1) < 0)
-            goto out;
+        offs[i] = hdr->len;
+        if (eng_mix_expand(t, &r->t_headers[i], hdr) < 0 || tbuf_add(hdr, "", 1) < 0)
+            return CURLE_OUT_OF_MEMORY;
     }
     for (int i = 0; i < nh; i++)
-        lines[i] = hdr.p + offs[i];
-    /* The path and query: what follows the host, up to a fragment. */
-    const char *a = url.p ? strstr(url.p, "://") : NULL;
+        lines[i] = hdr->p + offs[i];
+    /* The path and query: what follows the host, up to a fragment ("/"
+     * when there is no path). */
+    const char *a = strstr(url->p, "://");
     const char *p = a ? a + 3 + strcspn(a + 3, "/?#") : "";
     size_t plen = strcspn(p, "#");
+    struct ne_buf *tb = &n->x_target;
+    tb->len = 0;
+    tb->oom = 0;
+    if (plen == 0 || p[0] == '?')
+        nb_str(tb, "/");
+    nb_add(tb, p, plen);
     c->wb->len = 0;
     c->wb->oom = 0;
     char err[160];
-    struct ne_buf tb = {0};
-    if (plen == 0 || p[0] == '?')
-        nb_str(&tb, "/");
-    nb_add(&tb, p, plen);
-    c->wb->len = 0;
-    if (tb.oom || ne_build(c->wb, n->host, r->method, tb.p, tb.len, lines, nh,
-                           r->body ? body.p : NULL, r->body ? body.len : 0, err, sizeof err) < 0)
-        code = tb.oom || c->wb->oom ? CURLE_OUT_OF_MEMORY : CURLE_URL_MALFORMAT;
-    else
-        code = 0;
-    free(tb.p);
+    if (tb->oom || ne_build(c->wb, n->host, r->method, tb->p, tb->len, lines, nh,
+                            r->body ? body->p : NULL, r->body ? body->len : 0, err, sizeof err) < 0)
+        return tb->oom || c->wb->oom ? CURLE_OUT_OF_MEMORY : CURLE_URL_MALFORMAT;
     c->req = c->wb->p;
     c->req_len = c->wb->len;
-    if (code && c->wb->oom) {
-        free(c->wb->p);
-        memset(c->wb, 0, sizeof *c->wb);
-    }
-out:
-    free(url.p);
-    free(body.p);
-    free(hdr.p);
-    return code;
+    return 0;
 }
 
 /* ---- connections -------------------------------------------------------------- */
@@ -539,7 +535,7 @@ static int ne_write(struct ne_thread *n, struct ne_conn *c)
 static int ne_start(struct ne_thread *n, struct ne_conn *c)
 {
     const struct eng_req *r = &n->t->e->reqs[c->rq];
-    http1_init(&c->p, strcmp(r->method, "HEAD") == 0);
+    http1_init(&c->p, r->head);
     if (r->capture) {
         if (!c->cap && !(c->cap = malloc(ENG_CHECK_BODY_MAX)))
             return CURLE_OUT_OF_MEMORY;
@@ -789,6 +785,10 @@ static void ne_free(struct eng_thread *t)
     free(n->req);
     free(n->req_len);
     free(n->host);
+    free(n->x_url.p);
+    free(n->x_body.p);
+    free(n->x_hdr.p);
+    free(n->x_target.p);
     free(n);
     t->be = NULL;
 }
