@@ -392,6 +392,7 @@ void msg_test_config_free(struct msg_test_config *m)
     free(m->drivers);
     free(m->stages);
     reqmix_free(m->requests, m->n_requests);
+    data_free(&m->data);
     memset(m, 0, sizeof *m);
 }
 
@@ -415,7 +416,9 @@ int msg_test_config_copy(struct msg_test_config *dst, const struct msg_test_conf
     dst->drivers = NULL;
     dst->stages = NULL;
     dst->requests = NULL;
-    if (reqmix_copy(&dst->requests, src->requests, src->n_requests) < 0)
+    memset(&dst->data, 0, sizeof dst->data);
+    if (reqmix_copy(&dst->requests, src->requests, src->n_requests) < 0 ||
+        data_copy(&dst->data, &src->data) < 0)
         goto oom;
     if (src->stages) {
         dst->stages = calloc((size_t)(src->n_stages ? src->n_stages : 1), sizeof *dst->stages);
@@ -548,6 +551,20 @@ int msg_test_config_validate(const struct msg_test_config *m, char *err, size_t 
         return msg_fail(err, errlen, "\"requests\" must hold 1..%d requests", MSG_REQUESTS_MAX);
     if (m->n_requests > 0 && (m->method[0] || m->body))
         return msg_fail(err, errlen, "with \"requests\", give \"method\" and \"body\" per request");
+    if (m->data.mode != DATA_NONE && m->n_requests == 0)
+        return msg_fail(err, errlen,
+                        "\"data\" is for a request mix: its columns go into \"requests\" as "
+                        "{{column}}");
+    if (m->data.mode != DATA_NONE &&
+        (m->data.n_cols < 1 || m->data.n_cols > DATA_COLS_MAX || !m->data.cols ||
+         m->data.n_rows < 1 || m->data.n_rows > DATA_ROWS_MAX))
+        return msg_fail(err, errlen, "\"data\" must hold 1..%d columns and 1..%d rows",
+                        DATA_COLS_MAX, DATA_ROWS_MAX);
+    if (m->data.mode == DATA_SPLIT && m->drivers && m->n_drivers > m->data.n_rows)
+        return msg_fail(err, errlen,
+                        "\"data\" of %lld row(s) cannot be split among %d drivers: each needs "
+                        "one at least (or give \"mode\": \"shared\")",
+                        (long long)m->data.n_rows, m->n_drivers);
     for (int i = 0; i < m->n_requests; i++)
         for (int k = 0; k < m->requests[i].n_headers; k++)
             for (int j = 0; j < m->n_headers; j++)
@@ -848,9 +865,12 @@ int msg_test_config_from_json(const cJSON *o, int need_id, struct msg_test_confi
         goto bad;
     if (msg_decode_drivers(o, m, err, errlen) < 0)
         goto bad;
+    if (data_decode(cJSON_GetObjectItemCaseSensitive(o, "data"), &m->data, err, errlen) < 0)
+        goto bad;
     it = cJSON_GetObjectItemCaseSensitive(o, "requests");
     if (it && !cJSON_IsNull(it) &&
-        reqmix_decode(it, NULL, 0, &m->requests, &m->n_requests, err, errlen) < 0)
+        reqmix_decode(it, (const char *const *)m->data.cols, m->data.n_cols, &m->requests,
+                      &m->n_requests, err, errlen) < 0)
         goto bad;
     it = cJSON_GetObjectItemCaseSensitive(o, "http2");
     if (it && !cJSON_IsNull(it)) {
@@ -958,6 +978,8 @@ cJSON *msg_test_config_to_json(const struct msg_test_config *m)
         msg_add_item(&e, o, "requests", reqmix_to_json(m->requests, m->n_requests));
     if (m->keep_rate)
         msg_add_bool(&e, o, "keep_rate", 1);
+    if (m->data.mode != DATA_NONE)
+        msg_add_item(&e, o, "data", data_to_json(&m->data));
     return msg_finish(&e, o);
 }
 

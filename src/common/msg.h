@@ -16,6 +16,7 @@
 #include "hist.h"
 #include "ids.h"
 #include "reqmix.h"
+#include "testdata.h"
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
@@ -50,6 +51,8 @@
 /* The original programs' code sends and reads the trigger here (their
  * README says "trigger"): every trigger goes to both, and drivers read both. */
 #define TOPIC_TEST_TRIGGER "test_trigger"
+/* A test's data rows, in chunks (testdata.h); read by drivers only. */
+#define TOPIC_TEST_DATA "test_data"
 #define TOPIC_METRICS "metrics"
 #define TOPIC_HEARTBEAT "heartbeat"
 
@@ -119,6 +122,7 @@ struct msg_test_config {
     struct msg_request *requests; /* NULL: the one request above; n_requests entries */
     int n_requests;
     int keep_rate; /* TSUNAMI: survivors take over a dead participant's share of the rate */
+    struct msg_data data; /* mode DATA_NONE: none; the values of a mix's {{column}} */
 };
 
 /* Headers as in "headers": decode the object h (NULL or null: none) into

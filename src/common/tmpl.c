@@ -217,6 +217,29 @@ static int tmpl_add_u64(struct tbuf *b, uint64_t v)
     return tbuf_add(b, d + sizeof d - n, (size_t)n);
 }
 
+/* Append s percent-encoded: all but the unreserved characters of RFC 3986. */
+static int tmpl_add_pct(struct tbuf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && (isalnum((unsigned char)s[run]) || s[run] == '-' || s[run] == '.' ||
+                           s[run] == '_' || s[run] == '~'))
+            run++;
+        if (run > i && tbuf_add(b, s + i, run - i) < 0)
+            return -1;
+        if (run == n)
+            break;
+        unsigned char ch = (unsigned char)s[run];
+        char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+        if (tbuf_add(b, e, 3) < 0)
+            return -1;
+        i = run + 1;
+    }
+    return 0;
+}
+
 int tmpl_expand(const struct tmpl *t, const struct tmpl_ctx *c, struct tbuf *b)
 {
     for (int i = 0; i < t->n; i++) {
@@ -258,7 +281,9 @@ int tmpl_expand(const struct tmpl *t, const struct tmpl_ctx *c, struct tbuf *b)
             break;
         }
         case TMPL_COLUMN:
-            if (c->row)
+            if (c->row && t->url)
+                rc = tmpl_add_pct(b, c->row[p->col], c->row_len[p->col]);
+            else if (c->row)
                 rc = tbuf_add(b, c->row[p->col], c->row_len[p->col]);
             break;
         }

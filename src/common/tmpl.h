@@ -5,7 +5,8 @@
  *     {{rand:A-B}}   a whole number drawn uniformly from A..B (0 <= A <= B)
  *     {{uuid}}       a random version-4 UUID
  *     {{now_ms}}     the wall clock at the send, epoch milliseconds
- *     {{column}}     the column of that name in the test's data, row by row
+ *     {{column}}     the column of that name in the test's data, row by row;
+ *                    in a URL (t->url) percent-encoded, all but A-Z a-z 0-9 - . _ ~
  *
  * Spaces inside the braces are allowed ("{{ seq }}"). A "{{" always opens a
  * variable; text without one is sent as it is. Names are case-sensitive.
@@ -42,6 +43,7 @@ struct tmpl {
     int n;
     int vars;   /* how many parts are variables: 0 means the text is fixed */
     int now_ms; /* 1 when {{now_ms}} is used (the clock must be read) */
+    int url;    /* set by the caller: a URL, whose data values are percent-encoded */
 };
 
 /* Parse len bytes of s; columns are the data's column names (n of them).
