@@ -43,15 +43,16 @@ static void broker_usage(FILE *out)
                  "and is gone when it stops. Real Kafka (see docker-compose.yml) is what spans\n"
                  "machines.\n"
                  "\n"
-                 "It creates the topics register, test_config, trigger, metrics and heartbeat,\n"
-                 "then prints one line on stdout, 'ready bootstrap=HOST:PORT', and serves until\n"
+                 "It creates the topics register, test_config, trigger, test_trigger,\n"
+                 "test_data, metrics and heartbeat, then prints one line on stdout,\n"
+                 "'ready bootstrap=HOST:PORT', and serves until\n"
                  "SIGINT or SIGTERM.\n"
                  "\n"
                  "Options:\n"
                  "  --listen HOST:PORT   bootstrap address to listen on (default 127.0.0.1:9092;\n"
                  "                       port 0 picks a free port, printed on the ready line)\n"
                  "  --partitions N       partitions per topic, 1..64 (default 4)\n"
-                 "  --topic-prefix P     also create the five topics with this prefix;\n"
+                 "  --topic-prefix P     also create the seven topics with this prefix;\n"
                  "                       repeatable, up to 16 (the unprefixed topics always\n"
                  "                       exist)\n"
                  "  --log-level LEVEL    debug, info, warn or error (default info)\n"
@@ -168,7 +169,8 @@ int main(int argc, char **argv)
         return 1;
     }
     static const char *const topics[] = {TOPIC_REGISTER,     TOPIC_TEST_CONFIG, TOPIC_TRIGGER,
-                                         TOPIC_TEST_TRIGGER, TOPIC_METRICS,     TOPIC_HEARTBEAT};
+                                         TOPIC_TEST_TRIGGER, TOPIC_TEST_DATA,   TOPIC_METRICS,
+                                         TOPIC_HEARTBEAT};
     /* The unprefixed set (k = -1) and one set per --topic-prefix. */
     for (int k = -1; k < o.n_prefixes; k++) {
         for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {

@@ -37,10 +37,11 @@ static void topics_tell(const struct bus_conf *c, const char *err)
 
 int topics_ensure(const struct bus_conf *c, int timeout_ms, char *err, size_t errlen)
 {
-    static const char *const broadcast[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER, TOPIC_TEST_TRIGGER};
+    static const char *const broadcast[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER, TOPIC_TEST_TRIGGER,
+                                            TOPIC_TEST_DATA};
     static const char *const keyed[] = {TOPIC_REGISTER, TOPIC_HEARTBEAT, TOPIC_METRICS};
     int rc =
-        bus_ensure_topics(c, broadcast, 3, TOPICS_BROADCAST_PARTITIONS, timeout_ms, err, errlen);
+        bus_ensure_topics(c, broadcast, 4, TOPICS_BROADCAST_PARTITIONS, timeout_ms, err, errlen);
     if (rc == 0)
         rc = bus_ensure_topics(c, keyed, 3, TOPICS_KEYED_PARTITIONS, timeout_ms, err, errlen);
     /* Kafka not reachable at all is told by librdkafka itself. */

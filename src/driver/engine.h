@@ -96,6 +96,15 @@ struct engine_conf {
      * values and body are templates (tmpl.h; {{driver}} is fleet_k). */
     const struct engine_req *reqs;
     int n_reqs;
+    /* A mix's data (its {{column}} values): n_data_rows rows of n_data_cols
+     * values, row after row, with their lengths; the send numbered seq takes
+     * row seq % n_data_rows. Not copied: kept by the caller until
+     * engine_destroy. n_data_rows 0: none. */
+    const char *const *data_cols;
+    int n_data_cols;
+    const char *const *data_cells;
+    const size_t *data_lens;
+    int64_t n_data_rows;
 };
 
 /* Cumulative counters of a run. */

@@ -60,13 +60,16 @@ static int em_fill(struct engine *e, struct eng_req *r, const struct engine_req 
 }
 
 /* Parse r's templates; a mix's requests only. */
-static int em_templates(struct eng_req *r, char *err, size_t errlen)
+static int em_templates(const struct engine_conf *c, struct eng_req *r, char *err, size_t errlen)
 {
     char e2[200];
+    const char *const *cols = c->data_cols;
+    int nc = c->n_data_rows > 0 ? c->n_data_cols : 0;
     r->templated = 1;
-    if (tmpl_parse(&r->t_url, r->url, strlen(r->url), NULL, 0, e2, sizeof e2) < 0 ||
-        (r->body && tmpl_parse(&r->t_body, r->body, r->body_len, NULL, 0, e2, sizeof e2) < 0))
+    if (tmpl_parse(&r->t_url, r->url, strlen(r->url), cols, nc, e2, sizeof e2) < 0 ||
+        (r->body && tmpl_parse(&r->t_body, r->body, r->body_len, cols, nc, e2, sizeof e2) < 0))
         goto bad;
+    r->t_url.url = 1;
     if (r->n_headers) {
         r->t_headers = calloc((size_t)r->n_headers, sizeof *r->t_headers);
         if (!r->t_headers) {
@@ -74,7 +77,7 @@ static int em_templates(struct eng_req *r, char *err, size_t errlen)
             goto bad;
         }
         for (int i = 0; i < r->n_headers; i++)
-            if (tmpl_parse(&r->t_headers[i], r->headers[i], strlen(r->headers[i]), NULL, 0, e2,
+            if (tmpl_parse(&r->t_headers[i], r->headers[i], strlen(r->headers[i]), cols, nc, e2,
                            sizeof e2) < 0)
                 goto bad;
     }
@@ -137,7 +140,7 @@ int eng_mix_init(struct engine *e, char *err, size_t errlen)
                 snprintf(err, errlen, "request \"%s\": a weight below 1", r->name);
                 return -1;
             }
-            if (em_templates(r, err, errlen) < 0 || em_checks(r, q, err, errlen) < 0)
+            if (em_templates(c, r, err, errlen) < 0 || em_checks(r, q, err, errlen) < 0)
                 return -1;
         }
         cum += q ? q->weight : 1;
@@ -221,7 +224,13 @@ int eng_mix_pick(struct eng_thread *t)
 
 int eng_mix_expand(struct eng_thread *t, const struct tmpl *x, struct tbuf *b)
 {
-    struct tmpl_ctx c = {.seq = t->cur_seq, .driver = t->e->conf.fleet_k, .rng = &t->rng};
+    const struct engine_conf *ec = &t->e->conf;
+    struct tmpl_ctx c = {.seq = t->cur_seq, .driver = ec->fleet_k, .rng = &t->rng};
+    if (ec->n_data_rows > 0) {
+        int64_t at = (t->cur_seq % ec->n_data_rows) * ec->n_data_cols;
+        c.row = ec->data_cells + at;
+        c.row_len = ec->data_lens + at;
+    }
     if (x->now_ms) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

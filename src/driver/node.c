@@ -51,7 +51,8 @@
 /* The broadcast topics a driver reads: the trigger comes on both trigger
  * topics (the original programs' code uses test_trigger), and each test is
  * acted on once. */
-static const char *const node_broadcast[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER, TOPIC_TEST_TRIGGER};
+static const char *const node_broadcast[] = {TOPIC_TEST_CONFIG, TOPIC_TRIGGER, TOPIC_TEST_TRIGGER,
+                                             TOPIC_TEST_DATA};
 #define NODE_N_BROADCAST ((int)(sizeof node_broadcast / sizeof node_broadcast[0]))
 
 struct node {
@@ -82,6 +83,13 @@ struct node {
     /* A trigger that arrived before its config. */
     struct msg_trigger pending;
     int64_t pending_until_us;
+
+    /* Data rows: those of the test prepared or running (its engine reads
+     * them), and those arriving for the next; a config whose rows are still
+     * on their way waits in waiting (has_waiting). */
+    struct data_recv rows, incoming;
+    struct msg_test_config waiting;
+    int has_waiting;
 
     char done[NODE_DONE_MAX][ID_MAX];
     int done_next;
@@ -218,6 +226,7 @@ static void node_clear_test(struct node *n)
     engine_destroy(n->eng);
     n->eng = NULL;
     msg_test_config_free(&n->cfg);
+    data_recv_free(&n->rows);
     n->url[0] = '\0';
     n->seq = 0;
     n->stop_reason = NULL;
@@ -346,8 +355,17 @@ static void node_fleet_place(const struct msg_test_config *c, const char *node_i
     node_place(c->drivers, c->n_drivers, node_id, n, k);
 }
 
+/* The data rows an engine takes: a config's own (a local run) or those
+ * that came on test_data. */
+struct node_rows {
+    const char *const *cells;
+    const size_t *lens;
+    int64_t n;
+};
+
 static int node_prepare_engine(const struct node_opts *o, const struct msg_test_config *c,
-                               const char *url, struct engine **out, char *err, size_t errlen)
+                               const struct node_rows *rows, const char *url, struct engine **out,
+                               char *err, size_t errlen)
 {
     char **lines = NULL, **mix_lines = NULL;
     int n_mix_lines = 0;
@@ -421,6 +439,13 @@ static int node_prepare_engine(const struct node_opts *o, const struct msg_test_
         .fleet_k = fleet_k,
         .reqs = reqs,
         .n_reqs = c->n_requests};
+    if (c->data.mode != DATA_NONE) {
+        ec.data_cols = (const char *const *)c->data.cols;
+        ec.n_data_cols = c->data.n_cols;
+        ec.data_cells = rows->cells;
+        ec.data_lens = rows->lens;
+        ec.n_data_rows = rows->n;
+    }
     /* A mix whose requests all name their URL goes where the first does. */
     int all_urls = c->n_requests > 0;
     for (int i = 0; i < c->n_requests; i++)
@@ -468,8 +493,8 @@ static int node_host_ok(const struct node_opts *o, const char *target_host, cons
 /* Check the target and build the engine. Returns 0, or -1 with the reason
  * for refusing in err. */
 static int node_check_and_prepare(struct node_opts *o, const char *target_host,
-                                  const struct msg_test_config *c, char *url, struct engine **eng,
-                                  char *err, size_t errlen)
+                                  const struct msg_test_config *c, const struct node_rows *rows,
+                                  char *url, struct engine **eng, char *err, size_t errlen)
 {
     snprintf(url, NODE_URL_MAX, "%s", c->target_url ? c->target_url : o->target);
     if (node_host_ok(o, target_host, url, "", err, errlen) < 0)
@@ -489,7 +514,11 @@ static int node_check_and_prepare(struct node_opts *o, const char *target_host,
         return -1;
     }
     char eerr[300];
-    if (node_prepare_engine(o, c, url, eng, eerr, sizeof eerr) < 0) {
+    if (c->data.mode != DATA_NONE && rows->n < 1) {
+        snprintf(err, errlen, "the test's data rows did not arrive");
+        return -1;
+    }
+    if (node_prepare_engine(o, c, rows, url, eng, eerr, sizeof eerr) < 0) {
         snprintf(err, errlen, "cannot prepare: %s", eerr);
         return -1;
     }
@@ -528,6 +557,98 @@ static int node_bad_config_id(const struct bus_record *rec, const char *node_id,
 
 static void node_start(struct node *n, const struct msg_trigger *tr);
 
+/* Prepare the test of config c (n owns it from here on) and say READY. Its
+ * data rows, if it has any, are in n->incoming. */
+static void node_take_config(struct node *n, struct msg_test_config *cp)
+{
+    char err[512];
+    struct msg_test_config c = *cp;
+    memset(cp, 0, sizeof *cp);
+    if (n->state == NODE_STATE_RUNNING) {
+        char reason[MSG_TEXT_MAX];
+        snprintf(reason, sizeof reason, "busy: running test %s", n->cfg.test_id);
+        node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url, reason);
+        msg_test_config_free(&c);
+        return;
+    }
+    if (n->state == NODE_STATE_READY) {
+        /* The orchestrator runs one test at a time: a new config means the
+         * prepared one will never be triggered. */
+        log_warn("test %s replaces test %s, which was never triggered", c.test_id, n->cfg.test_id);
+        node_clear_test(n);
+        n->state = NODE_STATE_IDLE;
+    }
+    struct node_rows rows = {0};
+    if (c.data.cells) {
+        /* The rows came with the config itself. */
+        int fn = 1, fk = 0;
+        int64_t first = 0, want = c.data.n_rows;
+        node_fleet_place(&c, n->o->node_id, &fn, &fk);
+        if (c.data.mode == DATA_SPLIT)
+            data_slice(c.data.n_rows, fn, fk, &first, &want);
+        int64_t at = first * c.data.n_cols;
+        rows = (struct node_rows){c.data.cells + at, c.data.lens + at, want};
+    } else if (c.data.mode != DATA_NONE) {
+        data_recv_free(&n->rows);
+        if (data_recv_complete(&n->incoming, c.test_id)) {
+            n->rows = n->incoming;
+            memset(&n->incoming, 0, sizeof n->incoming);
+        }
+        int fn = 1, fk = 0;
+        node_fleet_place(&c, n->o->node_id, &fn, &fk);
+        int64_t first = 0, want = c.data.n_rows;
+        if (c.data.mode == DATA_SPLIT)
+            data_slice(c.data.n_rows, fn, fk, &first, &want);
+        if (n->rows.cells && (n->rows.n_cols != c.data.n_cols || n->rows.total != want)) {
+            char reason[MSG_TEXT_MAX];
+            snprintf(reason, sizeof reason,
+                     "the data rows that came (%lld of %d column(s)) are not this driver's "
+                     "share (%lld of %d)",
+                     (long long)n->rows.total, n->rows.n_cols, (long long)want, c.data.n_cols);
+            node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url, reason);
+            data_recv_free(&n->rows);
+            msg_test_config_free(&c);
+            return;
+        }
+        rows = (struct node_rows){(const char *const *)n->rows.cells, n->rows.lens, n->rows.total};
+    }
+    char url[NODE_URL_MAX];
+    struct engine *eng = NULL;
+    const char *thost = n->target_host;
+    if (node_check_and_prepare(n->o, thost, &c, &rows, url, &eng, err, sizeof err) < 0) {
+        node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url ? c.target_url : url,
+                    err);
+        msg_test_config_free(&c);
+        data_recv_free(&n->rows);
+        if (n->state != NODE_STATE_IDLE)
+            node_set_state(n, NODE_STATE_IDLE);
+        return;
+    }
+    n->cfg = c; /* ownership of c's strings passes to n->cfg */
+    snprintf(n->url, sizeof n->url, "%s", url);
+    n->eng = eng;
+    n->report_us = (c.report_interval_ms > 0 ? c.report_interval_ms : MSG_DEFAULT_REPORT_MS) * 1000;
+    n->seq = 0;
+    n->stop_reason = NULL;
+    char len[96] = "";
+    int w = 0;
+    if (c.message_count_per_driver > 0)
+        w = snprintf(len, sizeof len, "%lld requests", (long long)c.message_count_per_driver);
+    if (c.duration_s > 0)
+        w +=
+            snprintf(len + w, sizeof len - (size_t)w, "%s%gs", w ? ", at most " : "", c.duration_s);
+    if (c.n_stages > 0)
+        snprintf(len + w, sizeof len - (size_t)w, "%s%d stage(s)", w ? ", " : "", c.n_stages);
+    log_info("test %s: %s of %s to %s, %d %s engine thread(s); ready", c.test_id,
+             test_type_name(c.test_type), len, n->url, engine_threads(eng), engine_name(eng));
+    node_set_state(n, NODE_STATE_READY);
+    if (n->pending_until_us > clock_mono_us() && strcmp(n->pending.test_id, c.test_id) == 0) {
+        n->pending_until_us = 0;
+        log_info("test %s: applying the trigger that arrived before its config", c.test_id);
+        node_start(n, &n->pending);
+    }
+}
+
 static void node_on_config(struct node *n, const struct bus_record *rec)
 {
     char err[512];
@@ -558,53 +679,48 @@ static void node_on_config(struct node *n, const struct bus_record *rec)
         msg_test_config_free(&c);
         return;
     }
-    if (n->state == NODE_STATE_RUNNING) {
-        char reason[MSG_TEXT_MAX];
-        snprintf(reason, sizeof reason, "busy: running test %s", n->cfg.test_id);
-        node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url, reason);
+    if (n->has_waiting && strcmp(c.test_id, n->waiting.test_id) == 0) {
+        log_info("test_config %s again; waiting for its data", c.test_id);
         msg_test_config_free(&c);
         return;
     }
-    if (n->state == NODE_STATE_READY) {
-        /* The orchestrator runs one test at a time: a new config means the
-         * prepared one will never be triggered. */
-        log_warn("test %s replaces test %s, which was never triggered", c.test_id, n->cfg.test_id);
-        node_clear_test(n);
-        n->state = NODE_STATE_IDLE;
-    }
-    char url[NODE_URL_MAX];
-    struct engine *eng = NULL;
-    const char *thost = n->target_host;
-    if (node_check_and_prepare(n->o, thost, &c, url, &eng, err, sizeof err) < 0) {
-        node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url ? c.target_url : url,
-                    err);
-        msg_test_config_free(&c);
-        if (n->state != NODE_STATE_IDLE)
-            node_set_state(n, NODE_STATE_IDLE);
+    if (c.data.mode != DATA_NONE && !c.data.cells &&
+        !data_recv_complete(&n->incoming, c.test_id)) {
+        if (n->has_waiting)
+            msg_test_config_free(&n->waiting);
+        n->waiting = c;
+        n->has_waiting = 1;
+        log_info("test %s: waiting for its data rows (%lld in all, %s)", c.test_id,
+                 (long long)c.data.n_rows, data_mode_name(c.data.mode));
         return;
     }
-    n->cfg = c; /* ownership of c's strings passes to n->cfg */
-    snprintf(n->url, sizeof n->url, "%s", url);
-    n->eng = eng;
-    n->report_us = (c.report_interval_ms > 0 ? c.report_interval_ms : MSG_DEFAULT_REPORT_MS) * 1000;
-    n->seq = 0;
-    n->stop_reason = NULL;
-    char len[96] = "";
-    int w = 0;
-    if (c.message_count_per_driver > 0)
-        w = snprintf(len, sizeof len, "%lld requests", (long long)c.message_count_per_driver);
-    if (c.duration_s > 0)
-        w +=
-            snprintf(len + w, sizeof len - (size_t)w, "%s%gs", w ? ", at most " : "", c.duration_s);
-    if (c.n_stages > 0)
-        snprintf(len + w, sizeof len - (size_t)w, "%s%d stage(s)", w ? ", " : "", c.n_stages);
-    log_info("test %s: %s of %s to %s, %d %s engine thread(s); ready", c.test_id,
-             test_type_name(c.test_type), len, n->url, engine_threads(eng), engine_name(eng));
-    node_set_state(n, NODE_STATE_READY);
-    if (n->pending_until_us > clock_mono_us() && strcmp(n->pending.test_id, c.test_id) == 0) {
-        n->pending_until_us = 0;
-        log_info("test %s: applying the trigger that arrived before its config", c.test_id);
-        node_start(n, &n->pending);
+    node_take_config(n, &c);
+}
+
+/* A chunk of a test's data rows. */
+static void node_on_data(struct node *n, const struct bus_record *rec)
+{
+    char err[512];
+    struct data_chunk ch;
+    if (data_chunk_decode(rec->payload, rec->len, &ch, err, sizeof err) < 0) {
+        log_warn("%s; skipped", err);
+        return;
+    }
+    if ((ch.node_id[0] && strcmp(ch.node_id, n->o->node_id) != 0) || node_ended(n, ch.test_id) ||
+        (n->state != NODE_STATE_IDLE && strcmp(ch.test_id, n->cfg.test_id) == 0)) {
+        data_chunk_free(&ch);
+        return; /* another driver's rows, or those of a test this one has */
+    }
+    int rc = data_recv_add(&n->incoming, &ch, err, sizeof err);
+    if (rc < 0)
+        log_warn("%s", err);
+    if (rc != 1)
+        return;
+    log_info("test %s: %lld data row(s) arrived in %lld chunk(s)", n->incoming.test_id,
+             (long long)n->incoming.total, (long long)n->incoming.chunks);
+    if (n->has_waiting && strcmp(n->waiting.test_id, n->incoming.test_id) == 0) {
+        n->has_waiting = 0;
+        node_take_config(n, &n->waiting);
     }
 }
 
@@ -683,6 +799,12 @@ static void node_on_trigger(struct node *n, const struct bus_record *rec)
             log_debug("ABORT for test %s, which this driver is not running; ignored", tr.test_id);
             if (strcmp(n->pending.test_id, tr.test_id) == 0)
                 n->pending_until_us = 0;
+            if (n->has_waiting && strcmp(n->waiting.test_id, tr.test_id) == 0) {
+                log_info("test %s: ABORT while its data rows were on their way", tr.test_id);
+                msg_test_config_free(&n->waiting);
+                n->has_waiting = 0;
+                node_remember(n, tr.test_id);
+            }
         } else if (n->state == NODE_STATE_RUNNING) {
             log_info("test %s: ABORT", tr.test_id);
             n->stop_reason = "aborted";
@@ -719,6 +841,8 @@ static void node_dispatch(struct node *n, const struct bus_record *rec)
     }
     if (strcmp(rec->topic, TOPIC_TEST_CONFIG) == 0)
         node_on_config(n, rec);
+    else if (strcmp(rec->topic, TOPIC_TEST_DATA) == 0)
+        node_on_data(n, rec);
     else if (strcmp(rec->topic, TOPIC_TRIGGER) == 0 || strcmp(rec->topic, TOPIC_TEST_TRIGGER) == 0)
         node_on_trigger(n, rec);
 }
@@ -918,6 +1042,9 @@ static void node_fini(struct node *n)
 {
     node_watch_stop(n);
     node_clear_test(n);
+    if (n->has_waiting)
+        msg_test_config_free(&n->waiting);
+    data_recv_free(&n->incoming);
     bus_consumer_destroy(n->cons);
     bus_producer_destroy(n->prod);
     dstore_close(n->db);
@@ -1085,7 +1212,14 @@ int node_bench(struct node_opts *o, const char *config_json, const sigset_t *sto
     if (!c.test_id[0])
         id_new("bench-", c.test_id, sizeof c.test_id);
     int rc = 1;
-    if (node_check_and_prepare(o, n.target_host, &c, n.url, &n.eng, err, sizeof err) < 0) {
+    struct node_rows rows = {c.data.cells, c.data.lens, c.data.n_rows};
+    if (c.data.mode != DATA_NONE && !c.data.cells) {
+        log_error("--bench: \"data\" needs its rows (\"csv\")");
+        msg_test_config_free(&c);
+        node_fini(&n);
+        return 2;
+    }
+    if (node_check_and_prepare(o, n.target_host, &c, &rows, n.url, &n.eng, err, sizeof err) < 0) {
         log_error("test refused: %s", err);
         msg_test_config_free(&c);
         node_fini(&n);

@@ -133,6 +133,59 @@ void ctl_finish(struct ctl *c, struct test *t, enum tstate state, int64_t now)
     ctl_test_free(t);
 }
 
+/* Send the test's data rows on test_data: split, each participant its
+ * slice; shared, one copy for all. The rows are then dropped (the shape
+ * stays): the drivers hold them. Returns 0, or -1 with the reason. */
+static int ctl_send_data(struct ctl *c, struct test *t, char *err, size_t errlen)
+{
+    struct msg_data *d = &t->cfg.data;
+    if (!d->cells) {
+        snprintf(err, errlen,
+                 "the test's data rows were not kept over a restart of the orchestrator; "
+                 "create the test again");
+        return -1;
+    }
+    int n = t->n_parts, split = d->mode == DATA_SPLIT;
+    if (split && d->n_rows < n) {
+        snprintf(err, errlen,
+                 "the data's %lld row(s) cannot be split among %d drivers: each needs one at "
+                 "least (or give \"mode\": \"shared\")",
+                 (long long)d->n_rows, n);
+        return -1;
+    }
+    int64_t chunks = 0;
+    for (int i = 0; i < (split ? n : 1); i++) {
+        int64_t first = 0, count = d->n_rows;
+        if (split)
+            data_slice(d->n_rows, n, i, &first, &count);
+        int nm = 0;
+        char **msgs =
+            data_chunks_encode(d, t->id, split ? t->parts[i].agg.node_id : NULL, first, count, &nm);
+        if (!msgs) {
+            snprintf(err, errlen, "out of memory encoding the data");
+            return -1;
+        }
+        int rc = 0;
+        for (int k = 0; k < nm; k++) {
+            char e2[256];
+            if (rc == 0 && bus_produce(c->prod, TOPIC_TEST_DATA, t->id, msgs[k], strlen(msgs[k]),
+                                       e2, sizeof e2) < 0) {
+                snprintf(err, errlen, "cannot send the test's data: %.200s", e2);
+                rc = -1;
+            }
+            free(msgs[k]);
+        }
+        free(msgs);
+        if (rc < 0)
+            return -1;
+        chunks += nm;
+    }
+    log_info("test %s: %lld data row(s), %s, sent in %lld chunk(s)", t->id, (long long)d->n_rows,
+             data_mode_name(d->mode), (long long)chunks);
+    data_drop_rows(d);
+    return 0;
+}
+
 static void ctl_configure(struct ctl *c, struct test *t, const char *const *ids, int n, int64_t now)
 {
     char(*drv)[ID_MAX] = calloc((size_t)n, ID_MAX);
@@ -168,6 +221,13 @@ static void ctl_configure(struct ctl *c, struct test *t, const char *const *ids,
         return;
     }
     free(payload);
+    if (t->cfg.data.mode != DATA_NONE && ctl_send_data(c, t, err, sizeof err) < 0) {
+        ctl_reason(t, "%s", err);
+        if (ctl_send_trigger(c, t, 1, 0, err, sizeof err) < 0)
+            log_error("test %s: cannot send trigger ABORT: %s", t->id, err);
+        ctl_finish(c, t, TS_FAILED, now);
+        return;
+    }
     t->state = TS_CONFIGURED;
     t->configured_ms = now;
     t->deadline_ms = now + c->conf.ready_timeout_ms;

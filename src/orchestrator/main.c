@@ -86,7 +86,8 @@ static void orch_usage(FILE *out)
             "                              (default $DLT_API_TOKEN; none when unset); seen\n"
             "                              by every local user in the process list\n"
             "  --api-token-file FILE       the token from the first line of FILE instead\n"
-            "  --max-body BYTES            largest request body; 413 beyond (default 1048576)\n"
+            "  --max-body BYTES            largest request body; 413 beyond (default 20971520:\n"
+            "                              a test with 8 MiB of CSV data fits)\n"
             "  --request-timeout DUR       a request's headers and body must arrive within\n"
             "                              this long (408 and close after; default 10s);\n"
             "                              idle keep-alive connections and event streams\n"
@@ -205,7 +206,7 @@ static void orch_parse(int argc, char **argv, struct orch_opts *o, struct bus_co
     o->ctl.ready_timeout_ms = 5000;
     o->ctl.start_delay_ms = 500;
     o->ctl.report_grace_ms = 30000;
-    o->max_body = 1024 * 1024;
+    o->max_body = 20 * 1024 * 1024;
     o->max_conns = MAX_CONNS;
     o->max_conns_per_ip = -1;
     o->request_timeout_ms = 10000;

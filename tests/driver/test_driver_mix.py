@@ -13,6 +13,8 @@
 - the native engine's per-thread request bytes equal libcurl's (the same
   requests, headers and bodies reach the server);
 - a mix that sends to two hosts runs on the curl engine under auto;
+- a test's data: the send numbered seq takes row seq % rows, its values
+  percent-encoded in the URL and as they are in a header and the body;
 - a template naming an unknown variable is refused before anything is
   sent, with the request and the name."""
 
@@ -177,6 +179,29 @@ def main():
         p = bench("native", cfg3, base + "/")
         check(p.returncode != 0 and "one scheme, host and port" in p.stderr,
               f"two hosts, forced native: {p.returncode} {p.stderr[-500:]}")
+
+        # Data: each send takes the row of its number in turn; a value is
+        # percent-encoded in the URL and sent as it is in a header and the
+        # body, on both engines alike.
+        cfg5 = {"test_id": "mix5", "test_type": "AVALANCHE", "message_count_per_driver": 300,
+                "concurrency": 3,
+                "data": {"csv": "user,q\nann,a b\nbo,x&y=z\ncy,\"p,q\"\n"},
+                "requests": [{"name": "d", "method": "POST",
+                              "url": base + "/d/{{user}}?q={{q}}&s={{seq}}",
+                              "headers": {"X-Q": "{{q}}"}, "body": "{{user}}:{{q}}"}]}
+        rows = [("ann", "a b", "a%20b"), ("bo", "x&y=z", "x%26y%3Dz"), ("cy", "p,q", "p%2Cq")]
+        for engine in ("native", "curl"):
+            Recorder.seen = []
+            r = report_of(bench(engine, cfg5, base + "/"))
+            check(r["requests_sent"] == 300 and len(Recorder.seen) == 300,
+                  f"{engine}: data: {len(Recorder.seen)} seen")
+            for x in Recorder.seen:
+                m = re.match(r"^/d/(\w+)\?q=([^&]*)&s=(\d+)$", x["path"])
+                check(m, f"{engine}: data: path {x['path']!r}")
+                user, q, enc = rows[int(m.group(3)) % 3]
+                check(m.group(1) == user and m.group(2) == enc, f"{engine}: data: {x['path']}")
+                check(x["headers"].get("x-q") == q and x["body"] == f"{user}:{q}",
+                      f"{engine}: data: {x['headers'].get('x-q')!r} {x['body']!r}")
 
         # An unknown variable: refused with the request and the name.
         before = len(Recorder.seen)
