@@ -141,6 +141,12 @@ static void cl_usage_start(FILE *out)
             "  --start-target X     the level the first stage starts from (default 0)\n"
             "  --keep-rate          tsunami: when a driver dies, the others take over its\n"
             "                       share of the fleet's rate (default off)\n"
+            "  --data FILE          a CSV file (a header row of column names, then rows;\n"
+            "                       at most 8 MiB, 1000000 rows, 64 columns) whose values\n"
+            "                       a mix's requests take as {{column}}, a row per send\n"
+            "                       in turn (default none)\n"
+            "  --data-mode MODE     split: each driver gets its own slice of the rows;\n"
+            "                       shared: every driver gets them all (default split)\n"
             "  --delay DURATION     tsunami: time between requests (a bare number is\n"
             "                       seconds; 10ms, 0.5s...); sent as test_message_delay\n"
             "                       in seconds (default none: needed unless --rate)\n"
@@ -687,6 +693,8 @@ static int cl_cmd_start(int argc, char **argv, struct cl_global *g)
         {"start-target", required_argument, NULL, OPT_START_FLAG},
         {"abort-on-fail", no_argument, NULL, OPT_START_FLAG},
         {"keep-rate", no_argument, NULL, OPT_START_FLAG},
+        {"data", required_argument, NULL, OPT_START_FLAG},
+        {"data-mode", required_argument, NULL, OPT_START_FLAG},
         {"file", required_argument, NULL, 'f'},
         {"wait", no_argument, NULL, OPT_WAIT},
         {"threshold", required_argument, NULL, OPT_THRESHOLD},

@@ -30,6 +30,7 @@ void startcfg_close(struct startcfg *c)
     }
     free(c->drivers);
     cJSON_Delete(c->requests);
+    free(c->data_csv);
     startcfg_init(c);
 }
 
@@ -118,36 +119,67 @@ static int sc_set_body(struct startcfg *c, const char *flag, const char *data, s
     return 0;
 }
 
-static int sc_body_file(struct startcfg *c, const char *path, char *err, size_t errlen)
+/* Read the file at path, at most max bytes, into *out (malloc'd, with a
+ * NUL after its *n bytes). Returns 0, or -1 with why. */
+static int sc_read_file(const char *path, size_t max, char **out, size_t *n, char *why,
+                        size_t whylen)
 {
-    char why[300];
+    *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(why, sizeof why, "cannot open '%.200s': %s", path, strerror(errno));
-        return sc_fail(err, errlen, "body-file", why);
+        snprintf(why, whylen, "cannot open '%.200s': %s", path, strerror(errno));
+        return -1;
     }
-    size_t cap = MSG_BODY_MAX + 1;
-    char *buf = malloc(cap);
+    char *buf = malloc(max + 2);
     if (!buf) {
         fclose(f);
-        return sc_fail(err, errlen, "body-file", "out of memory");
+        snprintf(why, whylen, "out of memory");
+        return -1;
     }
-    size_t n = fread(buf, 1, cap, f);
+    *n = fread(buf, 1, max + 1, f);
     int bad = ferror(f);
     fclose(f);
-    if (bad) {
+    if (bad || *n > max) {
         free(buf);
-        snprintf(why, sizeof why, "cannot read '%.200s'", path);
-        return sc_fail(err, errlen, "body-file", why);
+        if (bad)
+            snprintf(why, whylen, "cannot read '%.200s'", path);
+        else
+            snprintf(why, whylen, "'%.200s' is over the %zu byte limit", path, max);
+        return -1;
     }
-    if (n > MSG_BODY_MAX) {
-        free(buf);
-        snprintf(why, sizeof why, "'%.200s' is over the %d byte limit", path, MSG_BODY_MAX);
+    buf[*n] = '\0';
+    *out = buf;
+    return 0;
+}
+
+static int sc_body_file(struct startcfg *c, const char *path, char *err, size_t errlen)
+{
+    char why[300], *buf;
+    size_t n;
+    if (sc_read_file(path, MSG_BODY_MAX, &buf, &n, why, sizeof why) < 0)
         return sc_fail(err, errlen, "body-file", why);
-    }
     int rc = sc_set_body(c, "body-file", buf, n, err, errlen);
     free(buf);
     return rc;
+}
+
+/* The test's data from a CSV file (checked with the rest in
+ * startcfg_finish, as the orchestrator will); a later one replaces it. */
+static int sc_data_file(struct startcfg *c, const char *flag, const char *path, char *err,
+                        size_t errlen)
+{
+    char why[300], *buf;
+    size_t n;
+    if (sc_read_file(path, DATA_BYTES_MAX, &buf, &n, why, sizeof why) < 0)
+        return sc_fail(err, errlen, flag, why);
+    if (memchr(buf, '\0', n)) {
+        free(buf);
+        snprintf(why, sizeof why, "'%.200s' holds a NUL byte: not a CSV text file", path);
+        return sc_fail(err, errlen, flag, why);
+    }
+    free(c->data_csv);
+    c->data_csv = buf;
+    return 0;
 }
 
 static int sc_drivers(struct startcfg *c, const char *v, char *err, size_t errlen)
@@ -301,6 +333,15 @@ int startcfg_set(struct startcfg *c, const char *flag, const char *v, char *err,
         return sc_set_body(c, flag, v, strlen(v), err, errlen);
     } else if (strcmp(flag, "body-file") == 0) {
         return sc_body_file(c, v, err, errlen);
+    } else if (strcmp(flag, "data") == 0) {
+        return sc_data_file(c, flag, v, err, errlen);
+    } else if (strcmp(flag, "data-mode") == 0) {
+        if (strcmp(v, "split") == 0)
+            c->data_mode = DATA_SPLIT;
+        else if (strcmp(v, "shared") == 0)
+            c->data_mode = DATA_SHARED;
+        else
+            return sc_fail(err, errlen, flag, "split or shared");
     } else if (strcmp(flag, "concurrency") == 0) {
         if (opt_parse_int64(v, 1, MSG_CONCURRENCY_MAX, &c->concurrency, why, sizeof why) < 0)
             return sc_fail(err, errlen, flag, why);
@@ -473,6 +514,12 @@ int startcfg_finish(const struct startcfg *c, cJSON **out, char *err, size_t err
         ok = ok && cJSON_AddBoolToObject(o, "abort_on_fail", 1);
     if (c->keep_rate)
         ok = ok && cJSON_AddBoolToObject(o, "keep_rate", 1);
+    if (c->data_csv || c->data_mode != DATA_NONE) {
+        cJSON *d = ok ? cJSON_AddObjectToObject(o, "data") : NULL;
+        ok = d && (!c->data_csv || cJSON_AddStringToObject(d, "csv", c->data_csv)) &&
+             (c->data_mode == DATA_NONE ||
+              cJSON_AddStringToObject(d, "mode", data_mode_name(c->data_mode)));
+    }
     if (!ok) {
         cJSON_Delete(o);
         snprintf(err, errlen, "out of memory");
@@ -504,7 +551,8 @@ enum sc_kind {
     SC_THRESHOLDS,
     SC_DURATION, /* seconds, or a string with a unit */
     SC_STAGES,
-    SC_REQUESTS /* kept as given; checked with the rest in startcfg_finish */
+    SC_REQUESTS, /* kept as given; checked with the rest in startcfg_finish */
+    SC_DATA      /* {"file" or "csv", "mode"} */
 };
 
 static const struct {
@@ -532,6 +580,7 @@ static const struct {
     {"start_target", "start-target", SC_NUM},
     {"requests", NULL, SC_REQUESTS},
     {"keep_rate", "keep-rate", SC_BOOL},
+    {"data", "data", SC_DATA},
 };
 
 /* err holds "--flag: why" from startcfg_set: say it of the field. */
@@ -542,6 +591,64 @@ static int sc_field_fail(char *err, size_t errlen, const char *field)
     snprintf(why, sizeof why, "%s", colon ? colon + 2 : err);
     snprintf(err, errlen, "\"%s\": %s", field, why);
     return -1;
+}
+
+/* "data": {"file": PATH (from the test file's folder) or "csv": TEXT,
+ * "mode": "split" | "shared"}. */
+static int sc_data_field(struct startcfg *c, const cJSON *v, char *err, size_t errlen)
+{
+    if (!cJSON_IsObject(v)) {
+        snprintf(err, errlen, "\"data\" must be an object: {file or csv, mode}");
+        return -1;
+    }
+    const cJSON *file = NULL, *csv = NULL, *mode = NULL, *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        if (strcmp(it->string, "file") == 0)
+            file = it;
+        else if (strcmp(it->string, "csv") == 0)
+            csv = it;
+        else if (strcmp(it->string, "mode") == 0)
+            mode = it;
+        else {
+            snprintf(err, errlen, "\"data\": unknown field \"%.60s\" (file, csv, mode)",
+                     it->string);
+            return -1;
+        }
+    }
+    if (!file == !csv) {
+        snprintf(err, errlen, "\"data\" needs one of \"file\" (a CSV file) or \"csv\" (its text)");
+        return -1;
+    }
+    if ((file && !cJSON_IsString(file)) || (csv && !cJSON_IsString(csv)) ||
+        (mode && !cJSON_IsString(mode))) {
+        snprintf(err, errlen, "\"data\": \"%s\" must be a string",
+                 file && !cJSON_IsString(file) ? "file"
+                 : csv && !cJSON_IsString(csv) ? "csv"
+                                               : "mode");
+        return -1;
+    }
+    if (mode && startcfg_set(c, "data-mode", mode->valuestring, err, errlen) < 0)
+        return sc_field_fail(err, errlen, "data.mode");
+    if (csv) {
+        char *d = strdup(csv->valuestring);
+        if (!d) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        free(c->data_csv);
+        c->data_csv = d;
+        return 0;
+    }
+    char path[4096];
+    const char *p = file->valuestring;
+    if (p[0] != '/' && c->base_dir)
+        snprintf(path, sizeof path, "%s/%s", c->base_dir, p);
+    else
+        snprintf(path, sizeof path, "%s", p);
+    if (sc_data_file(c, "data", path, err, errlen) < 0)
+        return sc_field_fail(err, errlen, "data.file");
+    return 0;
 }
 
 static int sc_field(struct startcfg *c, const char *field, const char *flag, enum sc_kind kind,
@@ -659,6 +766,8 @@ static int sc_field(struct startcfg *c, const char *field, const char *flag, enu
         }
         return 0;
     }
+    case SC_DATA:
+        return sc_data_field(c, v, err, errlen);
     case SC_REQUESTS:
         cJSON_Delete(c->requests);
         if (!(c->requests = cJSON_Duplicate(v, 1))) {
@@ -744,7 +853,23 @@ int startcfg_from_json(struct startcfg *c, const cJSON *o, char *err, size_t err
     return 0;
 }
 
+static int sc_load_file(struct startcfg *c, const char *path, char *err, size_t errlen);
+
+/* A test file's "data.file" is found beside the test file. */
 int startcfg_load_file(struct startcfg *c, const char *path, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    c->base_dir = slash ? (slash == dir ? "/" : dir) : NULL;
+    int rc = sc_load_file(c, path, err, errlen);
+    c->base_dir = NULL;
+    return rc;
+}
+
+static int sc_load_file(struct startcfg *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -45,6 +45,9 @@ struct startcfg {
     double start_target;
     cJSON *requests; /* owned; NULL: the one request of the flags */
     int keep_rate;
+    char *data_csv;           /* owned; NULL: no data */
+    enum data_mode data_mode; /* DATA_NONE: not given (the orchestrator's default) */
+    const char *base_dir;     /* a file's "data.file" is taken from here; NULL: . */
     /* Judged by the orchestrator on the fleet-wide aggregate. */
     char thresholds[STARTCFG_THRESHOLDS_MAX][THRESHOLD_TEXT_MAX];
     int n_thresholds;
@@ -60,8 +63,8 @@ void startcfg_close(struct startcfg *c);
  * type, count, delay, url, method, header, body, body-file, concurrency,
  * rate, timeout, drivers, min-drivers, report-interval, threshold
  * (repeatable), duration, stage ("DURATION:TARGET", repeatable),
- * start-target, http2, abort-on-fail and keep-rate (values ignored). Returns 0, or -1
- * with "--flag: reason" in err. */
+ * start-target, data (a CSV file), data-mode, http2, abort-on-fail and
+ * keep-rate (values ignored). Returns 0, or -1 with "--flag: reason" in err. */
 int startcfg_set(struct startcfg *c, const char *flag, const char *value, char *err, size_t errlen);
 
 /* The limit on a test definition file. */
