@@ -216,6 +216,79 @@ static void test_yaml(void **state)
     load_bad("- 1\n- 2\n", "a JSON object");
 }
 
+/* --data and --data-mode; a file's data: {file, csv, mode}, its file
+ * found beside the test file; the data is checked with the rest. */
+static void test_data(void **state)
+{
+    (void)state;
+    struct startcfg c;
+    startcfg_init(&c);
+    char csv[64];
+    snprintf(csv, sizeof csv, "%s", file_with("user,pass\nann,x\nbo,\"y,z\"\n"));
+    set_ok(&c, "data", csv);
+    set_ok(&c, "data-mode", "shared");
+    set_ok(&c, "duration", "5");
+    char err[300];
+    cJSON *ro =
+        cJSON_Parse("{\"requests\": [{\"name\": \"l\", \"url\": \"http://h/?u={{user}}\"}]}");
+    assert_int_equal(startcfg_from_json(&c, ro, err, sizeof err), 0);
+    cJSON_Delete(ro);
+    cJSON *o = finish_ok(&c);
+    const cJSON *d = cJSON_GetObjectItem(o, "data");
+    assert_string_equal(cJSON_GetObjectItem(d, "csv")->valuestring,
+                        "user,pass\nann,x\nbo,\"y,z\"\n");
+    assert_string_equal(cJSON_GetObjectItem(d, "mode")->valuestring, "shared");
+    cJSON_Delete(o);
+    /* A later --data replaces the first; a bad row is refused with its line. */
+    char bad[64];
+    snprintf(bad, sizeof bad, "%s", file_with("user,pass\nann\n"));
+    set_ok(&c, "data", bad);
+    finish_bad(&c, "line 2: 1 value(s)");
+    unlink(bad);
+    startcfg_close(&c);
+    set_bad(&c, "data-mode", "both", "split or shared");
+    set_bad(&c, "data", "/nonexistent/users.csv", "cannot open");
+    /* Data without a mix. */
+    set_ok(&c, "data", csv);
+    finish_bad(&c, "for a request mix");
+    startcfg_close(&c);
+
+    /* In a file: data.file is found beside it. */
+    char dir[] = "/tmp/dlt-startcfg-dir-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], users[128];
+    snprintf(users, sizeof users, "%s/users.csv", dir);
+    FILE *f = fopen(users, "w");
+    assert_non_null(f);
+    fputs("user\ncarol\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/t.yaml", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("test_type: AVALANCHE\nduration: 1\ndata: {file: users.csv}\nrequests:\n"
+          "  - {name: x, url: \"http://h/{{user}}\"}\n",
+          f);
+    fclose(f);
+    startcfg_init(&c);
+    if (startcfg_load_file(&c, path, err, sizeof err) != 0)
+        fail_msg("data.file: %s", err);
+    o = finish_ok(&c);
+    d = cJSON_GetObjectItem(o, "data");
+    assert_string_equal(cJSON_GetObjectItem(d, "csv")->valuestring, "user\ncarol\n");
+    assert_null(cJSON_GetObjectItem(d, "mode"));
+    cJSON_Delete(o);
+    startcfg_close(&c);
+    unlink(users);
+    unlink(path);
+    rmdir(dir);
+    unlink(csv);
+    load_bad("test_type: AVALANCHE\ndata: {file: nope.csv}\n", "\"data.file\": cannot open");
+    load_bad("test_type: AVALANCHE\ndata: {csv: \"a\\n1\\n\", file: x}\n", "one of \"file\"");
+    load_bad("test_type: AVALANCHE\ndata: {csv: x, sep: \";\"}\n", "unknown field \"sep\"");
+    load_bad("test_type: AVALANCHE\ndata: {csv: x, mode: all}\n", "\"data.mode\": split or shared");
+    load_bad("test_type: AVALANCHE\ndata: users.csv\n", "\"data\" must be an object");
+}
+
 /* Every file in examples/ is a test definition the drivers accept. */
 static void test_examples(void **state)
 {
@@ -457,7 +530,7 @@ int main(void)
         cmocka_unit_test(test_bad_values), cmocka_unit_test(test_cross_checks),
         cmocka_unit_test(test_thresholds), cmocka_unit_test(test_duration_and_stages),
         cmocka_unit_test(test_file),       cmocka_unit_test(test_yaml),
-        cmocka_unit_test(test_examples),
+        cmocka_unit_test(test_examples),   cmocka_unit_test(test_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
