@@ -1,0 +1,275 @@
+"""The start form's duration and stages, in headless Chromium against the
+real system (load-broker, target-server, load-orchestrator, two
+load-drivers): bad input in those fields (a negative, zero or too long
+duration, an unknown unit, garbage, a stage without a target or with a
+negative one, a stage of 0 s, a trailing comma, a target over the limit, and
+what goes with stages: no count nor duration nor stages, a TSUNAMI's delay,
+an AVALANCHE's concurrency) is marked on its field with its reason, sends
+no request and creates no test; stages the orchestrator refuses (over a week
+in all) show its own 400 reason and create no test. A TSUNAMI and an
+AVALANCHE started from the form with a duration and two stages, given with
+units, are stored by the orchestrator with exactly that duration and those
+stages in seconds (GET /api/tests/{id}), end COMPLETED at their duration,
+and the config view shows the duration and the stages."""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from dashlib import (Browser, artifact, start_drivers, wait_conn,  # noqa: E402
+                     wait_liveness, wait_test_state)
+from dlt import Cluster, check, get_json, http, log, run_test  # noqa: E402
+
+# Every field a case sets, at the value that leaves it out of the config.
+BLANK = {"count": "", "duration": "", "stages": "", "delay": "", "rate": "", "concurrency": "",
+         "timeout": "", "report": "", "min_drivers": "", "headers": "", "body": "",
+         "drivers": ""}
+
+# The POSTs to /api/tests the page has sent since it was opened.
+JS_COUNT_POSTS = """() => {
+    if (!window.__dltPosts) {
+      window.__dltPosts = [];
+      const real = window.fetch.bind(window);
+      window.fetch = (url, opts) => {
+        if (String(url).endsWith('/api/tests') && opts && opts.method === 'POST') {
+          window.__dltPosts.push(opts.body);
+        }
+        return real(url, opts);
+      };
+    }
+    return true; }"""
+JS_POSTS = "() => window.__dltPosts"
+
+# {field: message} of every field the form marks as wrong.
+JS_FIELD_ERRORS = """() => Object.fromEntries([...document.querySelectorAll(
+    '#start-form .field-error')].map((e) => [e.dataset.for, e.textContent]))"""
+
+JS_FORM_ERROR = """() => { const e = document.getElementById('form-error');
+    return e.hidden ? '' : e.textContent; }"""
+
+# The config view of the selected test: {data-k: text}.
+JS_CONFIG = """() => Object.fromEntries([...document.querySelectorAll(
+    '#detail-config dd[data-k]')].map((dd) => [dd.dataset.k, dd.textContent.trim()]))"""
+
+# (what, fields over BLANK, the field marked, a part of its message).
+WEEK = "above 0, at most a week"
+BAD = [
+    ("a negative duration", {"duration": "-5"}, "duration", WEEK),
+    ("a negative duration with a unit", {"duration": "-30s"}, "duration", WEEK),
+    ("a zero duration", {"duration": "0s"}, "duration", WEEK),
+    ("a garbage duration", {"duration": "soon"}, "duration", WEEK),
+    ("a duration in an unknown unit", {"duration": "3d"}, "duration", WEEK),
+    ("a duration over a week", {"duration": "169h"}, "duration", WEEK),
+    ("a stage without a target", {"stages": "10s"}, "stages", '"10s" is not duration:target'),
+    ("a stage with an empty target", {"stages": "10s:"}, "stages", '"10s:" is not duration:target'),
+    ("a second stage without a target", {"stages": "10s:500, 5s"}, "stages",
+     '"5s" is not duration:target'),
+    ("garbage stages", {"stages": "garbage"}, "stages", '"garbage" is not duration:target'),
+    ("a stage without a duration", {"stages": ":500"}, "stages", '":500" is not duration:target'),
+    ("a stage of 0 s", {"stages": "0s:500"}, "stages", '"0s:500" is not duration:target'),
+    ("a stage with a negative duration", {"stages": "-10s:500"}, "stages",
+     '"-10s:500" is not duration:target'),
+    ("a stage with a negative target", {"stages": "10s:-5"}, "stages",
+     '"10s:-5" is not duration:target'),
+    ("a stage with a garbage target", {"stages": "10s:1.2.3"}, "stages",
+     '"10s:1.2.3" is not duration:target'),
+    ("a stage over the target limit", {"stages": "10s:20000000"}, "stages",
+     '"10s:20000000" is not duration:target'),
+    ("a trailing comma", {"stages": "10s:500,"}, "stages", '"" is not duration:target'),
+    ("a good duration with bad stages", {"duration": "30s", "stages": "30s:five"}, "stages",
+     '"30s:five" is not duration:target'),
+    ("nothing that ends the test", {}, "count", "a whole number 1..1,000,000,000"),
+    ("stages with a TSUNAMI's delay", {"stages": "10s:500", "delay": "0.01"}, "delay",
+     "the stages set a TSUNAMI's rate"),
+    ("stages with a TSUNAMI's rate", {"stages": "10s:500", "rate": "100"}, "rate",
+     "the stages set a TSUNAMI's rate"),
+    ("stages with an AVALANCHE's concurrency",
+     {"test_type": "AVALANCHE", "stages": "10s:5", "concurrency": "4"}, "concurrency",
+     "the stages set an AVALANCHE's requests in flight"),
+]
+
+
+def fill_form(b, fields):
+    """Set the start form's fields by name (select or input)."""
+    for name, value in fields.items():
+        sel = f"#start-form [name={name}]"
+        tag = b.eval("(s) => document.querySelector(s).tagName", sel)
+        if tag == "SELECT":
+            b.select(sel, value)
+        else:
+            b.fill(sel, value)
+
+
+def submit(b):
+    b.click("#start-form button[type=submit]")
+
+
+def api_tests(orch):
+    return get_json(orch.url + "/api/tests")["tests"]
+
+
+def check_bad_input(b, orch, target):
+    for what, fields, field, part in BAD:
+        form = {"test_type": "TSUNAMI", **BLANK, "url": target.url + "/ping", **fields}
+        fill_form(b, form)
+        # Typing in a field clears its mark.
+        for name, value in fields.items():
+            if value and name != "test_type":
+                b.wait("(f) => !document.querySelector(`.field-error[data-for=${f}]`)", name,
+                       timeout=10, what=f"{what}: the mark on {name} cleared by typing")
+        # The marks left are tagged, so that only the submit's own count.
+        b.eval("() => document.querySelectorAll('#start-form .field-error')"
+               ".forEach((e) => { e.dataset.old = '1'; })")
+        submit(b)
+        errors = b.wait(f"(f) => {{ const e = ({JS_FIELD_ERRORS})(); return e[f] && "
+                        "!document.querySelector('#start-form .field-error[data-old]') && e; }",
+                        field, timeout=10, what=f"{what}: an error on the {field} field")
+        check(list(errors) == [field], f"{what}: marked fields {errors}, want only {field}")
+        check(part in errors[field], f"{what}: {field} error {errors[field]!r}, want {part!r}")
+        box = b.eval(JS_FORM_ERROR)
+        check(box == "Please correct the marked field.", f"{what}: form error {box!r}")
+        invalid = b.eval("(f) => document.querySelector(`#start-form [name=${f}]`)"
+                         ".getAttribute('aria-invalid')", field)
+        check(invalid == "true", f"{what}: the {field} field is not aria-invalid")
+        status = b.eval("() => document.getElementById('form-status').textContent")
+        check(status == "", f"{what}: the form says {status!r}")
+        posts = b.eval(JS_POSTS)
+        check(posts == [], f"{what}: the page sent {posts}")
+        log(f"refused by the form: {what} ({json.dumps(fields)}): {errors[field]}")
+    tests = api_tests(orch)
+    check(tests == [], f"the form created tests it should have refused: {tests}")
+
+
+def check_server_refusal(b, orch, target):
+    """Each stage within a week but over a week in all: the form sends it,
+    the orchestrator refuses it, and the page shows its reason."""
+    cfg = {"test_type": "TSUNAMI", "target_url": target.url + "/ping",
+           "stages": [{"duration": 360000, "target": 5}, {"duration": 360000, "target": 5}]}
+    status, _, body = http("POST", orch.url + "/api/tests", cfg)
+    check(status == 400, f"API answered {status} for stages of 200 h: {body}")
+    reason = json.loads(body)["error"]
+    fill_form(b, {"test_type": "TSUNAMI", **BLANK, "url": target.url + "/ping",
+                  "stages": "100h:5, 100h:5"})
+    submit(b)
+    shown = b.wait(f"() => ({JS_FORM_ERROR})().startsWith('The orchestrator') && "
+                   f"({JS_FORM_ERROR})()", timeout=30, what="the orchestrator's reason shown")
+    check(reason in shown and "HTTP 400" in shown, f"page shows {shown!r}, API said {reason!r}")
+    posts = [json.loads(p) for p in b.eval(JS_POSTS)]
+    check(len(posts) == 1 and posts[0]["stages"] == cfg["stages"], f"the page sent {posts}")
+    check(b.eval(JS_FIELD_ERRORS) == {}, "a field is marked for the orchestrator's refusal")
+    tests = api_tests(orch)
+    check(tests == [], f"a refused test was created: {tests}")
+    log(f"the orchestrator's refusal shown: {shown}")
+
+
+def start_from_form(b, orch, fields):
+    before = {t["test_id"] for t in api_tests(orch)}
+    fill_form(b, fields)
+    submit(b)
+    # The status of an earlier start does not count.
+    test_id = b.wait("(old) => { const s = document.getElementById('form-status').textContent; "
+                     "return s.startsWith('started ') && !old.includes(s.slice(8)) && s.slice(8); }",
+                     sorted(before), timeout=60, what="test started")
+    now = {t["test_id"] for t in api_tests(orch)}
+    check(now == before | {test_id}, f"tests {sorted(now)} after {sorted(before)} and {test_id}")
+    b.wait("(id) => document.getElementById('detail-id').textContent === id", test_id,
+           what="the new test selected")
+    return test_id
+
+
+def check_started(b, orch, test_id, want, shown):
+    """The test as the API stores it and as the config view shows it."""
+    t = get_json(f"{orch.url}/api/tests/{test_id}")
+    cfg = t["config"]
+    log(f"{test_id} config: {json.dumps(cfg)}")
+    check(cfg["test_type"] == want["test_type"], f"type {cfg['test_type']}")
+    # Exactly, in seconds: no rounding residue from the units.
+    check(cfg.get("duration") == want["duration"],
+          f"duration {cfg.get('duration')!r}, want {want['duration']!r}")
+    check(cfg.get("stages") == want["stages"],
+          f"stages {cfg.get('stages')!r}, want {want['stages']!r}")
+    check("message_count_per_driver" not in cfg, f"a count was sent: {cfg}")
+    check("start_target" not in cfg, f"a start_target was sent: {cfg}")
+    if want["test_type"] == "TSUNAMI":
+        check(not cfg.get("test_message_delay") and "target_throughput" not in cfg,
+              f"a TSUNAMI with stages was sent a delay or a rate: {cfg}")
+    else:
+        check("concurrency" not in cfg, f"an AVALANCHE with stages was sent a concurrency: {cfg}")
+    view = b.wait(f"(want) => {{ const c = ({JS_CONFIG})(); "
+                  "return c.duration === want.duration && c.stages === want.stages && c; }",
+                  shown, timeout=30, what=f"the config view showing {shown}")
+    check(view["message_count_per_driver"] == "no count: the duration or stages end it",
+          f"count shown as {view['message_count_per_driver']!r}")
+    check(view["test_type"] == want["test_type"], f"type shown as {view['test_type']!r}")
+    return t
+
+
+def check_ended(b, orch, test_id, want_duration):
+    wait_test_state(b, test_id, "COMPLETED", timeout=120)
+    t = get_json(f"{orch.url}/api/tests/{test_id}")
+    check(t["state"] == "COMPLETED", f"API says {t['state']}: {t.get('reason')}")
+    ran = (t["ended_ms"] - t["start_at_ms"]) / 1000
+    check(ran >= want_duration - 0.05, f"ran {ran} s, shorter than its duration {want_duration}")
+    check(t["aggregate"]["requests_sent"] > 0, f"{test_id} sent nothing")
+    log(f"{test_id} COMPLETED after {ran:.2f} s, {t['aggregate']['requests_sent']} requests")
+
+
+def main():
+    with Cluster() as c:
+        c.broker()
+        target = c.target()
+        orch = c.orchestrator()
+        ds = start_drivers(c, target, 2)
+        b = Browser(c)
+        b.open(orch.url + "/", 1400, 900)
+        wait_conn(b, "live")
+        for d in ds:
+            wait_liveness(b, d.node_id, "alive", timeout=30)
+        b.eval(JS_COUNT_POSTS)
+
+        check_bad_input(b, orch, target)
+        log(f"{len(BAD)} bad inputs refused by the form, none sent")
+        b.screenshot(artifact("dashboard-form-refused.png"))
+        check_server_refusal(b, orch, target)
+
+        # A TSUNAMI ramping up over 1.5 s and down over 0.7 s, 2.3 s long.
+        # The units are the form's: ms here, converted to seconds exactly.
+        tsunami = start_from_form(b, orch, {
+            "test_type": "TSUNAMI", **BLANK, "url": target.url + "/ping", "report": "250ms",
+            "duration": "2300ms", "stages": "1500ms:40, 700ms:10"})
+        check_started(b, orch, tsunami, {
+            "test_type": "TSUNAMI", "duration": 2.3,
+            "stages": [{"duration": 1.5, "target": 40}, {"duration": 0.7, "target": 10}]}, {
+            "duration": "2.3 s",
+            "stages": "from 0: 1.5 s to 40, 0.7 s to 10 (requests/s, fleet-wide)"})
+        b.screenshot(artifact("dashboard-form-stages.png"), full_page=True)
+        check_ended(b, orch, tsunami, 2.3)
+
+        # An AVALANCHE, its duration a bare number of seconds, a stage in
+        # minutes: the levels are requests in flight.
+        avalanche = start_from_form(b, orch, {
+            "test_type": "AVALANCHE", **BLANK, "url": target.url + "/ping", "report": "250ms",
+            "duration": "3", "stages": "0.02m:2, 1.1s:4"})
+        check_started(b, orch, avalanche, {
+            "test_type": "AVALANCHE", "duration": 3,
+            "stages": [{"duration": 1.2, "target": 2}, {"duration": 1.1, "target": 4}]}, {
+            "duration": "3 s",
+            "stages": "from 0: 1.2 s to 2, 1.1 s to 4 (in flight, fleet-wide)"})
+        check_ended(b, orch, avalanche, 3)
+
+        # The stored test, read anew: a fresh page at its address.
+        b.open(f"{orch.url}/#test={tsunami}", 1400, 900)
+        b.wait("(id) => document.getElementById('detail-id').textContent === id", tsunami,
+               what="the TSUNAMI selected from the address")
+        b.wait(f"() => {{ const c = ({JS_CONFIG})(); return c.duration === '2.3 s' && "
+               "c.stages === 'from 0: 1.5 s to 40, 0.7 s to 10 (requests/s, fleet-wide)'; }",
+               timeout=30, what="the reloaded config view")
+        check(len(api_tests(orch)) == 2, f"tests: {api_tests(orch)}")
+        errors = b.page_errors()
+        check(errors == [], f"the page threw: {errors}")
+
+
+if __name__ == "__main__":
+    run_test(main)
