@@ -10,7 +10,8 @@ in all) show its own 400 reason and create no test. A TSUNAMI and an
 AVALANCHE started from the form with a duration and two stages, given with
 units, are stored by the orchestrator with exactly that duration and those
 stages in seconds (GET /api/tests/{id}), end COMPLETED at their duration,
-and the config view shows the duration and the stages."""
+and the config view shows the duration and the stages, and says that the
+stages set a TSUNAMI's rate and an AVALANCHE's requests in flight."""
 
 import json
 import os
@@ -203,6 +204,14 @@ def check_started(b, orch, test_id, want, shown):
     check(view["message_count_per_driver"] == "no count: the duration or stages end it",
           f"count shown as {view['message_count_per_driver']!r}")
     check(view["test_type"] == want["test_type"], f"type shown as {view['test_type']!r}")
+    # What the stages set is said to be theirs, not a 0 s delay, an
+    # unbounded rate or the default concurrency.
+    by_stages = (["test_message_delay", "target_throughput"] if want["test_type"] == "TSUNAMI"
+                 else ["concurrency"])
+    for k in by_stages:
+        check(view[k] == "set by the stages", f"{k} shown as {view[k]!r}")
+    if want["test_type"] == "TSUNAMI":
+        check(view["concurrency"] == "64 (default)", f"concurrency shown as {view['concurrency']!r}")
     return t
 
 

@@ -390,11 +390,19 @@ function configRows(t) {
     rows.push(['Stages', el('span', { class: 'mono break',
       text: `from ${c.start_target || 0}: ${c.stages.map((st) => `${st.duration} s to ${st.target}`).join(', ')} (${unit}, fleet-wide)` }), 'stages']);
   }
-  rows.push(['Delay between requests', c.test_message_delay !== undefined && c.test_message_delay !== null
-    ? el('span', {}, `${c.test_message_delay} s `, dflt('(test_message_delay, in seconds)'))
-    : dflt('none'), 'test_message_delay']);
-  rows.push(['Rate per driver', c.target_throughput
-    ? `${c.target_throughput} requests/s` : dflt('unbounded'), 'target_throughput']);
+  // With stages, a TSUNAMI's rate and an AVALANCHE's requests in flight
+  // are the stages' (docs/TESTS.md): the 0 delay sent meanwhile is no rate.
+  const staged = Array.isArray(c.stages) && c.stages.length > 0;
+  if (staged && c.test_type === 'TSUNAMI') {
+    rows.push(['Delay between requests', dflt('set by the stages'), 'test_message_delay']);
+    rows.push(['Rate per driver', dflt('set by the stages'), 'target_throughput']);
+  } else {
+    rows.push(['Delay between requests', c.test_message_delay !== undefined && c.test_message_delay !== null
+      ? el('span', {}, `${c.test_message_delay} s `, dflt('(test_message_delay, in seconds)'))
+      : dflt('none'), 'test_message_delay']);
+    rows.push(['Rate per driver', c.target_throughput
+      ? `${c.target_throughput} requests/s` : dflt('unbounded'), 'target_throughput']);
+  }
   rows.push(['Target URL', c.target_url
     ? el('span', { class: 'mono break', text: c.target_url }) : dflt("each driver's --target"), 'target_url']);
   rows.push(['Method', c.method || dflt(c.body ? 'POST (a body is given)' : 'GET'), 'method']);
@@ -414,7 +422,8 @@ function configRows(t) {
     rows.push(['Requests', el('span', { class: 'mono break',
       text: c.requests.map((r) => `${r.name} ×${r.weight || 1}`).join(', ') }), 'requests']);
   }
-  rows.push(['Concurrency', c.concurrency ? fmtCount(c.concurrency) : dflt('64 (default)'), 'concurrency']);
+  rows.push(['Concurrency', staged && c.test_type === 'AVALANCHE' ? dflt('set by the stages')
+    : (c.concurrency ? fmtCount(c.concurrency) : dflt('64 (default)')), 'concurrency']);
   rows.push(['Request timeout', c.timeout_ms ? fmtSpan(c.timeout_ms) : dflt('10 s (default)'), 'timeout_ms']);
   rows.push(['Report interval', c.report_interval_ms ? fmtSpan(c.report_interval_ms)
     : dflt('1 s (default)'), 'report_interval_ms']);
