@@ -47,7 +47,10 @@ function collect(f) {
   }
   const stages = v('stages').trim();
   if (stages !== '') {
-    cfg.stages = stages.split(',').map((part) => {
+    cfg.stages = stages.split(',').map((part, i) => {
+      if (part.trim() === '') {
+        throw new FieldError('stages', `stage ${i + 1} is empty: a comma too many? (e.g. 10s:500, 20s:2000)`);
+      }
       const m = /^(.+):\s*([0-9.]+)$/.exec(part.trim());
       const d = m ? parseDuration(m[1]) : null;
       const target = m ? Number(m[2]) : NaN;
