@@ -120,14 +120,14 @@ def check_bad_input(b, orch, target):
         for name, value in fields.items():
             if value and name != "test_type":
                 b.wait("(f) => !document.querySelector(`.field-error[data-for=${f}]`)", name,
-                       timeout=10, what=f"{what}: the mark on {name} cleared by typing")
+                       timeout=20, what=f"{what}: the mark on {name} cleared by typing")
         # The marks left are tagged, so that only the submit's own count.
         b.eval("() => document.querySelectorAll('#start-form .field-error')"
                ".forEach((e) => { e.dataset.old = '1'; })")
         submit(b)
         errors = b.wait(f"(f) => {{ const e = ({JS_FIELD_ERRORS})(); return e[f] && "
                         "!document.querySelector('#start-form .field-error[data-old]') && e; }",
-                        field, timeout=10, what=f"{what}: an error on the {field} field")
+                        field, timeout=20, what=f"{what}: an error on the {field} field")
         check(list(errors) == [field], f"{what}: marked fields {errors}, want only {field}")
         check(part in errors[field], f"{what}: {field} error {errors[field]!r}, want {part!r}")
         box = b.eval(JS_FORM_ERROR)
@@ -172,7 +172,8 @@ def start_from_form(b, orch, fields):
     submit(b)
     # The status of an earlier start does not count.
     test_id = b.wait("(old) => { const s = document.getElementById('form-status').textContent; "
-                     "return s.startsWith('started ') && !old.includes(s.slice(8)) && s.slice(8); }",
+                     "return s.startsWith('started ') && !old.includes(s.slice(8)) && "
+                     "s.slice(8); }",
                      sorted(before), timeout=60, what="test started")
     now = {t["test_id"] for t in api_tests(orch)}
     check(now == before | {test_id}, f"tests {sorted(now)} after {sorted(before)} and {test_id}")
@@ -212,7 +213,8 @@ def check_started(b, orch, test_id, want, shown):
     for k in by_stages:
         check(view[k] == "set by the stages", f"{k} shown as {view[k]!r}")
     if want["test_type"] == "TSUNAMI":
-        check(view["concurrency"] == "64 (default)", f"concurrency shown as {view['concurrency']!r}")
+        check(view["concurrency"] == "64 (default)",
+              f"concurrency shown as {view['concurrency']!r}")
     return t
 
 
