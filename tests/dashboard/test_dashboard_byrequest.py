@@ -3,7 +3,9 @@
 of whose check always fails. While the test runs the table shows every name
 with a sent count that rises; once it is COMPLETED each cell is the API's
 aggregate.by_request figure, the failed checks are named by kind, and the
-fleet's checks are given. A test without requests shows no such table."""
+fleet's checks are given. A test without requests shows no such table.
+The test's data (CSV rows for {{column}}) is shown in its config view by
+its shape: rows, mode and columns."""
 
 import os
 import sys
@@ -59,13 +61,19 @@ def main():
         check(not b.eval(JS_SHOWN), "a test without requests shows a per-request table")
 
         requests = [
-            {"name": "home", "url": fast.url + "/ping", "weight": 2},
+            {"name": "home", "url": fast.url + "/ping?u={{user}}", "weight": 2},
             {"name": "slow", "url": slow.url + "/ping"},
             {"name": "strict", "url": fast.url + "/ping", "checks": {"body_contains": "NOPE"}},
         ]
         tid = start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": 0.02,
-                                    "message_count_per_driver": 300, "requests": requests})
+                                    "message_count_per_driver": 300, "requests": requests,
+                                    "data": {"csv": "user,pass\nann,x\nbo,y\ncy,z\n",
+                                             "mode": "shared"}})
         b.open(f"{orch.url}/#test={tid}", 1400, 900)
+        shape = b.wait("() => { const d = document.querySelector('dd[data-k=\"data\"]'); "
+                       "return d && d.textContent; }", timeout=30, what="the config's data")
+        check(shape == "3 rows, shared: every driver uses them all; columns user, pass",
+              f"the config view's data: {shape!r}")
         first = b.wait(f"() => {{ const t = ({JS_BYREQ})(); return t.home && "
                        "Number(t.home.requests_sent.replace(/,/g, '')) > 0 && t; }",
                        timeout=30, what="the per-request table filling")

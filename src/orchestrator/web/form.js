@@ -22,7 +22,9 @@ class FieldError extends Error {
 export function parseDuration(text) {
   const m = DURATION_RE.exec(text.trim());
   if (!m) return null;
-  return Number(m[1]) * UNIT_S[(m[2] || 's').toLowerCase()];
+  // Whole microseconds, as the orchestrator reads "2300ms": 2.3, never
+  // 2.3000000000000003.
+  return Math.round(Number(m[1]) * UNIT_S[(m[2] || 's').toLowerCase()] * 1e6) / 1e6;
 }
 
 function wholeNumber(field, text, lo, hi) {

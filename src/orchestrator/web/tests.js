@@ -422,6 +422,13 @@ function configRows(t) {
     rows.push(['Requests', el('span', { class: 'mono break',
       text: c.requests.map((r) => `${r.name} ×${r.weight || 1}`).join(', ') }), 'requests']);
   }
+  if (c.data && typeof c.data === 'object') {
+    const d = c.data;
+    const how = d.mode === 'shared' ? 'shared: every driver uses them all'
+      : 'split: each driver its own slice';
+    rows.push(['Data', el('span', {}, `${fmtCount(d.rows || 0)} rows, ${how}; columns `,
+      el('span', { class: 'mono break', text: (d.columns || []).join(', ') })), 'data']);
+  }
   rows.push(['Concurrency', staged && c.test_type === 'AVALANCHE' ? dflt('set by the stages')
     : (c.concurrency ? fmtCount(c.concurrency) : dflt('64 (default)')), 'concurrency']);
   rows.push(['Request timeout', c.timeout_ms ? fmtSpan(c.timeout_ms) : dflt('10 s (default)'), 'timeout_ms']);
