@@ -6,7 +6,7 @@ stop at once on SIGTERM with exit 0):
    FAILED with a reason instead of hanging);
 2. a wrong security protocol (SSL against a PLAINTEXT listener);
 3. topics missing on a cluster with auto.create.topics.enable=false: a
-   driver alone creates its six topics (3 replicas each);
+   driver alone creates its seven topics (3 replicas each);
 4. a replication factor larger than the brokers (DLT_TOPIC_REPLICATION=5
    on 3 brokers): the reason is logged, nothing is created."""
 
@@ -93,7 +93,8 @@ def main():
         # 3. Auto-creation is off and the topics are missing: dlt creates them.
         pfx = prefix("autocreate")
         d = c.driver("--topic-prefix", pfx, timeout=40)
-        for t in ("register", "heartbeat", "metrics", "test_config", "trigger", "test_trigger"):
+        for t in ("register", "heartbeat", "metrics", "test_config", "trigger", "test_trigger",
+                  "test_data"):
             md = kc.topic(pfx + t)
             check(md is not None and all(len(p["replicas"]) == 3 for p in md["partitions"]),
                   f"topic {pfx}{t}: {md}")
