@@ -209,3 +209,19 @@ class Orchestrator:
 
 def start_drivers(c, target, n=2):
     return [c.driver(target=target.url + "/ping", name=f"load-driver-{i + 1}") for i in range(n)]
+
+
+def fill_form(b, fields=None, **kw):
+    """Set the start form's fields by name (select or input): a dict, or
+    keyword arguments."""
+    for name, value in {**(fields or {}), **kw}.items():
+        sel = f"#start-form [name={name}]"
+        tag = b.eval("(s) => document.querySelector(s).tagName", sel)
+        if tag == "SELECT":
+            b.select(sel, value)
+        else:
+            b.fill(sel, value)
+
+
+def submit(b):
+    b.click("#start-form button[type=submit]")

@@ -19,8 +19,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dashlib import (Browser, artifact, start_drivers, wait_conn,  # noqa: E402
-                     wait_liveness, wait_test_state)
+from dashlib import (Browser, artifact, fill_form, start_drivers, submit,  # noqa: E402
+                     wait_conn, wait_liveness, wait_test_state)
 from dlt import Cluster, check, get_json, http, log, run_test  # noqa: E402
 
 # Every field a case sets, at the value that leaves it out of the config.
@@ -91,21 +91,6 @@ BAD = [
      {"test_type": "AVALANCHE", "stages": "10s:5", "concurrency": "4"}, "concurrency",
      "the stages set an AVALANCHE's requests in flight"),
 ]
-
-
-def fill_form(b, fields):
-    """Set the start form's fields by name (select or input)."""
-    for name, value in fields.items():
-        sel = f"#start-form [name={name}]"
-        tag = b.eval("(s) => document.querySelector(s).tagName", sel)
-        if tag == "SELECT":
-            b.select(sel, value)
-        else:
-            b.fill(sel, value)
-
-
-def submit(b):
-    b.click("#start-form button[type=submit]")
 
 
 def api_tests(orch):

@@ -16,26 +16,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dashlib import (JS_STATS, Browser, artifact, number, start_drivers,  # noqa: E402
-                     wait_conn, wait_liveness, wait_test_state)
+from dashlib import (JS_STATS, Browser, artifact, fill_form, number,  # noqa: E402
+                     start_drivers, submit, wait_conn, wait_liveness, wait_test_state)
 from dlt import Cluster, check, get_json, http, log, run_test  # noqa: E402
 
 COUNT = 800  # per driver; at 10 ms a request, 8 s
-
-
-def fill_form(b, **fields):
-    """Set the start form's fields by name (select or input)."""
-    for name, value in fields.items():
-        sel = f"#start-form [name={name}]"
-        tag = b.eval("(s) => document.querySelector(s).tagName", sel)
-        if tag == "SELECT":
-            b.select(sel, value)
-        else:
-            b.fill(sel, value)
-
-
-def submit(b):
-    b.click("#start-form button[type=submit]")
 
 
 def check_client_validation(b, orch):

@@ -16,50 +16,13 @@ this test's own:
 import collections
 import json
 import os
-import socket
 import subprocess
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from dlt import Cluster, binary, check, log, run_test
 from orchlib import post, start_test, wait_drivers, wait_test
-
-
-class Recorder(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    seen = []
-    lock = threading.Lock()
-
-    def log_message(self, *a):
-        pass
-
-    def setup(self):
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def answer(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n).decode() if n else ""
-        with Recorder.lock:
-            Recorder.seen.append({"path": self.path, "user": self.headers.get("X-User"),
-                                  "pass": self.headers.get("X-Pass"),
-                                  "driver": self.headers.get("X-Driver"), "body": body})
-        data = b"OK"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = answer
-
-
-def take():
-    with Recorder.lock:
-        out = list(Recorder.seen)
-        Recorder.seen.clear()
-    return out
+from recorder import Recording
 
 
 def users_csv(n):
@@ -73,24 +36,23 @@ def mix(base):
 
 
 def main():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{srv.server_address[1]}"
-    try:
-        with Cluster() as c:
-            c.broker()
-            orch = c.orchestrator("--heartbeat-timeout", "5s")
-            for _ in range(2):
-                c.driver("--allow-target", "loopback", target=base + "/")
-            wait_drivers(orch.url, 2)
-            scenarios(orch, base, tempfile.mkdtemp(prefix="orch-data-"))
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with Recording() as rec, Cluster() as c:
+        c.broker()
+        orch = c.orchestrator("--heartbeat-timeout", "5s")
+        for _ in range(2):
+            c.driver("--allow-target", "loopback", target=rec.base + "/")
+        wait_drivers(orch.url, 2)
+        scenarios(orch, rec, tempfile.mkdtemp(prefix="orch-data-"))
 
 
-def scenarios(orch, base, tmp):
+def scenarios(orch, rec, tmp):
+    base = rec.base
+
+    def take():
+        return [{"path": r["path"], "body": r["body"], "user": r["headers"].get("x-user"),
+                 "pass": r["headers"].get("x-pass"), "driver": r["headers"].get("x-driver")}
+                for r in rec.take()]
+
     api = orch.url + "/api/tests"
 
     # Refused at creation, with the reason.
