@@ -609,9 +609,15 @@ def driver_bench(build, url, config, threads=1, timeout=300, on_start=None, args
     """load-driver --bench: one test_config without Kafka; args are extra
     load-driver arguments (e.g. ["--engine", "curl"]). Returns (report,
     Run)."""
+    text = json.dumps(config)
+    if len(text) > 100000:  # over what one argument may hold (128 KiB)
+        path = os.path.join(WORK, "bench-config.json")
+        with open(path, "w") as f:
+            f.write(text)
+        text = "@" + path
     r = run_measured([binary(build, "load-driver"), "--target", url, "--threads", str(threads),
                       "--log-level", "warn", "--db", os.path.join(WORK, "bench-unused.db"),
-                      *args, "--bench", json.dumps(config)], timeout=timeout,
+                      *args, "--bench", text], timeout=timeout,
                      on_start=on_start)
     rep = json.loads(r.out.strip().splitlines()[-1])
     return rep, r

@@ -13,6 +13,7 @@
 #include "plan.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <curl/curl.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -80,7 +81,9 @@ static void driver_usage(FILE *out)
         "                             held back by it goes out late and counts as late\n"
         "  --heartbeat-interval DUR   heartbeat period, 100ms..60s (default 1s)\n"
         "  --bench JSON               run this test_config once at start, without Kafka,\n"
-        "                             print its final metrics report on stdout and exit\n"
+        "                             print its final metrics report on stdout and exit;\n"
+        "                             @FILE reads it from FILE (at most 20 MiB: a test\n"
+        "                             with data is larger than a command line takes)\n"
         "  --log-level LEVEL          debug, info, warn or error (default info)\n"
         "  -h, --help                 show this help and exit\n"
         "  -V, --version              show the version and exit\n",
@@ -231,6 +234,33 @@ static void driver_parse(int argc, char **argv, struct driver_opts *o)
         cli_usage_error("cannot make a node id");
 }
 
+/* The text of the file at path (at most BENCH_FILE_MAX bytes, no NUL), or
+ * NULL with why. */
+#define BENCH_FILE_MAX (20 * 1024 * 1024)
+static char *main_read_file(const char *path, char *why, size_t whylen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, whylen, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    char *buf = malloc(BENCH_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, BENCH_FILE_MAX + 1, f) : 0;
+    int bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n > BENCH_FILE_MAX || memchr(buf, '\0', n)) {
+        snprintf(why, whylen, "%s",
+                 !buf                 ? "out of memory"
+                 : bad                ? "cannot read it"
+                 : n > BENCH_FILE_MAX ? "over the 20 MiB limit"
+                                      : "it holds a NUL byte");
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     log_set_name(PROG);
@@ -248,7 +278,19 @@ int main(int argc, char **argv)
         bus_conf_free(&o.bus);
         return 1;
     }
+    char *bench_file = NULL;
+    if (o.bench && o.bench[0] == '@') {
+        char why[300];
+        if (!(bench_file = main_read_file(o.bench + 1, why, sizeof why))) {
+            log_error("--bench %s: %s", o.bench, why);
+            curl_global_cleanup();
+            bus_conf_free(&o.bus);
+            return 2;
+        }
+        o.bench = bench_file;
+    }
     int rc = o.bench ? node_bench(&o.node, o.bench, &stop) : node_run(&o.node, &stop);
+    free(bench_file);
     curl_global_cleanup();
     bus_conf_free(&o.bus);
     return rc;

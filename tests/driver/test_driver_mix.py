@@ -13,8 +13,9 @@
 - the native engine's per-thread request bytes equal libcurl's (the same
   requests, headers and bodies reach the server);
 - a mix that sends to two hosts runs on the curl engine under auto;
-- a test's data: the send numbered seq takes row seq % rows, its values
-  percent-encoded in the URL and as they are in a header and the body;
+- a test's data (given as --bench @FILE): the send numbered seq takes row
+  seq % rows, its values percent-encoded in the URL and as they are in a
+  header and the body;
 - a template naming an unknown variable is refused before anything is
   sent, with the request and the name."""
 
@@ -33,8 +34,15 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[
 
 
 def bench(engine, cfg, target):
+    """load-driver --bench; a test with data goes as --bench @FILE."""
+    text = json.dumps(cfg)
+    if "data" in cfg:
+        path = os.path.join(DB_DIR, "bench.json")
+        with open(path, "w") as f:
+            f.write(text)
+        text = "@" + path
     args = [binary("load-driver"), "--db", os.path.join(DB_DIR, "mix.db"), "--log-level", "info",
-            "--target", target, "--allow-target", "loopback", "--bench", json.dumps(cfg)]
+            "--target", target, "--allow-target", "loopback", "--bench", text]
     if engine:
         args[1:1] = ["--engine", engine]
     return subprocess.run(args, capture_output=True, text=True, timeout=120)
