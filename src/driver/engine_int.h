@@ -45,6 +45,9 @@ struct eng_backend {
     int64_t (*abandon)(struct eng_thread *t);
     /* Free t->be; it may be partly set up. */
     void (*free)(struct eng_thread *t);
+    /* Before a wait that would block while answers are awaited, poll the
+     * epoll set for up to this many µs (see eng_wait); 0: never. */
+    int spin_us;
 };
 
 extern const struct eng_backend eng_curl;
@@ -94,6 +97,8 @@ struct eng_thread {
     int64_t armed_us; /* what the timerfd is set to; -1 none */
     int64_t bytes;    /* body bytes since the last publish */
     int64_t now_us;   /* the loop's latest clock reading */
+    int spin_skip;    /* waits left to block at once, after a spin that found nothing */
+    int spin_miss;    /* the last such pause; 0 after a spin that found events */
     atomic_llong sent;
     atomic_int finished;
     pthread_mutex_t mu; /* guards st, lat and svc */

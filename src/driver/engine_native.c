@@ -803,4 +803,5 @@ const struct eng_backend eng_native = {
     .event = ne_event,
     .abandon = ne_abandon,
     .free = ne_free,
+    .spin_us = 30,
 };
