@@ -67,12 +67,6 @@ def driver_argv(exe, url, n, c):
     return [exe, "--target", url, "--log-level", "warn", "--bench", avalanche(n, c)]
 
 
-def callgrind_ir(argv, env=None):
-    r = bl.run_measured(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                         *argv], timeout=600, env=env)
-    return int(re.search(r"refs:\s+([\d,]+)", r.err).group(1).replace(",", ""))
-
-
 def wrk_ir_per_request(url, c, reps):
     """wrk runs for a time, not a count: the difference between a 6 s and
     a 2 s run under callgrind, divided by the difference of the requests
@@ -91,7 +85,7 @@ def wrk_ir_per_request(url, c, reps):
 
 def ir_per_request(mk, reps):
     """mk(n) -> argv of a run of n requests."""
-    vals = [(callgrind_ir(mk(25000)) - callgrind_ir(mk(5000))) / 20000 for _ in range(reps)]
+    vals = [(bl.callgrind_ir(mk(25000)) - bl.callgrind_ir(mk(5000))) / 20000 for _ in range(reps)]
     return bl.median(vals), vals
 
 

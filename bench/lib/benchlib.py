@@ -605,19 +605,31 @@ class Cluster:
         self.broker.stop()
 
 
+def callgrind_ir(argv, env=None):
+    """The instructions (user space) a run of argv executes under callgrind."""
+    r = run_measured(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                      *argv], timeout=600, env=env)
+    return int(re.search(r"refs:\s+([\d,]+)", r.err).group(1).replace(",", ""))
+
+
+def bench_argv(build, url, config, threads=1, args=()):
+    """The argv of load-driver --bench (a large config goes as @FILE)."""
+    text = json.dumps(config)
+    if len(text) > 100000:  # over what one argument may hold (128 KiB)
+        path = os.path.join(WORK, f"bench-config-{len(text)}.json")
+        with open(path, "w") as f:
+            f.write(text)
+        text = "@" + path
+    return [binary(build, "load-driver"), "--target", url, "--threads", str(threads),
+            "--log-level", "warn", "--db", os.path.join(WORK, "bench-unused.db"),
+            *args, "--bench", text]
+
+
 def driver_bench(build, url, config, threads=1, timeout=300, on_start=None, args=()):
     """load-driver --bench: one test_config without Kafka; args are extra
     load-driver arguments (e.g. ["--engine", "curl"]). Returns (report,
     Run)."""
-    text = json.dumps(config)
-    if len(text) > 100000:  # over what one argument may hold (128 KiB)
-        path = os.path.join(WORK, "bench-config.json")
-        with open(path, "w") as f:
-            f.write(text)
-        text = "@" + path
-    r = run_measured([binary(build, "load-driver"), "--target", url, "--threads", str(threads),
-                      "--log-level", "warn", "--db", os.path.join(WORK, "bench-unused.db"),
-                      *args, "--bench", text], timeout=timeout,
+    r = run_measured(bench_argv(build, url, config, threads, args), timeout=timeout,
                      on_start=on_start)
     rep = json.loads(r.out.strip().splitlines()[-1])
     return rep, r
