@@ -579,38 +579,37 @@ static void node_take_config(struct node *n, struct msg_test_config *cp)
         n->state = NODE_STATE_IDLE;
     }
     struct node_rows rows = {0};
-    if (c.data.cells) {
-        /* The rows came with the config itself. */
+    if (c.data.mode != DATA_NONE) {
+        /* This driver's share of the rows: its slice (split) or all. */
         int fn = 1, fk = 0;
         int64_t first = 0, want = c.data.n_rows;
         node_fleet_place(&c, n->o->node_id, &fn, &fk);
         if (c.data.mode == DATA_SPLIT)
             data_slice(c.data.n_rows, fn, fk, &first, &want);
-        int64_t at = first * c.data.n_cols;
-        rows = (struct node_rows){c.data.cells + at, c.data.lens + at, want};
-    } else if (c.data.mode != DATA_NONE) {
         data_recv_free(&n->rows);
-        if (data_recv_complete(&n->incoming, c.test_id)) {
-            n->rows = n->incoming;
-            memset(&n->incoming, 0, sizeof n->incoming);
+        if (c.data.cells) {
+            /* The rows came with the config itself. */
+            int64_t at = first * c.data.n_cols;
+            rows = (struct node_rows){c.data.cells + at, c.data.lens + at, want};
+        } else {
+            if (data_recv_complete(&n->incoming, c.test_id)) {
+                n->rows = n->incoming;
+                memset(&n->incoming, 0, sizeof n->incoming);
+            }
+            if (n->rows.cells && (n->rows.n_cols != c.data.n_cols || n->rows.total != want)) {
+                char reason[MSG_TEXT_MAX];
+                snprintf(reason, sizeof reason,
+                         "the data rows that came (%lld of %d column(s)) are not this driver's "
+                         "share (%lld of %d)",
+                         (long long)n->rows.total, n->rows.n_cols, (long long)want, c.data.n_cols);
+                node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url, reason);
+                data_recv_free(&n->rows);
+                msg_test_config_free(&c);
+                return;
+            }
+            rows =
+                (struct node_rows){(const char *const *)n->rows.cells, n->rows.lens, n->rows.total};
         }
-        int fn = 1, fk = 0;
-        node_fleet_place(&c, n->o->node_id, &fn, &fk);
-        int64_t first = 0, want = c.data.n_rows;
-        if (c.data.mode == DATA_SPLIT)
-            data_slice(c.data.n_rows, fn, fk, &first, &want);
-        if (n->rows.cells && (n->rows.n_cols != c.data.n_cols || n->rows.total != want)) {
-            char reason[MSG_TEXT_MAX];
-            snprintf(reason, sizeof reason,
-                     "the data rows that came (%lld of %d column(s)) are not this driver's "
-                     "share (%lld of %d)",
-                     (long long)n->rows.total, n->rows.n_cols, (long long)want, c.data.n_cols);
-            node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url, reason);
-            data_recv_free(&n->rows);
-            msg_test_config_free(&c);
-            return;
-        }
-        rows = (struct node_rows){(const char *const *)n->rows.cells, n->rows.lens, n->rows.total};
     }
     char url[NODE_URL_MAX];
     struct engine *eng = NULL;
@@ -684,8 +683,7 @@ static void node_on_config(struct node *n, const struct bus_record *rec)
         msg_test_config_free(&c);
         return;
     }
-    if (c.data.mode != DATA_NONE && !c.data.cells &&
-        !data_recv_complete(&n->incoming, c.test_id)) {
+    if (c.data.mode != DATA_NONE && !c.data.cells && !data_recv_complete(&n->incoming, c.test_id)) {
         if (n->has_waiting)
             msg_test_config_free(&n->waiting);
         n->waiting = c;
