@@ -225,3 +225,14 @@ def fill_form(b, fields=None, **kw):
 
 def submit(b):
     b.click("#start-form button[type=submit]")
+
+
+def open_dashboard(c, orch_url, drivers):
+    """A browser on the dashboard at orch_url, once its event stream is live
+    and it shows every one of drivers alive."""
+    b = Browser(c)
+    b.open(orch_url + "/", 1400, 900)
+    wait_conn(b, "live")
+    for d in drivers:
+        wait_liveness(b, d.node_id, "alive", timeout=30)
+    return b

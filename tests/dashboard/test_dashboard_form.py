@@ -19,8 +19,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dashlib import (Browser, artifact, fill_form, start_drivers, submit,  # noqa: E402
-                     wait_conn, wait_liveness, wait_test_state)
+from dashlib import (artifact, fill_form, open_dashboard, start_drivers, submit,  # noqa: E402
+                     wait_test_state)
 from dlt import Cluster, check, get_json, http, log, run_test  # noqa: E402
 
 # Every field a case sets, at the value that leaves it out of the config.
@@ -219,11 +219,7 @@ def main():
         target = c.target()
         orch = c.orchestrator()
         ds = start_drivers(c, target, 2)
-        b = Browser(c)
-        b.open(orch.url + "/", 1400, 900)
-        wait_conn(b, "live")
-        for d in ds:
-            wait_liveness(b, d.node_id, "alive", timeout=30)
+        b = open_dashboard(c, orch.url, ds)
         b.eval(JS_COUNT_POSTS)
 
         check_bad_input(b, orch, target)

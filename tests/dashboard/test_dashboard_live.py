@@ -16,8 +16,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dashlib import (JS_STATS, Browser, artifact, fill_form, number,  # noqa: E402
-                     start_drivers, submit, wait_conn, wait_liveness, wait_test_state)
+from dashlib import (JS_STATS, artifact, fill_form, number, open_dashboard,  # noqa: E402
+                     start_drivers, submit, wait_test_state)
 from dlt import Cluster, check, get_json, http, log, run_test  # noqa: E402
 
 COUNT = 800  # per driver; at 10 ms a request, 8 s
@@ -228,11 +228,7 @@ def main():
         target = c.target()
         orch = c.orchestrator("--heartbeat-timeout", "3s")
         ds = start_drivers(c, target, 2)
-        b = Browser(c)
-        b.open(orch.url + "/", 1400, 900)
-        wait_conn(b, "live")
-        for d in ds:
-            wait_liveness(b, d.node_id, "alive", timeout=30)
+        b = open_dashboard(c, orch.url, ds)
         log("both drivers shown alive")
 
         check_client_validation(b, orch)

@@ -17,8 +17,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dashlib import (JS_LIVENESS, JS_TEST_STATES, Browser, Orchestrator,  # noqa: E402
-                     artifact, start_drivers, wait_conn, wait_liveness, wait_test_state)
+from dashlib import (JS_LIVENESS, JS_TEST_STATES, Orchestrator, artifact,  # noqa: E402
+                     open_dashboard, start_drivers, wait_conn, wait_liveness,
+                     wait_test_state)
 from dlt import Cluster, check, get_json, http, log, run_test  # noqa: E402
 
 TOKEN = "s3cret-dashboard-token"
@@ -144,11 +145,7 @@ def main():
         target = c.target()
         orch = Orchestrator(c, *HB)
         ds = start_drivers(c, target, 2)
-        b = Browser(c)
-        b.open(orch.url + "/", 1400, 900)
-        wait_conn(b, "live")
-        for d in ds:
-            wait_liveness(b, d.node_id, "alive", timeout=30)
+        b = open_dashboard(c, orch.url, ds)
         check_restart(b, c, orch, target, ds)
         check_token(b, orch, target, ds)
         check_dead(b, ds)
