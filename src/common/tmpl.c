@@ -153,6 +153,23 @@ int tmpl_parse(struct tmpl *t, const char *s, size_t len, const char *const *col
     return 0;
 }
 
+int tmpl_literal(struct tmpl *t, const char *s, size_t len)
+{
+    memset(t, 0, sizeof *t);
+    t->src = malloc(len + 1);
+    t->parts = malloc(sizeof *t->parts);
+    if (!t->src || !t->parts) {
+        tmpl_free(t);
+        return -1;
+    }
+    memcpy(t->src, s, len);
+    t->src[len] = '\0';
+    t->len = len;
+    t->parts[0] = (struct tmpl_part){.kind = TMPL_TEXT, .off = 0, .len = len};
+    t->n = len > 0;
+    return 0;
+}
+
 int tmpl_check(const char *s, size_t len, const char *const *columns, int n, char *err,
                size_t errlen)
 {

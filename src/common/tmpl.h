@@ -52,6 +52,10 @@ struct tmpl {
 int tmpl_parse(struct tmpl *t, const char *s, size_t len, const char *const *columns, int n,
                char *err, size_t errlen);
 
+/* t as the fixed text s: a "{{" in it is sent as it is. Returns 0, or -1
+ * out of memory. */
+int tmpl_literal(struct tmpl *t, const char *s, size_t len);
+
 /* Check s as tmpl_parse would, keeping nothing. */
 int tmpl_check(const char *s, size_t len, const char *const *columns, int n, char *err,
                size_t errlen);

@@ -59,15 +59,29 @@ static int em_fill(struct engine *e, struct eng_req *r, const struct engine_req 
     return 0;
 }
 
-/* Parse r's templates; a mix's requests only. */
-static int em_templates(const struct engine_conf *c, struct eng_req *r, char *err, size_t errlen)
+/* s as a template of the request's own, or as fixed text when it is the
+ * test's (its target_url and headers are sent as given, docs/TESTS.md). */
+static int em_tmpl(struct tmpl *t, const char *s, size_t len, int own, const struct engine_conf *c,
+                   char *err, size_t errlen)
+{
+    if (!own) {
+        if (tmpl_literal(t, s, len) == 0)
+            return 0;
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return tmpl_parse(t, s, len, c->data_cols, c->n_data_rows > 0 ? c->n_data_cols : 0, err,
+                      errlen);
+}
+
+/* Parse r's templates; a mix's requests (q) only. */
+static int em_templates(const struct engine_conf *c, struct eng_req *r, const struct engine_req *q,
+                        char *err, size_t errlen)
 {
     char e2[200];
-    const char *const *cols = c->data_cols;
-    int nc = c->n_data_rows > 0 ? c->n_data_cols : 0;
     r->templated = 1;
-    if (tmpl_parse(&r->t_url, r->url, strlen(r->url), cols, nc, e2, sizeof e2) < 0 ||
-        (r->body && tmpl_parse(&r->t_body, r->body, r->body_len, cols, nc, e2, sizeof e2) < 0))
+    if (em_tmpl(&r->t_url, r->url, strlen(r->url), q->url != NULL, c, e2, sizeof e2) < 0 ||
+        (r->body && em_tmpl(&r->t_body, r->body, r->body_len, 1, c, e2, sizeof e2) < 0))
         goto bad;
     r->t_url.url = 1;
     if (r->n_headers) {
@@ -76,9 +90,10 @@ static int em_templates(const struct engine_conf *c, struct eng_req *r, char *er
             snprintf(e2, sizeof e2, "out of memory");
             goto bad;
         }
+        /* The test's own headers come first (em_fill). */
         for (int i = 0; i < r->n_headers; i++)
-            if (tmpl_parse(&r->t_headers[i], r->headers[i], strlen(r->headers[i]), cols, nc, e2,
-                           sizeof e2) < 0)
+            if (em_tmpl(&r->t_headers[i], r->headers[i], strlen(r->headers[i]), i >= c->n_headers,
+                        c, e2, sizeof e2) < 0)
                 goto bad;
     }
     return 0;
@@ -140,7 +155,7 @@ int eng_mix_init(struct engine *e, char *err, size_t errlen)
                 snprintf(err, errlen, "request \"%s\": a weight below 1", r->name);
                 return -1;
             }
-            if (em_templates(c, r, err, errlen) < 0 || em_checks(r, q, err, errlen) < 0)
+            if (em_templates(c, r, q, err, errlen) < 0 || em_checks(r, q, err, errlen) < 0)
                 return -1;
         }
         cum += q ? q->weight : 1;

@@ -5,7 +5,8 @@
 - templates are expanded at each send: {{seq}} takes every number
   0..N-1 once, {{driver}} is 0, {{rand:A-B}} stays within A..B, {{uuid}}
   is a version-4 UUID, {{now_ms}} is the wall clock, in the URL, a header
-  and the body alike; the test's own headers go with every request;
+  and the body alike; the test's own headers go with every request, as
+  they are given (never expanded);
 - checks: a status list, body_contains and a JSON field's value, passed
   and failed as the answers say, counted per request and per check, and in
   the report's checks_passed / checks_failed; a failed check still times
@@ -63,7 +64,7 @@ def scenarios(rec):
     n = 4000
     cfg = {
         "test_id": "mix", "test_type": "AVALANCHE", "message_count_per_driver": n,
-        "concurrency": 4, "headers": {"X-Test": "mix"},
+        "concurrency": 4, "headers": {"X-Test": "mix {{seq}}"},
         "requests": [
             {"name": "page", "url": base + "/page?s={{seq}}&r={{rand:5-9}}", "weight": 3,
              "headers": {"X-Id": "{{uuid}}"},
@@ -99,7 +100,7 @@ def scenarios(rec):
             seqs.append(int(m.group(1)))
             check(5 <= int(m.group(2)) <= 9, f"{engine}: rand {m.group(2)}")
             check(UUID_RE.match(x["headers"].get("x-id", "")), f"{engine}: {x['headers']}")
-            check(x["headers"].get("x-test") == "mix", f"{engine}: the test's header")
+            check(x["headers"].get("x-test") == "mix {{seq}}", f"{engine}: the test's header")
             check(x["method"] == "GET" and x["body"] == "", f"{engine}: {x['method']}")
         for x in api:
             check(x["path"] == "/json/0" and x["method"] == "POST", f"{engine}: {x['path']}")
@@ -107,7 +108,7 @@ def scenarios(rec):
             seqs.append(b["seq"])
             check(t0 - 1000 <= b["at"] <= t1 + 1000, f"{engine}: now_ms {b['at']}")
             check(x["headers"].get("content-type") == "application/json", f"{engine}: type")
-            check(x["headers"].get("x-test") == "mix", f"{engine}: the test's header")
+            check(x["headers"].get("x-test") == "mix {{seq}}", f"{engine}: the test's header")
         check(sorted(seqs) == list(range(n)), f"{engine}: {{{{seq}}}} is not 0..{n - 1}")
         # Checks: page passes status and body; api passes json, fails body.
         p, a = by["page"], by["api"]
