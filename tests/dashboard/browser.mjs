@@ -10,6 +10,8 @@
 //   wait {fn, arg, timeout}        until fn(arg) is truthy in the page; its value
 //   click {selector} | fill {selector, value} | select {selector, value}
 //   check {selector, checked}
+//   file {selector, name, content}  a file input set to one file of that text
+//                                  (no name: emptied)
 //   screenshot {path, fullPage}
 //   errors                         uncaught page errors so far
 //   close                          close the browser and exit
@@ -95,6 +97,10 @@ const ops = {
   },
   async check(c) {
     await page.setChecked(c.selector, !!c.checked, { timeout: c.timeout || 10000 });
+  },
+  async file(c) {
+    const files = c.name ? [{ name: c.name, mimeType: 'text/csv', buffer: Buffer.from(c.content || '') }] : [];
+    await page.setInputFiles(c.selector, files, { timeout: c.timeout || 10000 });
   },
   async screenshot(c) {
     fs.mkdirSync(path.dirname(c.path), { recursive: true });

@@ -123,6 +123,14 @@ class Browser:
     def select(self, selector, value):
         return self.call("select", selector=selector, value=value)
 
+    def set_checked(self, selector, checked):
+        return self.call("check", selector=selector, checked=checked)
+
+    def set_file(self, selector, name, content):
+        """The file input at selector holding one file called name, of the
+        text content; name None empties it."""
+        return self.call("file", selector=selector, name=name, content=content)
+
     def screenshot(self, path, full_page=False):
         self.call("screenshot", path=path, fullPage=full_page)
         check(os.path.getsize(path) > 10000, f"screenshot {path} is nearly empty")
@@ -212,13 +220,19 @@ def start_drivers(c, target, n=2):
 
 
 def fill_form(b, fields=None, **kw):
-    """Set the start form's fields by name (select or input): a dict, or
-    keyword arguments."""
+    """Set the start form's fields by name, a dict or keyword arguments: a
+    select or text to its value, a checkbox to a bool, a file input to
+    (file name, text) or None."""
     for name, value in {**(fields or {}), **kw}.items():
         sel = f"#start-form [name={name}]"
-        tag = b.eval("(s) => document.querySelector(s).tagName", sel)
-        if tag == "SELECT":
+        kind = b.eval("(s) => { const e = document.querySelector(s); "
+                      "return e.tagName === 'INPUT' ? e.type : e.tagName; }", sel)
+        if kind == "SELECT":
             b.select(sel, value)
+        elif kind == "checkbox":
+            b.set_checked(sel, value)
+        elif kind == "file":
+            b.set_file(sel, *(value or (None, None)))
         else:
             b.fill(sel, value)
 
@@ -236,3 +250,113 @@ def open_dashboard(c, orch_url, drivers):
     for d in drivers:
         wait_liveness(b, d.node_id, "alive", timeout=30)
     return b
+
+
+# ---- the start form ----------------------------------------------------------
+
+# The POSTs to /api/tests the page has sent since this was evaluated in it.
+JS_COUNT_POSTS = """() => {
+    if (!window.__dltPosts) {
+      window.__dltPosts = [];
+      const real = window.fetch.bind(window);
+      window.fetch = (url, opts) => {
+        if (String(url).endsWith('/api/tests') && opts && opts.method === 'POST') {
+          window.__dltPosts.push(opts.body);
+        }
+        return real(url, opts);
+      };
+    }
+    return true; }"""
+JS_POSTS = "() => window.__dltPosts"
+
+# {field: message} of every field the form marks as wrong.
+JS_FIELD_ERRORS = """() => Object.fromEntries([...document.querySelectorAll(
+    '#start-form .field-error')].map((e) => [e.dataset.for, e.textContent]))"""
+
+JS_FORM_ERROR = """() => { const e = document.getElementById('form-error');
+    return e.hidden ? '' : e.textContent; }"""
+
+# The config view of the selected test: {data-k: text}.
+JS_CONFIG = """() => Object.fromEntries([...document.querySelectorAll(
+    '#detail-config dd[data-k]')].map((dd) => [dd.dataset.k, dd.textContent.trim()]))"""
+
+
+def api_tests(orch):
+    return dlt.get_json(orch.url + "/api/tests")["tests"]
+
+
+def check_form_refuses(b, orch, cases, base):
+    """Each case (what, fields over base, the field marked, a part of its
+    message) is marked on that field alone with its reason, and sends
+    nothing; no test is created. JS_COUNT_POSTS must run in the page first."""
+    for what, fields, field, part in cases:
+        fill_form(b, {**base, **fields})
+        # Typing in a field clears its mark.
+        for name, value in fields.items():
+            if isinstance(value, str) and value and name != "test_type":
+                b.wait("(f) => !document.querySelector(`.field-error[data-for=${f}]`)", name,
+                       timeout=20, what=f"{what}: the mark on {name} cleared by typing")
+        # The marks left are tagged, so that only the submit's own count.
+        b.eval("() => document.querySelectorAll('#start-form .field-error')"
+               ".forEach((e) => { e.dataset.old = '1'; })")
+        submit(b)
+        errors = b.wait(f"(f) => {{ const e = ({JS_FIELD_ERRORS})(); return e[f] && "
+                        "!document.querySelector('#start-form .field-error[data-old]') && e; }",
+                        field, timeout=20, what=f"{what}: an error on the {field} field")
+        check(list(errors) == [field], f"{what}: marked fields {errors}, want only {field}")
+        check(part in errors[field], f"{what}: {field} error {errors[field]!r}, want {part!r}")
+        box = b.eval(JS_FORM_ERROR)
+        check(box == "Please correct the marked field.", f"{what}: form error {box!r}")
+        invalid = b.eval("(f) => document.querySelector(`#start-form [name=${f}]`)"
+                         ".getAttribute('aria-invalid')", field)
+        check(invalid == "true", f"{what}: the {field} field is not aria-invalid")
+        status = b.eval("() => document.getElementById('form-status').textContent")
+        check(status == "", f"{what}: the form says {status!r}")
+        posts = b.eval(JS_POSTS)
+        check(posts == [], f"{what}: the page sent {posts}")
+        log(f"refused by the form: {what}: {errors[field]}")
+    tests = api_tests(orch)
+    check(tests == [], f"the form created tests it should have refused: {tests}")
+
+
+def check_orchestrator_refuses(b, orch, fields, cfg):
+    """The form filled with fields sends cfg (compared after a JSON round
+    trip); the orchestrator refuses it (400), the page shows the
+    orchestrator's own reason, no field is marked and no test is created.
+    Returns the reason."""
+    status, _, body = dlt.http("POST", orch.url + "/api/tests", cfg)
+    check(status == 400, f"API answered {status} for {cfg}: {body}")
+    reason = json.loads(body)["error"]
+    n = len(b.eval(JS_POSTS))
+    b.eval("() => { const e = document.getElementById('form-error'); e.hidden = true; "
+           "e.textContent = ''; }")
+    fill_form(b, fields)
+    submit(b)
+    shown = b.wait(f"() => ({JS_FORM_ERROR})().startsWith('The orchestrator') && "
+                   f"({JS_FORM_ERROR})()", timeout=30, what="the orchestrator's reason shown")
+    check(reason in shown and "HTTP 400" in shown, f"page shows {shown!r}, API said {reason!r}")
+    posts = [json.loads(p) for p in b.eval(JS_POSTS)[n:]]
+    check(posts == [json.loads(json.dumps(cfg))], f"the page sent {posts}, want [{cfg}]")
+    check(b.eval(JS_FIELD_ERRORS) == {}, "a field is marked for the orchestrator's refusal")
+    tests = api_tests(orch)
+    check(tests == [], f"a refused test was created: {tests}")
+    log(f"the orchestrator's refusal shown: {shown}")
+    return reason
+
+
+def start_from_form(b, orch, fields):
+    """Fill the form, start the test, and return its id once the orchestrator
+    holds it and the page shows it."""
+    before = {t["test_id"] for t in api_tests(orch)}
+    fill_form(b, fields)
+    submit(b)
+    # The status of an earlier start does not count.
+    test_id = b.wait("(old) => { const s = document.getElementById('form-status').textContent; "
+                     "return s.startsWith('started ') && !old.includes(s.slice(8)) && "
+                     "s.slice(8); }",
+                     sorted(before), timeout=60, what="test started")
+    now = {t["test_id"] for t in api_tests(orch)}
+    check(now == before | {test_id}, f"tests {sorted(now)} after {sorted(before)} and {test_id}")
+    b.wait("(id) => document.getElementById('detail-id').textContent === id", test_id,
+           what="the new test selected")
+    return test_id

@@ -19,40 +19,15 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dashlib import (artifact, fill_form, open_dashboard, start_drivers, submit,  # noqa: E402
-                     wait_test_state)
-from dlt import Cluster, check, get_json, http, log, run_test  # noqa: E402
+from dashlib import (JS_CONFIG, JS_COUNT_POSTS, api_tests, artifact,  # noqa: E402
+                     check_form_refuses, check_orchestrator_refuses, open_dashboard,
+                     start_drivers, start_from_form, wait_test_state)
+from dlt import Cluster, check, get_json, log, run_test  # noqa: E402
 
 # Every field a case sets, at the value that leaves it out of the config.
 BLANK = {"count": "", "duration": "", "stages": "", "delay": "", "rate": "", "concurrency": "",
          "timeout": "", "report": "", "min_drivers": "", "headers": "", "body": "",
          "drivers": ""}
-
-# The POSTs to /api/tests the page has sent since it was opened.
-JS_COUNT_POSTS = """() => {
-    if (!window.__dltPosts) {
-      window.__dltPosts = [];
-      const real = window.fetch.bind(window);
-      window.fetch = (url, opts) => {
-        if (String(url).endsWith('/api/tests') && opts && opts.method === 'POST') {
-          window.__dltPosts.push(opts.body);
-        }
-        return real(url, opts);
-      };
-    }
-    return true; }"""
-JS_POSTS = "() => window.__dltPosts"
-
-# {field: message} of every field the form marks as wrong.
-JS_FIELD_ERRORS = """() => Object.fromEntries([...document.querySelectorAll(
-    '#start-form .field-error')].map((e) => [e.dataset.for, e.textContent]))"""
-
-JS_FORM_ERROR = """() => { const e = document.getElementById('form-error');
-    return e.hidden ? '' : e.textContent; }"""
-
-# The config view of the selected test: {data-k: text}.
-JS_CONFIG = """() => Object.fromEntries([...document.querySelectorAll(
-    '#detail-config dd[data-k]')].map((dd) => [dd.dataset.k, dd.textContent.trim()]))"""
 
 # (what, fields over BLANK, the field marked, a part of its message).
 WEEK = "above 0, at most a week"
@@ -93,78 +68,14 @@ BAD = [
 ]
 
 
-def api_tests(orch):
-    return get_json(orch.url + "/api/tests")["tests"]
-
-
-def check_bad_input(b, orch, target):
-    for what, fields, field, part in BAD:
-        form = {"test_type": "TSUNAMI", **BLANK, "url": target.url + "/ping", **fields}
-        fill_form(b, form)
-        # Typing in a field clears its mark.
-        for name, value in fields.items():
-            if value and name != "test_type":
-                b.wait("(f) => !document.querySelector(`.field-error[data-for=${f}]`)", name,
-                       timeout=20, what=f"{what}: the mark on {name} cleared by typing")
-        # The marks left are tagged, so that only the submit's own count.
-        b.eval("() => document.querySelectorAll('#start-form .field-error')"
-               ".forEach((e) => { e.dataset.old = '1'; })")
-        submit(b)
-        errors = b.wait(f"(f) => {{ const e = ({JS_FIELD_ERRORS})(); return e[f] && "
-                        "!document.querySelector('#start-form .field-error[data-old]') && e; }",
-                        field, timeout=20, what=f"{what}: an error on the {field} field")
-        check(list(errors) == [field], f"{what}: marked fields {errors}, want only {field}")
-        check(part in errors[field], f"{what}: {field} error {errors[field]!r}, want {part!r}")
-        box = b.eval(JS_FORM_ERROR)
-        check(box == "Please correct the marked field.", f"{what}: form error {box!r}")
-        invalid = b.eval("(f) => document.querySelector(`#start-form [name=${f}]`)"
-                         ".getAttribute('aria-invalid')", field)
-        check(invalid == "true", f"{what}: the {field} field is not aria-invalid")
-        status = b.eval("() => document.getElementById('form-status').textContent")
-        check(status == "", f"{what}: the form says {status!r}")
-        posts = b.eval(JS_POSTS)
-        check(posts == [], f"{what}: the page sent {posts}")
-        log(f"refused by the form: {what} ({json.dumps(fields)}): {errors[field]}")
-    tests = api_tests(orch)
-    check(tests == [], f"the form created tests it should have refused: {tests}")
-
-
 def check_server_refusal(b, orch, target):
     """Each stage within a week but over a week in all: the form sends it,
     the orchestrator refuses it, and the page shows its reason."""
-    cfg = {"test_type": "TSUNAMI", "target_url": target.url + "/ping",
-           "stages": [{"duration": 360000, "target": 5}, {"duration": 360000, "target": 5}]}
-    status, _, body = http("POST", orch.url + "/api/tests", cfg)
-    check(status == 400, f"API answered {status} for stages of 200 h: {body}")
-    reason = json.loads(body)["error"]
-    fill_form(b, {"test_type": "TSUNAMI", **BLANK, "url": target.url + "/ping",
-                  "stages": "100h:5, 100h:5"})
-    submit(b)
-    shown = b.wait(f"() => ({JS_FORM_ERROR})().startsWith('The orchestrator') && "
-                   f"({JS_FORM_ERROR})()", timeout=30, what="the orchestrator's reason shown")
-    check(reason in shown and "HTTP 400" in shown, f"page shows {shown!r}, API said {reason!r}")
-    posts = [json.loads(p) for p in b.eval(JS_POSTS)]
-    check(len(posts) == 1 and posts[0]["stages"] == cfg["stages"], f"the page sent {posts}")
-    check(b.eval(JS_FIELD_ERRORS) == {}, "a field is marked for the orchestrator's refusal")
-    tests = api_tests(orch)
-    check(tests == [], f"a refused test was created: {tests}")
-    log(f"the orchestrator's refusal shown: {shown}")
-
-
-def start_from_form(b, orch, fields):
-    before = {t["test_id"] for t in api_tests(orch)}
-    fill_form(b, fields)
-    submit(b)
-    # The status of an earlier start does not count.
-    test_id = b.wait("(old) => { const s = document.getElementById('form-status').textContent; "
-                     "return s.startsWith('started ') && !old.includes(s.slice(8)) && "
-                     "s.slice(8); }",
-                     sorted(before), timeout=60, what="test started")
-    now = {t["test_id"] for t in api_tests(orch)}
-    check(now == before | {test_id}, f"tests {sorted(now)} after {sorted(before)} and {test_id}")
-    b.wait("(id) => document.getElementById('detail-id').textContent === id", test_id,
-           what="the new test selected")
-    return test_id
+    check_orchestrator_refuses(
+        b, orch, {"test_type": "TSUNAMI", **BLANK, "url": target.url + "/ping",
+                  "stages": "100h:5, 100h:5"},
+        {"test_type": "TSUNAMI", "target_url": target.url + "/ping",
+         "stages": [{"duration": 360000, "target": 5}, {"duration": 360000, "target": 5}]})
 
 
 def check_started(b, orch, test_id, want, shown):
@@ -222,7 +133,8 @@ def main():
         b = open_dashboard(c, orch.url, ds)
         b.eval(JS_COUNT_POSTS)
 
-        check_bad_input(b, orch, target)
+        check_form_refuses(b, orch, BAD, {"test_type": "TSUNAMI", **BLANK,
+                                          "url": target.url + "/ping"})
         log(f"{len(BAD)} bad inputs refused by the form, none sent")
         b.screenshot(artifact("dashboard-form-refused.png"))
         check_server_refusal(b, orch, target)

@@ -10,6 +10,13 @@ const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DURATION_RE = /^(\d+(?:\.\d*)?|\.\d+)\s*(us|µs|ms|s|sec|m|min|h)?$/i;
 const UNIT_S = { us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, sec: 1, m: 60, min: 60, h: 3600 };
 const BODY_MAX = 256 * 1024;
+const REQUESTS_MAX = 100;
+const THRESHOLDS_MAX = 32;
+const DATA_MAX = 8 * 1024 * 1024;
+// The fields an error can mark.
+const FIELDS = ['count', 'duration', 'stages', 'delay', 'rate', 'url', 'headers', 'body', 'concurrency',
+  'timeout', 'report', 'drivers', 'min_drivers', 'requests', 'data_file', 'thresholds', 'abort_on_fail',
+  'keep_rate'];
 
 class FieldError extends Error {
   constructor(field, message) {
@@ -157,7 +164,61 @@ function collect(f) {
     cfg.min_drivers = wholeNumber('min_drivers', v('min_drivers'), 1, 1024);
   }
   if (f.elements.http2.checked) cfg.http2 = true;
+
+  const requests = v('requests').trim();
+  if (requests !== '') {
+    let list;
+    try {
+      list = JSON.parse(requests);
+    } catch (e) {
+      throw new FieldError('requests', `not JSON: ${e.message}`);
+    }
+    if (!Array.isArray(list) || list.length < 1 || list.length > REQUESTS_MAX
+        || list.some((r) => r === null || typeof r !== 'object' || Array.isArray(r))) {
+      throw new FieldError('requests', `a JSON list of 1..${REQUESTS_MAX} requests, each an object: `
+        + '[{"name": "home", "url": "http://…", "weight": 3}]');
+    }
+    cfg.requests = list;
+  }
+  // Each threshold once, spaces kept: the orchestrator's reason quotes it.
+  const thresholds = v('thresholds').split(/[\n,]/).map((t) => t.trim()).filter(Boolean);
+  if (thresholds.length > THRESHOLDS_MAX) {
+    throw new FieldError('thresholds', `at most ${THRESHOLDS_MAX} thresholds`);
+  }
+  const long = thresholds.find((t) => t.replace(/\s+/g, '').length > 127);
+  if (long) throw new FieldError('thresholds', `"${long.slice(0, 40)}…" is over 127 characters`);
+  if (thresholds.length) cfg.thresholds = thresholds;
+  if (f.elements.abort_on_fail.checked) {
+    if (!thresholds.length) throw new FieldError('abort_on_fail', 'abort on what? Give a threshold');
+    cfg.abort_on_fail = true;
+  }
+  if (f.elements.keep_rate.checked) {
+    if (cfg.test_type !== 'TSUNAMI') {
+      throw new FieldError('keep_rate', 'for an open-loop test (TSUNAMI): an AVALANCHE has no rate to keep');
+    }
+    if (!(cfg.test_message_delay > 0) && !(cfg.target_throughput > 0) && !cfg.stages) {
+      throw new FieldError('keep_rate', 'needs a rate: a delay, a rate or stages');
+    }
+    cfg.keep_rate = true;
+  }
   return cfg;
+}
+
+// The chosen CSV file as the test's data, read whole; null without one.
+async function readData(f) {
+  const file = f.elements.data_file.files[0];
+  if (!file) return null;
+  if (file.size === 0) throw new FieldError('data_file', `${file.name} is empty`);
+  if (file.size > DATA_MAX) {
+    throw new FieldError('data_file', `${file.name} is ${file.size.toLocaleString('en-US')} bytes: at most 8 MiB (8,388,608)`);
+  }
+  let csv;
+  try {
+    csv = await file.text();
+  } catch (e) {
+    throw new FieldError('data_file', `${file.name} could not be read: ${e.message}`);
+  }
+  return { csv, mode: f.elements.data_mode.value };
 }
 
 export class StartForm {
@@ -251,13 +312,14 @@ export class StartForm {
   }
 
   async submit() {
-    for (const name of ['count', 'duration', 'stages', 'delay', 'rate', 'url', 'headers', 'body', 'concurrency',
-      'timeout', 'report', 'drivers', 'min_drivers']) this.clearField(name);
+    for (const name of FIELDS) this.clearField(name);
     this.showError('');
     this.status.textContent = '';
     let cfg;
     try {
       cfg = collect(this.form);
+      const data = await readData(this.form);
+      if (data) cfg.data = data;
     } catch (e) {
       if (!(e instanceof FieldError)) throw e;
       this.showFieldError(e);

@@ -429,6 +429,9 @@ function configRows(t) {
     rows.push(['Data', el('span', {}, `${fmtCount(d.rows || 0)} rows, ${how}; columns `,
       el('span', { class: 'mono break', text: (d.columns || []).join(', ') })), 'data']);
   }
+  if (c.keep_rate) {
+    rows.push(['Keep rate', "yes: the survivors take a dead driver's share", 'keep_rate']);
+  }
   rows.push(['Concurrency', staged && c.test_type === 'AVALANCHE' ? dflt('set by the stages')
     : (c.concurrency ? fmtCount(c.concurrency) : dflt('64 (default)')), 'concurrency']);
   rows.push(['Request timeout', c.timeout_ms ? fmtSpan(c.timeout_ms) : dflt('10 s (default)'), 'timeout_ms']);
