@@ -4,12 +4,14 @@ load-drivers): bad input in those fields (a negative, zero or too long
 duration, an unknown unit, garbage, a stage without a target or with a
 negative one, a stage of 0 s, a trailing comma, a target over the limit, and
 what goes with stages: no count nor duration nor stages, a TSUNAMI's delay,
-an AVALANCHE's concurrency) is marked on its field with its reason, sends
+an AVALANCHE's concurrency; a start for the stages that is garbage,
+negative or without stages) is marked on its field with its reason, sends
 no request and creates no test; stages the orchestrator refuses (over a week
 in all) show its own 400 reason and create no test. A TSUNAMI and an
 AVALANCHE started from the form with a duration and two stages, given with
-units, are stored by the orchestrator with exactly that duration and those
-stages in seconds (GET /api/tests/{id}), end COMPLETED at their duration,
+units (the AVALANCHE's from a start of 1), are stored by the orchestrator
+with exactly that duration, those stages in seconds and that start (GET
+/api/tests/{id}), end COMPLETED at their duration,
 and the config view shows the duration and the stages, and says that the
 stages set a TSUNAMI's rate and an AVALANCHE's requests in flight."""
 
@@ -25,7 +27,7 @@ from dashlib import (JS_CONFIG, JS_COUNT_POSTS, api_tests, artifact,  # noqa: E4
 from dlt import Cluster, check, get_json, log, run_test  # noqa: E402
 
 # Every field a case sets, at the value that leaves it out of the config.
-BLANK = {"count": "", "duration": "", "stages": "", "delay": "", "rate": "", "concurrency": "",
+BLANK = {"count": "", "duration": "", "stages": "", "start_target": "", "delay": "", "rate": "", "concurrency": "",
          "timeout": "", "report": "", "min_drivers": "", "headers": "", "body": "",
          "drivers": ""}
 
@@ -57,6 +59,12 @@ BAD = [
     ("an empty stage", {"stages": "10s:500, ,20s:5"}, "stages", "stage 2 is empty"),
     ("a good duration with bad stages", {"duration": "30s", "stages": "30s:five"}, "stages",
      '"30s:five" is not duration:target'),
+    ("a garbage start for the stages", {"stages": "10s:5", "start_target": "two"},
+     "start_target", "the level the first stage starts from"),
+    ("a negative start for the stages", {"stages": "10s:5", "start_target": "-1"},
+     "start_target", "the level the first stage starts from"),
+    ("a start without stages", {"duration": "5s", "start_target": "3"}, "start_target",
+     "give the stages too"),
     ("nothing that ends the test", {}, "count", "a whole number 1..1,000,000,000"),
     ("stages with a TSUNAMI's delay", {"stages": "10s:500", "delay": "0.01"}, "delay",
      "the stages set a TSUNAMI's rate"),
@@ -90,7 +98,8 @@ def check_started(b, orch, test_id, want, shown):
     check(cfg.get("stages") == want["stages"],
           f"stages {cfg.get('stages')!r}, want {want['stages']!r}")
     check("message_count_per_driver" not in cfg, f"a count was sent: {cfg}")
-    check("start_target" not in cfg, f"a start_target was sent: {cfg}")
+    check(cfg.get("start_target") == want.get("start_target"),
+          f"start_target {cfg.get('start_target')!r}, want {want.get('start_target')!r}")
     if want["test_type"] == "TSUNAMI":
         check(not cfg.get("test_message_delay") and "target_throughput" not in cfg,
               f"a TSUNAMI with stages was sent a delay or a rate: {cfg}")
@@ -156,12 +165,12 @@ def main():
         # minutes: the levels are requests in flight.
         avalanche = start_from_form(b, orch, {
             "test_type": "AVALANCHE", **BLANK, "url": target.url + "/ping", "report": "250ms",
-            "duration": "3", "stages": "0.02m:2, 1.1s:4"})
+            "duration": "3", "stages": "0.02m:2, 1.1s:4", "start_target": "1"})
         check_started(b, orch, avalanche, {
-            "test_type": "AVALANCHE", "duration": 3,
+            "test_type": "AVALANCHE", "duration": 3, "start_target": 1,
             "stages": [{"duration": 1.2, "target": 2}, {"duration": 1.1, "target": 4}]}, {
             "duration": "3 s",
-            "stages": "from 0: 1.2 s to 2, 1.1 s to 4 (in flight, fleet-wide)"})
+            "stages": "from 1: 1.2 s to 2, 1.1 s to 4 (in flight, fleet-wide)"})
         check_ended(b, orch, avalanche, 3)
 
         # The stored test, read anew: a fresh page at its address.

@@ -14,7 +14,7 @@ const REQUESTS_MAX = 100;
 const THRESHOLDS_MAX = 32;
 const DATA_MAX = 8 * 1024 * 1024;
 // The fields an error can mark.
-const FIELDS = ['count', 'duration', 'stages', 'delay', 'rate', 'url', 'headers', 'body', 'concurrency',
+const FIELDS = ['count', 'duration', 'stages', 'start_target', 'delay', 'rate', 'url', 'headers', 'body', 'concurrency',
   'timeout', 'report', 'drivers', 'min_drivers', 'requests', 'data_file', 'thresholds', 'abort_on_fail',
   'keep_rate'];
 
@@ -69,6 +69,15 @@ function collect(f) {
       return { duration: d, target };
     });
     if (cfg.stages.length > 100) throw new FieldError('stages', 'at most 100 stages');
+  }
+  const from = v('start_target').trim();
+  if (from !== '') {
+    const n = Number(from);
+    if (!/^[0-9.]+$/.test(from) || !(n >= 0 && n <= 1e7)) {
+      throw new FieldError('start_target', 'the level the first stage starts from, 0..10,000,000');
+    }
+    if (!cfg.stages) throw new FieldError('start_target', 'a start for the stages: give the stages too');
+    cfg.start_target = n;
   }
   if (v('count').trim() !== '' || (duration === '' && stages === '')) {
     cfg.message_count_per_driver = wholeNumber('count', v('count'), 1, 1e9);
