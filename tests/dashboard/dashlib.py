@@ -254,6 +254,13 @@ def open_dashboard(c, orch_url, drivers):
 
 # ---- the start form ----------------------------------------------------------
 
+# Every field of the start form at the value that leaves it out of the test.
+FORM_BLANK = {"count": "", "duration": "", "stages": "", "start_target": "", "delay": "",
+              "rate": "", "concurrency": "", "timeout": "", "report": "", "min_drivers": "",
+              "headers": "", "body": "", "drivers": "", "requests": "", "thresholds": "",
+              "abort_on_fail": False, "keep_rate": False, "data_file": None,
+              "data_mode": "split"}
+
 # The POSTs to /api/tests the page has sent since this was evaluated in it.
 JS_COUNT_POSTS = """() => {
     if (!window.__dltPosts) {

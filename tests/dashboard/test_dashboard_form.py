@@ -21,17 +21,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from dashlib import (JS_CONFIG, JS_COUNT_POSTS, api_tests, artifact,  # noqa: E402
+from dashlib import (FORM_BLANK, JS_CONFIG, JS_COUNT_POSTS, api_tests, artifact,  # noqa: E402
                      check_form_refuses, check_orchestrator_refuses, open_dashboard,
                      start_drivers, start_from_form, wait_test_state)
 from dlt import Cluster, check, get_json, log, run_test  # noqa: E402
 
-# Every field a case sets, at the value that leaves it out of the config.
-BLANK = {"count": "", "duration": "", "stages": "", "start_target": "", "delay": "", "rate": "", "concurrency": "",
-         "timeout": "", "report": "", "min_drivers": "", "headers": "", "body": "",
-         "drivers": ""}
-
-# (what, fields over BLANK, the field marked, a part of its message).
+# (what, fields over FORM_BLANK, the field marked, a part of its message).
 WEEK = "above 0, at most a week"
 BAD = [
     ("a negative duration", {"duration": "-5"}, "duration", WEEK),
@@ -80,7 +75,7 @@ def check_server_refusal(b, orch, target):
     """Each stage within a week but over a week in all: the form sends it,
     the orchestrator refuses it, and the page shows its reason."""
     check_orchestrator_refuses(
-        b, orch, {"test_type": "TSUNAMI", **BLANK, "url": target.url + "/ping",
+        b, orch, {"test_type": "TSUNAMI", **FORM_BLANK, "url": target.url + "/ping",
                   "stages": "100h:5, 100h:5"},
         {"test_type": "TSUNAMI", "target_url": target.url + "/ping",
          "stages": [{"duration": 360000, "target": 5}, {"duration": 360000, "target": 5}]})
@@ -142,7 +137,7 @@ def main():
         b = open_dashboard(c, orch.url, ds)
         b.eval(JS_COUNT_POSTS)
 
-        check_form_refuses(b, orch, BAD, {"test_type": "TSUNAMI", **BLANK,
+        check_form_refuses(b, orch, BAD, {"test_type": "TSUNAMI", **FORM_BLANK,
                                           "url": target.url + "/ping"})
         log(f"{len(BAD)} bad inputs refused by the form, none sent")
         b.screenshot(artifact("dashboard-form-refused.png"))
@@ -151,7 +146,7 @@ def main():
         # A TSUNAMI ramping up over 1.5 s and down over 0.7 s, 2.3 s long.
         # The units are the form's: ms here, converted to seconds exactly.
         tsunami = start_from_form(b, orch, {
-            "test_type": "TSUNAMI", **BLANK, "url": target.url + "/ping", "report": "250ms",
+            "test_type": "TSUNAMI", **FORM_BLANK, "url": target.url + "/ping", "report": "250ms",
             "duration": "2300ms", "stages": "1500ms:40, 700ms:10"})
         check_started(b, orch, tsunami, {
             "test_type": "TSUNAMI", "duration": 2.3,
@@ -164,7 +159,7 @@ def main():
         # An AVALANCHE, its duration a bare number of seconds, a stage in
         # minutes: the levels are requests in flight.
         avalanche = start_from_form(b, orch, {
-            "test_type": "AVALANCHE", **BLANK, "url": target.url + "/ping", "report": "250ms",
+            "test_type": "AVALANCHE", **FORM_BLANK, "url": target.url + "/ping", "report": "250ms",
             "duration": "3", "stages": "0.02m:2, 1.1s:4", "start_target": "1"})
         check_started(b, orch, avalanche, {
             "test_type": "AVALANCHE", "duration": 3, "start_target": 1,

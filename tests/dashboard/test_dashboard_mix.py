@@ -31,17 +31,11 @@ from urllib.parse import parse_qs, urlsplit
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, "..", "lib")]
 
-from dashlib import (JS_CONFIG, JS_COUNT_POSTS, api_tests, artifact,  # noqa: E402
+from dashlib import (FORM_BLANK, JS_CONFIG, JS_COUNT_POSTS, api_tests, artifact,  # noqa: E402
                      check_form_refuses, check_orchestrator_refuses, fill_form, number,
-                     open_dashboard,
-                     start_drivers, start_from_form, wait_test_state)
+                     open_dashboard, start_drivers, start_from_form, wait_test_state)
 from dlt import Cluster, check, get_json, log, run_test  # noqa: E402
 from recorder import Recording  # noqa: E402
-
-BLANK = {"count": "", "duration": "", "stages": "", "start_target": "", "delay": "", "rate": "",
-         "concurrency": "", "timeout": "", "report": "", "min_drivers": "", "headers": "",
-         "body": "", "drivers": "", "requests": "", "thresholds": "", "abort_on_fail": False,
-         "keep_rate": False, "data_file": None, "data_mode": "split"}
 
 USERS = [(f"user{i:02d}", f"pw-{i * 7919 % 1000:03d}") for i in range(10)]
 CSV = "user,pass\n" + "".join(f"{u},{p}\n" for u, p in USERS)
@@ -85,7 +79,7 @@ BAD = [
 
 
 def check_refusals(b, orch, rec):
-    base = {"test_type": "TSUNAMI", **BLANK, "url": rec.base + "/ping", "count": "10",
+    base = {"test_type": "TSUNAMI", **FORM_BLANK, "url": rec.base + "/ping", "count": "10",
             "delay": "0.01"}
     check_form_refuses(b, orch, BAD, base)
     log(f"{len(BAD)} bad inputs refused by the form, none sent")
@@ -119,7 +113,7 @@ def check_mix(b, orch, rec, ds):
     thresholds = ["errors<1%", "checks>99%", "login:p99<5s"]
     rec.take()
     tid = start_from_form(b, orch, {
-        "test_type": "TSUNAMI", **BLANK, "url": rec.base + "/ping", "count": "100",
+        "test_type": "TSUNAMI", **FORM_BLANK, "url": rec.base + "/ping", "count": "100",
         "delay": "0.01", "report": "250ms", "headers": "X-Suite: {{plain}}",
         "requests": json.dumps(requests, indent=2), "data_file": ("users.csv", CSV),
         "data_mode": "split", "thresholds": "\n".join(thresholds), "keep_rate": True})
@@ -179,7 +173,7 @@ def check_abort(b, orch, target):
     requests = [{"name": "strict", "url": target.url + "/ping",
                  "checks": {"body_contains": "NOPE"}}]
     tid = start_from_form(b, orch, {
-        "test_type": "AVALANCHE", **BLANK, "url": target.url + "/ping", "count": "200000",
+        "test_type": "AVALANCHE", **FORM_BLANK, "url": target.url + "/ping", "count": "200000",
         "concurrency": "2", "report": "250ms", "requests": json.dumps(requests),
         "thresholds": "checks>99%", "abort_on_fail": True})
     wait_test_state(b, tid, "ABORTED", timeout=60)
