@@ -16,7 +16,9 @@ shift || true
 # tests/compat, run by Debian's /usr/bin/python3), the fuzzing toolchain
 # (clang + its runtime), the browser test stack (chromium, nodejs, npm),
 # docker-compose with podman as its engine (runc, netavark and aardvark-dns
-# for its networks; debootstrap makes the base image: tests/compose) and
+# for its networks, and iptables, which netavark runs but does not depend
+# on: without it a container fails to start with "netavark: No such file or
+# directory"; debootstrap makes the base image: tests/compose) and
 # Java 17 with Maven (real Apache Kafka for the kafka suite, scripts/kafka.sh).
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
@@ -25,7 +27,7 @@ PACKAGES=(
   python3-kafka
   clang libclang-rt-14-dev
   chromium
-  docker-compose podman runc netavark aardvark-dns debootstrap
+  docker-compose podman runc netavark aardvark-dns iptables debootstrap
   openjdk-17-jre-headless maven
 )
 # node and npm may come from another source (NodeSource bundles npm and
