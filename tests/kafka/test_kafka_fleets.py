@@ -5,8 +5,8 @@ completes in each with exact counts at its own target."""
 
 from dlt import Cluster, check, get_json, log, run_test
 from faultlib import check_exact
-from kafkalib import prefix, shared
-from orchlib import start_test, target_count, wait_drivers, wait_test
+from kafkalib import prefix, shared, wait_fleet
+from orchlib import start_test, target_count, wait_test
 
 COUNT = 300
 
@@ -24,7 +24,7 @@ def main():
                        for _ in range(n)]
             fleet[pfx] = (target, orch, drivers)
         for pfx, (target, orch, drivers) in fleet.items():
-            wait_drivers(orch.url, len(drivers), timeout=60)
+            wait_fleet(c, pfx, orch, len(drivers))
             seen = sorted(d["node_id"] for d in get_json(orch.url + "/api/drivers")["drivers"])
             check(seen == sorted(d.node_id for d in drivers), f"{pfx}: sees {seen}")
         tests = {pfx: start_test(orch.url, {"test_type": "TSUNAMI", "test_message_delay": 0.005,

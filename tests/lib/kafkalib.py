@@ -50,6 +50,17 @@ def choose_base_port(nodes=3):
     raise RuntimeError("no free port range for Kafka")
 
 
+def metadata(bootstrap, topic=None, timeout=20):
+    """The cluster's metadata (of one topic, or all), as kcat -L -J gives it."""
+    argv = ["kcat", "-b", bootstrap, "-L", "-J", "-m", "10"]
+    if topic:
+        argv += ["-t", topic]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise RuntimeError(f"kcat -L: {r.stderr[-500:]}")
+    return json.loads(r.stdout)
+
+
 class KafkaCluster:
     """The nodes of one run dir of scripts/kafka.sh."""
 
@@ -157,13 +168,7 @@ class KafkaCluster:
             self.start()
 
     def metadata(self, topic=None, timeout=20):
-        argv = ["kcat", "-b", self.bootstrap, "-L", "-J", "-m", "10"]
-        if topic:
-            argv += ["-t", topic]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        if r.returncode != 0:
-            raise RuntimeError(f"kcat -L: {r.stderr[-500:]}")
-        return json.loads(r.stdout)
+        return metadata(self.bootstrap, topic, timeout)
 
     def topic(self, name):
         for t in self.metadata(name).get("topics", []):
@@ -216,9 +221,66 @@ def fleet(c, pfx, n, *orch_args):
     """A target, an orchestrator (with orch_args) and n drivers firing at
     its /ping, all on topic prefix pfx in the Cluster c; returns (target,
     orchestrator, drivers) once the n drivers are alive."""
-    from orchlib import wait_drivers
     target = c.target()
     orch = c.orchestrator("--topic-prefix", pfx, *orch_args)
     drivers = [c.driver("--topic-prefix", pfx, target=target.url + "/ping") for _ in range(n)]
-    wait_drivers(orch.url, n, timeout=60)
+    wait_fleet(c, pfx, orch, n)
     return target, orch, drivers
+
+
+# A consumer group's state, members with their assignments, and committed
+# offsets, by Debian's python3-kafka (run by /usr/bin/python3).
+_DESCRIBE_GROUP = """
+import sys
+from kafka import KafkaAdminClient
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1], request_timeout_ms=10000)
+for g in a.describe_consumer_groups([sys.argv[2]]):
+    print("state", g.state, "protocol", g.protocol, "members", len(g.members))
+    for m in g.members:
+        print(" member", m.member_id, m.client_host, m.member_assignment)
+for tp, o in sorted(a.list_consumer_group_offsets(sys.argv[2]).items()):
+    print(" committed", tp.topic, tp.partition, o.offset)
+"""
+
+
+def describe_fleet(bootstrap, pfx, timeout=60):
+    """Log what Kafka holds for the fleet on topic prefix pfx: its
+    orchestrator's consumer group (state, members, assignments and
+    committed offsets) and the
+    messages in each partition of register and heartbeat. For a
+    failure in which drivers did not reach their orchestrator."""
+    group = f"{pfx}dlt-orchestrator"
+    try:
+        r = subprocess.run(["/usr/bin/python3", "-c", _DESCRIBE_GROUP, bootstrap, group],
+                           capture_output=True, text=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        log(f"group {group} -> {r.returncode}:\n{r.stdout[-3000:]}{r.stderr[-1500:]}")
+    except (OSError, subprocess.SubprocessError) as e:
+        log(f"group {group}: {e}")
+    for name in ("register", "heartbeat"):
+        try:
+            t = next((t for t in metadata(bootstrap, pfx + name).get("topics", [])
+                      if t["topic"] == pfx + name and not t.get("error")), None)
+            log(f"topic {pfx}{name}: " + (", ".join(
+                f"[{p['partition']}] leader {p['leader']} isr {p.get('isrs')}"
+                for p in t["partitions"]) if t else "not found"))
+            r = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", pfx + name,
+                                "-o", "beginning", "-e", "-q", "-f", "%p\n"],
+                               capture_output=True, text=True, timeout=timeout)
+            per = {}
+            for line in r.stdout.split():
+                per[line] = per.get(line, 0) + 1
+            log(f"topic {pfx}{name}: messages by partition {per} (kcat -> {r.returncode})")
+        except (OSError, subprocess.SubprocessError, RuntimeError) as e:
+            log(f"topic {pfx}{name}: {e}")
+
+
+def wait_fleet(c, pfx, orch, n, timeout=60):
+    """wait_drivers for the n drivers of the fleet on prefix pfx; on a time
+    out, what Kafka holds for the fleet is logged before the failure."""
+    from orchlib import wait_drivers
+    try:
+        return wait_drivers(orch.url, n, timeout=timeout)
+    except TimeoutError:
+        describe_fleet(c.kafka, pfx)
+        raise
