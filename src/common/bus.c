@@ -57,6 +57,10 @@ struct bus_consumer {
     char brokers[512]; /* "id@host:port ..." of the latest metadata */
     int moved;         /* a broker id changed address since the last check */
     int64_t next_check_us;
+    /* A group consumer without a full assignment: since when, and when to
+     * subscribe again (see bus_consumer_maintain). */
+    int64_t unassigned_since_us;
+    int64_t resubscribe_after_us;
 };
 
 __attribute__((format(printf, 3, 4))) static int bus_fail(char *err, size_t errlen, const char *fmt,
@@ -716,6 +720,26 @@ void bus_producer_destroy(struct bus_producer *p)
 
 /* ---- consumers --------------------------------------------------------------- */
 
+/* 1 when parts hold at least one partition of every topic of sub (a
+ * group's subscription). A group joined while the brokers did not know the
+ * topics yet (just created: KRaft tells the other brokers a moment later)
+ * is assigned none of them, and librdkafka 2.0 may never join it again:
+ * that is no assignment. */
+static int bus_covers(const rd_kafka_topic_partition_list_t *parts,
+                      const rd_kafka_topic_partition_list_t *sub)
+{
+    if (!parts || parts->cnt == 0)
+        return 0;
+    for (int i = 0; sub && i < sub->cnt; i++) {
+        int found = 0;
+        for (int k = 0; k < parts->cnt && !found; k++)
+            found = strcmp(parts->elems[k].topic, sub->elems[i].topic) == 0;
+        if (!found)
+            return 0;
+    }
+    return 1;
+}
+
 static void bus_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                              rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -723,14 +747,16 @@ static void bus_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     struct bus_consumer *c = NULL;
     struct bus_logger *lg = rd_kafka_opaque(rk);
     c = lg ? lg->owner : NULL;
+    int full = 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
-        if (c)
-            atomic_store(&c->assigned, 1);
+        full = bus_covers(parts, c ? c->subscription : NULL);
     } else {
         rd_kafka_assign(rk, NULL);
-        if (c)
-            atomic_store(&c->assigned, 0);
+    }
+    if (c) {
+        atomic_store(&c->assigned, full);
+        c->unassigned_since_us = full ? 0 : clock_mono_us();
     }
 }
 
@@ -798,6 +824,7 @@ int bus_consumer_create_group(const struct bus_conf *c, const char *group_id,
     if (!bc)
         return -1;
     bc->group = 1;
+    bc->unassigned_since_us = clock_mono_us();
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(n);
     for (int i = 0; i < n; i++) {
         char name[256];
@@ -1007,7 +1034,29 @@ static int bus_consumer_rebuild(struct bus_consumer *c, char *err, size_t errlen
     rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     c->rk = rk;
     atomic_store(&c->assigned, 0);
+    c->unassigned_since_us = clock_mono_us();
+    c->resubscribe_after_us = 0;
     return 0;
+}
+
+/* A group consumer left without a full assignment subscribes again, which
+ * makes librdkafka read the topics' metadata anew and join the group again:
+ * after 5 s, then 10, 20, up to every 60 s while it lasts. */
+static int bus_consumer_unstick(struct bus_consumer *c, int64_t now, char *err, size_t errlen)
+{
+    if (!c->group || atomic_load(&c->assigned) || c->unassigned_since_us == 0)
+        return 0;
+    int64_t wait = c->resubscribe_after_us ? c->resubscribe_after_us : 5000000;
+    if (now - c->unassigned_since_us < wait)
+        return 0;
+    c->resubscribe_after_us = wait >= 30000000 ? 60000000 : wait * 2;
+    c->unassigned_since_us = now;
+    bus_log(c->log_cb, c->log_opaque, LOGL_WARN,
+            "kafka: no full assignment of %d topic(s) for the consumer group after %.0f s; "
+            "subscribing again",
+            c->subscription ? c->subscription->cnt : 0, (double)wait / 1e6);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, c->subscription);
+    return e ? bus_fail(err, errlen, "kafka subscribe: %s", rd_kafka_err2str(e)) : 1;
 }
 
 /* Start every assigned partition again from the beginning of its log. */
@@ -1031,9 +1080,10 @@ int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen)
     if (now < c->next_check_us)
         return 0;
     c->next_check_us = now + 500000;
+    int rc = bus_consumer_unstick(c, now, err, errlen);
     char *id = rd_kafka_clusterid(c->rk, 0);
     if (!id)
-        return 0;
+        return rc;
     /* A new id, or a broker that came back at another address under the
      * same id (load-broker's cluster ids can repeat across restarts). */
     pthread_mutex_lock(&c->mu);
@@ -1049,8 +1099,8 @@ int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen)
     snprintf(c->clusterid, sizeof c->clusterid, "%s", id);
     rd_kafka_mem_free(c->rk, id);
     if (!replaced)
-        return 0;
-    int rc = c->group ? bus_consumer_rebuild(c, err, errlen) : bus_consumer_rewind(c, err, errlen);
+        return rc;
+    rc = c->group ? bus_consumer_rebuild(c, err, errlen) : bus_consumer_rewind(c, err, errlen);
     return rc < 0 ? -1 : 1;
 }
 

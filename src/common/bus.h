@@ -157,7 +157,8 @@ int bus_consumer_commit(struct bus_consumer *c, const struct bus_record *rec);
  * offset, which was never moved past them). */
 int bus_consumer_redeliver(struct bus_consumer *c, const struct bus_record *recs, int n, char *err,
                            size_t errlen);
-/* 1 once the consumer has partitions assigned. */
+/* 1 once the consumer has partitions assigned: for a group consumer, at
+ * least one of every topic it subscribed to. */
 int bus_consumer_assigned(struct bus_consumer *c);
 /* Notice a replaced cluster: when the brokers behind the bootstrap address
  * report a new cluster id (a non-durable broker such as load-broker was
@@ -165,8 +166,11 @@ int bus_consumer_assigned(struct bus_consumer *c);
  * new cluster's group (librdkafka 2.0 keeps talking to the old group
  * coordinator's address otherwise), and a broadcast consumer reads every
  * assigned partition from the beginning (everything in the new log is new).
+ * A group consumer left without a full assignment for 5 s (its group was
+ * joined before the brokers knew its topics) subscribes again, then after
+ * 10, 20, up to 60 s while it lasts, each time with a warning.
  * Checks at most every 500 ms. Call from the polling thread while holding
- * no record. Returns 1 when it renewed the consumer, 0 when nothing
+ * no record. Returns 1 when it renewed or subscribed again, 0 when nothing
  * changed, -1 with err when renewing failed (the old client is kept). */
 int bus_consumer_maintain(struct bus_consumer *c, char *err, size_t errlen);
 /* 1 when a broker answered a metadata request within timeout_ms, 0 when

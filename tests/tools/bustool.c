@@ -2,10 +2,12 @@
  *
  *   bustool produce BOOTSTRAP TOPIC KEY VALUE
  *   bustool broadcast BOOTSTRAP TOPIC COUNT TIMEOUT_MS
- *   bustool group BOOTSTRAP GROUP TOPIC COUNT TIMEOUT_MS
+ *   bustool group BOOTSTRAP GROUP TOPIC[,TOPIC...] COUNT TIMEOUT_MS
  *
  * Consumers print "ready" once they can receive, then one line per message
- * value, and exit 0 after COUNT messages or 1 when TIMEOUT_MS passes. */
+ * value, and exit 0 after COUNT messages or 1 when TIMEOUT_MS passes. A
+ * group consumer is maintained as the orchestrator's is
+ * (bus_consumer_maintain). */
 #define _POSIX_C_SOURCE 200809L
 #include "bus.h"
 #include "clock.h"
@@ -24,6 +26,8 @@ static int consume(struct bus_consumer *c, long count, long timeout_ms)
     struct bus_record rec = {0};
     char err[256];
     while (got < count && clock_mono_us() < deadline) {
+        if (bus_consumer_maintain(c, err, sizeof err) < 0)
+            fprintf(stderr, "bustool: %s\n", err);
         int rc = bus_consumer_poll(c, 100, &rec, err, sizeof err);
         if (rc == 1) {
             printf("%.*s\n", (int)rec.len, rec.payload);
@@ -72,8 +76,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "group") == 0 && argc == 7) {
         struct bus_consumer *c;
-        const char *topics[] = {argv[4]};
-        if (bus_consumer_create_group(&conf, argv[3], topics, 1, &c, err, sizeof err)) {
+        const char *topics[8];
+        int n = 0;
+        for (char *save = NULL, *t = strtok_r(argv[4], ",", &save); t && n < 8;
+             t = strtok_r(NULL, ",", &save))
+            topics[n++] = t;
+        if (bus_consumer_create_group(&conf, argv[3], topics, n, &c, err, sizeof err)) {
             fprintf(stderr, "bustool: %s\n", err);
             return 1;
         }
