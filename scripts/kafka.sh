@@ -262,8 +262,12 @@ cmd_start() {
         tail -15 "$run_dir/node-$i.log" >&2
         exit 1
       fi
-      if tail -n +"$(($(cat "$run_dir/node-$i.mark") + 1))" "$run_dir/node-$i.log" |
-        grep -q "Kafka Server started" && port_open $((BASE_PORT + i - 1)); then
+      # One reader, no pipe: "tail | grep -q" fails under pipefail once
+      # the log after the match outgrows the pipe (tail gets SIGPIPE), and
+      # a node that started would never be seen to.
+      if awk -v m="$(cat "$run_dir/node-$i.mark")" \
+        'NR > m && /Kafka Server started/ { found = 1; exit } END { exit !found }' \
+        "$run_dir/node-$i.log" && port_open $((BASE_PORT + i - 1)); then
         pending=0
         break
       fi
