@@ -10,6 +10,7 @@ brokers brings them back with heal(), also when it fails.
 
 Standard library only."""
 
+import collections
 import contextlib
 import json
 import os
@@ -59,6 +60,14 @@ def metadata(bootstrap, topic=None, timeout=20):
     if r.returncode != 0:
         raise RuntimeError(f"kcat -L: {r.stderr[-500:]}")
     return json.loads(r.stdout)
+
+
+def topic_of(bootstrap, name):
+    """The metadata of the topic name, or None when the cluster lacks it."""
+    for t in metadata(bootstrap, name).get("topics", []):
+        if t["topic"] == name and not t.get("error"):
+            return t
+    return None
 
 
 class KafkaCluster:
@@ -171,10 +180,7 @@ class KafkaCluster:
         return metadata(self.bootstrap, topic, timeout)
 
     def topic(self, name):
-        for t in self.metadata(name).get("topics", []):
-            if t["topic"] == name and not t.get("error"):
-                return t
-        return None
+        return topic_of(self.bootstrap, name)
 
     def leaders(self, name):
         """partition -> leader node id of a topic."""
@@ -246,9 +252,9 @@ for tp, o in sorted(a.list_consumer_group_offsets(sys.argv[2]).items()):
 def describe_fleet(bootstrap, pfx, timeout=60):
     """Log what Kafka holds for the fleet on topic prefix pfx: its
     orchestrator's consumer group (state, members, assignments and
-    committed offsets) and the
-    messages in each partition of register and heartbeat. For a
-    failure in which drivers did not reach their orchestrator."""
+    committed offsets) and the messages in each partition of register and
+    heartbeat. For a failure in which drivers did not reach their
+    orchestrator."""
     group = f"{pfx}dlt-orchestrator"
     try:
         r = subprocess.run(["/usr/bin/python3", "-c", _DESCRIBE_GROUP, bootstrap, group],
@@ -259,17 +265,14 @@ def describe_fleet(bootstrap, pfx, timeout=60):
         log(f"group {group}: {e}")
     for name in ("register", "heartbeat"):
         try:
-            t = next((t for t in metadata(bootstrap, pfx + name).get("topics", [])
-                      if t["topic"] == pfx + name and not t.get("error")), None)
+            t = topic_of(bootstrap, pfx + name)
             log(f"topic {pfx}{name}: " + (", ".join(
                 f"[{p['partition']}] leader {p['leader']} isr {p.get('isrs')}"
                 for p in t["partitions"]) if t else "not found"))
             r = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", pfx + name,
                                 "-o", "beginning", "-e", "-q", "-f", "%p\n"],
                                capture_output=True, text=True, timeout=timeout)
-            per = {}
-            for line in r.stdout.split():
-                per[line] = per.get(line, 0) + 1
+            per = dict(collections.Counter(r.stdout.split()))
             log(f"topic {pfx}{name}: messages by partition {per} (kcat -> {r.returncode})")
         except (OSError, subprocess.SubprocessError, RuntimeError) as e:
             log(f"topic {pfx}{name}: {e}")
