@@ -29,12 +29,15 @@
 #include "hist.h"
 #include "plan.h"
 #include "ramp.h"
+#include "resolve.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 #define ENGINE_THREADS_MAX 64
 #define ENGINE_STATUS_MAX 1000 /* status codes 100..999 are counted */
+/* The longest wait for the target's name to be looked up (native engine). */
+#define ENGINE_RESOLVE_MS 30000
 
 enum engine_kind { ENGINE_AUTO = 0, ENGINE_NATIVE, ENGINE_CURL };
 
@@ -105,6 +108,12 @@ struct engine_conf {
     const char *const *data_cells;
     const size_t *data_lens;
     int64_t n_data_rows;
+    /* NULL: the native engine looks its target up with getaddrinfo. Else
+     * it asks this resolver (kept by the caller until engine_destroy),
+     * which calls resolve_wait while a lookup is waited for, for up to
+     * ENGINE_RESOLVE_MS. */
+    struct resolver *resolver;
+    struct resolve_wait resolve_wait;
 };
 
 /* Cumulative counters of a run. */

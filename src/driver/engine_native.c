@@ -43,7 +43,6 @@
 /* Bytes read at a time: every response of a loop turn goes through it. */
 #define NE_RBUF (64 * 1024)
 /* Addresses of the target tried in turn, as libcurl tries them. */
-#define NE_ADDRS 8
 /* Header lines of a templated request: the test's and the request's own. */
 #define NE_LINES 160
 
@@ -82,10 +81,9 @@ struct ne_conn {
 
 struct ne_thread {
     struct eng_thread *t;
-    struct sockaddr_storage addrs[NE_ADDRS];
-    socklen_t addr_lens[NE_ADDRS];
-    int n_addrs, good; /* the address that last connected */
-    char **req;        /* each request's bytes; NULL for a templated one */
+    struct resolved ra; /* the target's addresses */
+    int good;           /* the one that last connected */
+    char **req;         /* each request's bytes; NULL for a templated one */
     size_t *req_len;
     char *host; /* "Host: name[:port]\r\n" */
     /* Scratch for expanding a templated request. */
@@ -279,24 +277,11 @@ static int ne_prepare(struct ne_thread *n, char *err, size_t errlen)
     } else {
         memcpy(name, host, hl + 1);
     }
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai = NULL;
-    int gai = getaddrinfo(name, port, &hints, &ai);
-    if (gai != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", name, gai_strerror(gai));
+    int found = e->conf.resolver ? resolver_get(e->conf.resolver, name, port, ENGINE_RESOLVE_MS,
+                                                &e->conf.resolve_wait, &n->ra, err, errlen)
+                                 : resolve_now(name, port, &n->ra, err, errlen);
+    if (found < 0)
         goto out;
-    }
-    for (struct addrinfo *a = ai; a && n->n_addrs < NE_ADDRS; a = a->ai_next) {
-        if (a->ai_addrlen > sizeof n->addrs[0])
-            continue;
-        memcpy(&n->addrs[n->n_addrs], a->ai_addr, a->ai_addrlen);
-        n->addr_lens[n->n_addrs++] = a->ai_addrlen;
-    }
-    freeaddrinfo(ai);
-    if (n->n_addrs == 0) {
-        snprintf(err, errlen, "%s has no address", name);
-        goto out;
-    }
     struct ne_buf hb = {0};
     nb_str(&hb, "Host: ");
     nb_str(&hb, host);
@@ -441,7 +426,7 @@ static int ne_connect(struct ne_thread *n, struct ne_conn *c, int a)
 {
     c->addr = a;
     c->fresh = 1;
-    int fd = socket(n->addrs[a].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(n->ra.addr[a].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return CURLE_COULDNT_CONNECT;
     int one = 1;
@@ -453,7 +438,7 @@ static int ne_connect(struct ne_thread *n, struct ne_conn *c, int a)
     c->fd = fd;
     c->events = 0;
     c->state = NE_CONNECTING;
-    if (connect(fd, (struct sockaddr *)&n->addrs[a], n->addr_lens[a]) < 0 && errno != EINPROGRESS) {
+    if (connect(fd, (struct sockaddr *)&n->ra.addr[a], n->ra.len[a]) < 0 && errno != EINPROGRESS) {
         ne_close(n, c);
         return CURLE_COULDNT_CONNECT;
     }
@@ -468,8 +453,8 @@ static int ne_connect(struct ne_thread *n, struct ne_conn *c, int a)
 static int ne_connect_any(struct ne_thread *n, struct ne_conn *c)
 {
     int code = CURLE_COULDNT_CONNECT;
-    for (int i = 0; i < n->n_addrs; i++) {
-        code = ne_connect(n, c, (n->good + i) % n->n_addrs);
+    for (int i = 0; i < n->ra.n; i++) {
+        code = ne_connect(n, c, (n->good + i) % n->ra.n);
         if (code == 0 || code == CURLE_OUT_OF_MEMORY)
             break;
     }
@@ -712,8 +697,8 @@ static void ne_event(struct eng_thread *t, int fd, uint32_t events, int64_t now)
             int next = c->addr + 1;
             ne_close(n, c);
             /* The next address, unless every one was tried. */
-            while (next % n->n_addrs != n->good && code != 0 && code != CURLE_OUT_OF_MEMORY)
-                code = ne_connect(n, c, next++ % n->n_addrs);
+            while (next % n->ra.n != n->good && code != 0 && code != CURLE_OUT_OF_MEMORY)
+                code = ne_connect(n, c, next++ % n->ra.n);
             if (code)
                 ne_finish(n, c, code, 0, now, locked);
         }

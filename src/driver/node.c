@@ -60,6 +60,7 @@ struct node {
     struct bus_producer *prod;
     struct bus_consumer *cons;
     struct dstore *db;
+    struct resolver *resolver; /* name lookups, kept fresh by the watch thread */
     char target_host[256];
     int64_t born_wall_ms; /* messages older than this are ignored */
     enum node_state state;
@@ -132,6 +133,17 @@ static void node_heartbeat(struct node *n)
     node_send(n, TOPIC_HEARTBEAT, json);
     free(json);
     n->next_hb_us = clock_mono_us() + n->o->heartbeat_us;
+}
+
+/* While a test's target is looked up (resolve.h): heartbeats go on, and
+ * what was produced is delivered. Nothing is read meanwhile. */
+static void node_wait(void *arg)
+{
+    struct node *n = arg;
+    if (clock_mono_us() >= n->next_hb_us)
+        node_heartbeat(n);
+    if (n->prod)
+        bus_producer_poll(n->prod, 0);
 }
 
 static void node_set_state(struct node *n, enum node_state s)
@@ -363,10 +375,11 @@ struct node_rows {
     int64_t n;
 };
 
-static int node_prepare_engine(const struct node_opts *o, const struct msg_test_config *c,
+static int node_prepare_engine(struct node *n, const struct msg_test_config *c,
                                const struct node_rows *rows, const char *url, struct engine **out,
                                char *err, size_t errlen)
 {
+    const struct node_opts *o = n->o;
     char **lines = NULL, **mix_lines = NULL;
     int n_mix_lines = 0;
     struct engine_req *reqs = NULL;
@@ -438,7 +451,9 @@ static int node_prepare_engine(const struct node_opts *o, const struct msg_test_
         .fleet_n = fleet_n,
         .fleet_k = fleet_k,
         .reqs = reqs,
-        .n_reqs = c->n_requests};
+        .n_reqs = c->n_requests,
+        .resolver = n->resolver,
+        .resolve_wait = {node_wait, n}};
     if (c->data.mode != DATA_NONE) {
         ec.data_cols = (const char *const *)c->data.cols;
         ec.n_data_cols = c->data.n_cols;
@@ -492,10 +507,12 @@ static int node_host_ok(const struct node_opts *o, const char *target_host, cons
 
 /* Check the target and build the engine. Returns 0, or -1 with the reason
  * for refusing in err. */
-static int node_check_and_prepare(struct node_opts *o, const char *target_host,
-                                  const struct msg_test_config *c, const struct node_rows *rows,
-                                  char *url, struct engine **eng, char *err, size_t errlen)
+static int node_check_and_prepare(struct node *n, const struct msg_test_config *c,
+                                  const struct node_rows *rows, char *url, struct engine **eng,
+                                  char *err, size_t errlen)
 {
+    const struct node_opts *o = n->o;
+    const char *target_host = n->target_host;
     snprintf(url, NODE_URL_MAX, "%s", c->target_url ? c->target_url : o->target);
     if (node_host_ok(o, target_host, url, "", err, errlen) < 0)
         return -1;
@@ -518,7 +535,7 @@ static int node_check_and_prepare(struct node_opts *o, const char *target_host,
         snprintf(err, errlen, "the test's data rows did not arrive");
         return -1;
     }
-    if (node_prepare_engine(o, c, rows, url, eng, eerr, sizeof eerr) < 0) {
+    if (node_prepare_engine(n, c, rows, url, eng, eerr, sizeof eerr) < 0) {
         snprintf(err, errlen, "cannot prepare: %s", eerr);
         return -1;
     }
@@ -613,8 +630,7 @@ static void node_take_config(struct node *n, struct msg_test_config *cp)
     }
     char url[NODE_URL_MAX];
     struct engine *eng = NULL;
-    const char *thost = n->target_host;
-    if (node_check_and_prepare(n->o, thost, &c, &rows, url, &eng, err, sizeof err) < 0) {
+    if (node_check_and_prepare(n, &c, &rows, url, &eng, err, sizeof err) < 0) {
         node_refuse(n, c.test_id, test_type_name(c.test_type), c.target_url ? c.target_url : url,
                     err);
         msg_test_config_free(&c);
@@ -923,6 +939,7 @@ static void *node_watch_main(void *arg)
                 snprintf(err, sizeof err, "messages wait unread and none is returned");
         }
         atomic_store(&n->listening, now_says);
+        resolver_refresh(n->resolver);
         if (now_says != said && now_says != MSG_LISTENING_UNKNOWN) {
             if (now_says == MSG_LISTENING_NO)
                 log_warn("not listening: this driver does not read test_config and trigger up "
@@ -1025,10 +1042,13 @@ static int node_init(struct node *n, struct node_opts *o)
         log_error("--target: %s", err);
         return -1;
     }
-    if (hist_create(&n->lat) || hist_create(&n->svc) || hist_create(&n->rqh)) {
+    if (hist_create(&n->lat) || hist_create(&n->svc) || hist_create(&n->rqh) ||
+        !(n->resolver = resolver_new())) {
         log_error("out of memory");
         return -1;
     }
+    /* The default target's addresses, looked up before any test needs them. */
+    resolver_want_url(n->resolver, o->target);
     if (o->db && dstore_open(o->db, &n->db, err, sizeof err) < 0) {
         log_error("--db %s: %s", o->db, err);
         return -1;
@@ -1049,6 +1069,7 @@ static void node_fini(struct node *n)
     hist_destroy(n->lat);
     hist_destroy(n->svc);
     hist_destroy(n->rqh);
+    resolver_free(n->resolver);
 }
 
 /* Stop the current test, if any, and send its final report. */
@@ -1217,7 +1238,7 @@ int node_bench(struct node_opts *o, const char *config_json, const sigset_t *sto
         node_fini(&n);
         return 2;
     }
-    if (node_check_and_prepare(o, n.target_host, &c, &rows, n.url, &n.eng, err, sizeof err) < 0) {
+    if (node_check_and_prepare(&n, &c, &rows, n.url, &n.eng, err, sizeof err) < 0) {
         log_error("test refused: %s", err);
         msg_test_config_free(&c);
         node_fini(&n);
