@@ -331,6 +331,14 @@ void resolver_refresh(struct resolver *r)
     pthread_mutex_unlock(&r->mu);
 }
 
+int resolver_running(struct resolver *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = r->refs - 1;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
 int resolve_now(const char *host, const char *port, struct resolved *out, char *err, size_t errlen)
 {
     return rs_lookup(host, port, 0, out, err, errlen);

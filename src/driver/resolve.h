@@ -82,6 +82,9 @@ void resolver_want_url(struct resolver *r, const char *url);
  * the others. Returns at once. */
 void resolver_refresh(struct resolver *r);
 
+/* How many lookups are running now. */
+int resolver_running(struct resolver *r);
+
 /* A lookup of host and port here and now (getaddrinfo), for callers with
  * no resolver. */
 int resolve_now(const char *host, const char *port, struct resolved *out, char *err, size_t errlen);

@@ -108,6 +108,16 @@ static void wait_ended(int n)
     assert_true(e >= n);
 }
 
+/* Wait (at most 10 s) until r runs no lookup: the fake one has ended n
+ * times and r has taken each answer. */
+static void wait_idle(struct resolver *r, int n)
+{
+    wait_ended(n);
+    for (int i = 0; i < 10000 && resolver_running(r) > 0; i++)
+        usleep(1000);
+    assert_int_equal(resolver_running(r), 0);
+}
+
 static int last_octet(const struct resolved *r)
 {
     const struct sockaddr_in *sin = (const struct sockaddr_in *)&r->addr[0];
@@ -207,7 +217,7 @@ static void test_timeout(void **state)
     released = 1;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
-    wait_ended(1);
+    wait_idle(r, 1);
     resolver_free(r);
 }
 
@@ -246,7 +256,7 @@ static void test_stale(void **state)
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
     assert_int_equal(still, 3);
-    wait_ended(4);
+    wait_idle(r, 4);
     /* The hung lookup's answer, once it came, is fresh. */
     assert_int_equal(resolver_get(r, "gone.test", "80", 1000, NULL, &out, err, sizeof err), 0);
     assert_int_equal(last_octet(&out), 3);
@@ -264,7 +274,7 @@ static void test_refresh(void **state)
     struct resolved out;
     char err[256] = "";
     resolver_want_url(r, "http://target.test:8081/ping");
-    wait_ended(1);
+    wait_idle(r, 1);
     assert_string_equal(last_host, "target.test");
     assert_string_equal(last_port, "8081");
     resolver_refresh(r); /* young: nothing */
@@ -272,7 +282,7 @@ static void test_refresh(void **state)
     advance(RESOLVE_REFRESH_US);
     answer = 4;
     resolver_refresh(r);
-    wait_ended(2);
+    wait_idle(r, 2);
     resolver_refresh(r); /* just looked up: nothing */
     assert_int_equal(get_calls(), 2);
     assert_int_equal(resolver_get(r, "target.test", "8081", 1000, NULL, &out, err, sizeof err), 0);
@@ -290,7 +300,7 @@ static void test_refresh(void **state)
     assert_int_equal(get_calls(), 3);
     advance(6000000);
     resolver_refresh(r);
-    wait_ended(4);
+    wait_idle(r, 4);
     resolver_free(r);
 }
 
