@@ -86,6 +86,15 @@ static int lookup(const char *host, const char *port, struct resolved *out, char
     return 0;
 }
 
+/* Let a lookup that waits for it (delay_ms < 0) end. */
+static void release(void)
+{
+    pthread_mutex_lock(&mu);
+    released = 1;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
 static int get_calls(void)
 {
     pthread_mutex_lock(&mu);
@@ -213,10 +222,7 @@ static void test_timeout(void **state)
     /* The lookup still runs; a second ask waits for that one, not another. */
     assert_int_equal(resolver_get(r, "stuck.test", "80", 100, NULL, &out, err, sizeof err), -1);
     assert_int_equal(get_calls(), 1);
-    pthread_mutex_lock(&mu);
-    released = 1;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
+    release();
     wait_idle(r, 1);
     resolver_free(r);
 }
@@ -314,10 +320,7 @@ static void test_free_while_looking(void **state)
     delay_ms = -1;
     resolver_want(r, "late.test", "80");
     resolver_free(r);
-    pthread_mutex_lock(&mu);
-    released = 1;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
+    release();
     wait_ended(1);
     usleep(100000); /* the lookup thread's last steps after its lookup */
 }
