@@ -29,7 +29,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -42,7 +41,6 @@
 
 /* Bytes read at a time: every response of a loop turn goes through it. */
 #define NE_RBUF (64 * 1024)
-/* Addresses of the target tried in turn, as libcurl tries them. */
 /* Header lines of a templated request: the test's and the request's own. */
 #define NE_LINES 160
 
@@ -81,7 +79,7 @@ struct ne_conn {
 
 struct ne_thread {
     struct eng_thread *t;
-    struct resolved ra; /* the target's addresses */
+    struct resolved ra; /* the target's addresses, tried in turn as libcurl does */
     int good;           /* the one that last connected */
     char **req;         /* each request's bytes; NULL for a templated one */
     size_t *req_len;
