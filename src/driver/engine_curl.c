@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,7 @@ struct ce_thread {
     int n_shares;
     struct curl_slist *headers;
     struct curl_slist **rq_headers; /* a mix's fixed requests' header lines */
+    struct curl_slist *resolve;     /* "host:port:addresses" looked up ahead */
     struct ce_fd *fds;              /* by socket number; n_fds entries */
     size_t n_fds;
     struct ce_req *reqs; /* inflight_max slots */
@@ -238,6 +240,8 @@ static int ce_easy_setup(struct ce_thread *c, struct ce_req *r)
     /* No proxy, and no look-up of the proxy variables in the environment
      * (libcurl reads no_proxy and NO_PROXY for every transfer otherwise). */
     curl_easy_setopt(h, CURLOPT_PROXY, "");
+    if (c->resolve)
+        curl_easy_setopt(h, CURLOPT_RESOLVE, c->resolve);
     curl_easy_setopt(h, CURLOPT_NOPROXY, "");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, e->mix ? ce_write_mix : ce_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, e->mix ? (void *)r : (void *)t);
@@ -529,6 +533,59 @@ static int64_t ce_abandon(struct eng_thread *t)
     return abandoned;
 }
 
+/* The addresses of url's host, from the engine's resolver, as a
+ * CURLOPT_RESOLVE entry: libcurl then looks nothing up, and a test to a
+ * name already known waits for no name server (resolve.h). Only the part
+ * before the path is read (a mix's URL is a template after its host). A
+ * name that cannot be looked up is left to libcurl, whose failures are the
+ * requests' connect errors, as before. */
+static int ce_resolve_add(struct ce_thread *c, const char *url)
+{
+    const struct engine_conf *cf = &c->t->e->conf;
+    const char *sep = url ? strstr(url, "://") : NULL;
+    if (!cf->resolver || !sep)
+        return 0;
+    size_t n = strcspn(sep + 3, "/?#") + (size_t)(sep + 3 - url);
+    char base[512];
+    if (n >= sizeof base)
+        return 0;
+    memcpy(base, url, n);
+    base[n] = '\0';
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    int rc = 0;
+    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK && host[0] != '[') {
+        struct resolved ra;
+        char err[200], line[1024];
+        int w = snprintf(line, sizeof line, "%s:%s:", host, port);
+        if (resolver_get(cf->resolver, host, port, ENGINE_RESOLVE_MS, &cf->resolve_wait, &ra, err,
+                         sizeof err) == 0) {
+            for (int i = 0; i < ra.n && w > 0 && (size_t)w < sizeof line - 64; i++) {
+                char ip[INET6_ADDRSTRLEN];
+                if (getnameinfo((struct sockaddr *)&ra.addr[i], ra.len[i], ip, sizeof ip, NULL, 0,
+                                NI_NUMERICHOST) != 0)
+                    continue;
+                int v6 = ra.addr[i].ss_family == AF_INET6;
+                w += snprintf(line + w, sizeof line - (size_t)w, "%s%s%s%s",
+                              line[w - 1] == ':' ? "" : ",", v6 ? "[" : "", ip, v6 ? "]" : "");
+            }
+            if (line[w - 1] != ':') {
+                struct curl_slist *nl = curl_slist_append(c->resolve, line);
+                if (nl)
+                    c->resolve = nl;
+                else
+                    rc = -1;
+            }
+        }
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 static int ce_init(struct eng_thread *t, char *err, size_t errlen)
 {
     struct engine *e = t->e;
@@ -577,6 +634,13 @@ static int ce_init(struct eng_thread *t, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             return -1;
         }
+    }
+    oom = ce_resolve_add(c, e->url) < 0;
+    for (int i = 0; !oom && e->mix && i < e->n_reqs; i++)
+        oom = ce_resolve_add(c, e->reqs[i].url) < 0;
+    if (oom) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
     c->url = curl_url();
     if (!c->url || curl_url_set(c->url, CURLUPART_URL, e->url, 0) != CURLUE_OK) {
@@ -645,6 +709,7 @@ static void ce_free(struct eng_thread *t)
         curl_multi_cleanup(c->multi);
     curl_url_cleanup(c->url); /* after the easy handles that point at it */
     curl_slist_free_all(c->headers);
+    curl_slist_free_all(c->resolve);
     free(c->reqs);
     free(c->fds);
     free(c);

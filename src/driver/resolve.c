@@ -120,6 +120,7 @@ static void *rs_main(void *arg)
 {
     struct rs_job *j = arg;
     struct resolver *r = j->r;
+    pthread_setname_np(pthread_self(), "dlt-resolve");
     struct resolved ans;
     char err[160];
     int rc = r->ops.lookup(j->host, j->port, &ans, err, sizeof err);

@@ -2,12 +2,14 @@
  * the name in DLT_SLOWDNS_NAME takes DLT_SLOWDNS_MS milliseconds, as with a
  * name server that lost the first queries, then answers 127.0.0.1. Every
  * other lookup, and every numeric-only one (AI_NUMERICHOST), is the real
- * one. Each slow lookup appends "start MS" and "end MS" (wall clock) to
- * the file DLT_SLOWDNS_LOG. */
+ * one. Each slow lookup appends "start MS THREAD" and "end MS THREAD"
+ * (wall clock, and the name of the thread that looked up) to the file
+ * DLT_SLOWDNS_LOG. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +25,11 @@ static void note(const char *what)
         return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    char line[64];
-    int n = snprintf(line, sizeof line, "%s %lld\n", what,
-                     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    char thread[32] = "?";
+    pthread_getname_np(pthread_self(), thread, sizeof thread);
+    char line[96];
+    int n = snprintf(line, sizeof line, "%s %lld %s\n", what,
+                     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, thread);
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0) {
         if (write(fd, line, (size_t)n) != n)

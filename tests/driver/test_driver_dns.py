@@ -12,7 +12,11 @@ seen there). The name then stands for 127.0.0.1.
    2.5 s (waiting in getaddrinfo on the main loop made a gap of SLOW_MS).
    The test then runs: every request answered, counted at the target.
 2. A second config right after: READY with no lookup ended in between (the
-   answer is fresh), and again every request answered."""
+   answer is fresh), and again every request answered.
+3. A test on the curl engine (the URL has credentials): libcurl is handed
+   the answer (CURLOPT_RESOLVE) and looks nothing up itself. Every lookup
+   of the name, all along, was the resolver's (its threads are named
+   dlt-resolve)."""
 
 import os
 import subprocess
@@ -37,17 +41,17 @@ def preload():
 
 
 def lookups(path):
-    """[(start_ms, end_ms or None)] of the slow lookups so far."""
+    """[[start_ms, end_ms or None, thread]] of the slow lookups so far."""
     res = []
     if not os.path.exists(path):
         return res
     with open(path) as f:
         for line in f:
-            what, ms = line.split()
+            what, ms, thread = line.split(maxsplit=2)
             if what == "start":
-                res.append([int(ms), None])
+                res.append([int(ms), None, thread.strip()])
             else:
-                open_ = [x for x in res if x[1] is None]
+                open_ = [x for x in res if x[1] is None and x[2] == thread.strip()]
                 check(open_, f"an end with no start in {path}")
                 open_[0][1] = int(ms)
     return res
@@ -62,9 +66,11 @@ def max_gap(ts):
     return max((b - a for a, b in zip(ts, ts[1:])), default=0.0)
 
 
-def run_one(o, d, target, test_id):
+def run_one(o, d, target, test_id, url=None):
     cfg = {"test_id": test_id, "test_type": "TSUNAMI", "test_message_delay": 0.005,
            "message_count_per_driver": COUNT}
+    if url:
+        cfg["target_url"] = url
     before = target_total(target)
     sent_at = time.time()
     o.config(cfg)
@@ -73,6 +79,7 @@ def run_one(o, d, target, test_id):
                                  and m.get("state") == "READY" and m.get("test_id") == test_id)
     o.trigger(test_id)
     r = o.final(test_id, d)
+    check(r.get("engine") == ("curl" if url else "native"), f"{test_id}: engine {r.get('engine')}")
     check(r["requests_sent"] == COUNT and r["responses_received"] == COUNT and r["errors"] == 0,
           f"{test_id}: {r}")
     wait_target_quiet(target)
@@ -118,6 +125,13 @@ def main():
             f"lookups: {lookups(log_path)}")
         check(not ended, f"a lookup ended between the config and READY: {ended} "
               f"(before: {ended_before})")
+
+        # 3. The curl engine, handed the answer.
+        run_one(o, d, target, "dns-curl", url=f"http://user:pw@{NAME}:{target.port}/ping")
+        seen = lookups(log_path)
+        log(f"dns-curl: lookups {seen}")
+        others = [x for x in seen if x[2] != "dlt-resolve"]
+        check(not others, f"lookups of {NAME} by other threads than the resolver's: {others}")
 
 
 if __name__ == "__main__":
