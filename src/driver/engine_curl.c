@@ -535,55 +535,37 @@ static int64_t ce_abandon(struct eng_thread *t)
 
 /* The addresses of url's host, from the engine's resolver, as a
  * CURLOPT_RESOLVE entry: libcurl then looks nothing up, and a test to a
- * name already known waits for no name server (resolve.h). Only the part
- * before the path is read (a mix's URL is a template after its host). A
- * name that cannot be looked up is left to libcurl, whose failures are the
+ * name already known waits for no name server (resolve.h). A name that
+ * cannot be looked up is left to libcurl, whose failures are the
  * requests' connect errors, as before. */
 static int ce_resolve_add(struct ce_thread *c, const char *url)
 {
     const struct engine_conf *cf = &c->t->e->conf;
-    const char *sep = url ? strstr(url, "://") : NULL;
-    if (!cf->resolver || !sep)
+    char host[256], port[16], err[200], line[1024];
+    struct resolved ra;
+    /* An IPv6 address is no name, and would need its brackets here. */
+    if (!cf->resolver || resolve_url_parts(url, host, sizeof host, port, sizeof port) < 0 ||
+        strchr(host, ':') ||
+        resolver_get(cf->resolver, host, port, ENGINE_RESOLVE_MS, &cf->resolve_wait, &ra, err,
+                     sizeof err) < 0)
         return 0;
-    size_t n = strcspn(sep + 3, "/?#") + (size_t)(sep + 3 - url);
-    char base[512];
-    if (n >= sizeof base)
-        return 0;
-    memcpy(base, url, n);
-    base[n] = '\0';
-    CURLU *u = curl_url();
-    char *host = NULL, *port = NULL;
-    int rc = 0;
-    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK && host[0] != '[') {
-        struct resolved ra;
-        char err[200], line[1024];
-        int w = snprintf(line, sizeof line, "%s:%s:", host, port);
-        if (resolver_get(cf->resolver, host, port, ENGINE_RESOLVE_MS, &cf->resolve_wait, &ra, err,
-                         sizeof err) == 0) {
-            for (int i = 0; i < ra.n && w > 0 && (size_t)w < sizeof line - 64; i++) {
-                char ip[INET6_ADDRSTRLEN];
-                if (getnameinfo((struct sockaddr *)&ra.addr[i], ra.len[i], ip, sizeof ip, NULL, 0,
-                                NI_NUMERICHOST) != 0)
-                    continue;
-                int v6 = ra.addr[i].ss_family == AF_INET6;
-                w += snprintf(line + w, sizeof line - (size_t)w, "%s%s%s%s",
-                              line[w - 1] == ':' ? "" : ",", v6 ? "[" : "", ip, v6 ? "]" : "");
-            }
-            if (line[w - 1] != ':') {
-                struct curl_slist *nl = curl_slist_append(c->resolve, line);
-                if (nl)
-                    c->resolve = nl;
-                else
-                    rc = -1;
-            }
-        }
+    int w = snprintf(line, sizeof line, "%s:%s:", host, port);
+    for (int i = 0; i < ra.n && (size_t)w < sizeof line - 64; i++) {
+        char ip[INET6_ADDRSTRLEN];
+        if (getnameinfo((struct sockaddr *)&ra.addr[i], ra.len[i], ip, sizeof ip, NULL, 0,
+                        NI_NUMERICHOST) != 0)
+            continue;
+        int v6 = ra.addr[i].ss_family == AF_INET6;
+        w += snprintf(line + w, sizeof line - (size_t)w, "%s%s%s%s", line[w - 1] == ':' ? "" : ",",
+                      v6 ? "[" : "", ip, v6 ? "]" : "");
     }
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return rc;
+    if (line[w - 1] == ':')
+        return 0;
+    struct curl_slist *nl = curl_slist_append(c->resolve, line);
+    if (!nl)
+        return -1;
+    c->resolve = nl;
+    return 0;
 }
 
 static int ce_init(struct eng_thread *t, char *err, size_t errlen)

@@ -297,23 +297,51 @@ void resolver_want(struct resolver *r, const char *host, const char *port)
     pthread_mutex_unlock(&r->mu);
 }
 
-void resolver_want_url(struct resolver *r, const char *url)
+int resolve_url_parts(const char *url, char *host, size_t hostlen, char *port, size_t portlen)
 {
+    const char *sep = url ? strstr(url, "://") : NULL;
+    if (!sep)
+        return -1;
+    /* The part before the path: a template after the host cannot spoil it. */
+    size_t n = strcspn(sep + 3, "/?#") + (size_t)(sep + 3 - url);
+    char base[512];
+    if (n >= sizeof base)
+        return -1;
+    memcpy(base, url, n);
+    base[n] = '\0';
     CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+    char *scheme = NULL, *h = NULL, *p = NULL;
+    int rc = -1;
+    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-        /* An IPv6 address is bracketed, and needs no lookup. */
-        if (host[0] != '[')
-            resolver_want(r, host, port);
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+        size_t hl = strlen(h);
+        const char *hs = h;
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+            hs++;
+            hl -= 2;
+        }
+        if (hl < hostlen && strlen(p) < portlen) {
+            memcpy(host, hs, hl);
+            host[hl] = '\0';
+            snprintf(port, portlen, "%s", p);
+            rc = 0;
+        }
     }
     curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
+    curl_free(h);
+    curl_free(p);
     curl_url_cleanup(u);
+    return rc;
+}
+
+void resolver_want_url(struct resolver *r, const char *url)
+{
+    char host[256], port[16];
+    if (resolve_url_parts(url, host, sizeof host, port, sizeof port) == 0)
+        resolver_want(r, host, port);
 }
 
 void resolver_refresh(struct resolver *r)

@@ -73,6 +73,12 @@ int resolver_get(struct resolver *r, const char *host, const char *port, int tim
  * on by resolver_refresh). Returns at once. */
 void resolver_want(struct resolver *r, const char *host, const char *port);
 
+/* The host (an IPv6 address without its brackets) and the port (the
+ * scheme's own when none is given) of an http:// or https:// URL. Only the
+ * part before the path is read: a template after the host does not
+ * matter. Returns 0, or -1 for another URL or one that does not fit. */
+int resolve_url_parts(const char *url, char *host, size_t hostlen, char *port, size_t portlen);
+
 /* resolver_want with the host and port of an http:// or https:// URL;
  * other URLs are ignored. */
 void resolver_want_url(struct resolver *r, const char *url);

@@ -346,6 +346,32 @@ static void test_many(void **state)
     resolver_free(r);
 }
 
+/* The host and port of a URL, its template after the host unread. */
+static void test_url_parts(void **state)
+{
+    (void)state;
+    char host[256], port[16];
+    assert_int_equal(
+        resolve_url_parts("http://name.test:8081/u?{{seq}}", host, sizeof host, port, sizeof port),
+        0);
+    assert_string_equal(host, "name.test");
+    assert_string_equal(port, "8081");
+    assert_int_equal(resolve_url_parts("https://h.test", host, sizeof host, port, sizeof port), 0);
+    assert_string_equal(host, "h.test");
+    assert_string_equal(port, "443");
+    assert_int_equal(
+        resolve_url_parts("http://u:p@h.test/{{a b}}", host, sizeof host, port, sizeof port), 0);
+    assert_string_equal(host, "h.test");
+    assert_string_equal(port, "80");
+    assert_int_equal(resolve_url_parts("http://[::1]:9/", host, sizeof host, port, sizeof port), 0);
+    assert_string_equal(host, "::1");
+    assert_string_equal(port, "9");
+    assert_int_equal(resolve_url_parts("ftp://h.test/", host, sizeof host, port, sizeof port), -1);
+    assert_int_equal(resolve_url_parts("h.test/x", host, sizeof host, port, sizeof port), -1);
+    assert_int_equal(resolve_url_parts(NULL, host, sizeof host, port, sizeof port), -1);
+    assert_int_equal(resolve_url_parts("http://name.test/", host, 4, port, sizeof port), -1);
+}
+
 /* The real lookup, of an address and of localhost. */
 static void test_real(void **state)
 {
@@ -372,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_refresh),
         cmocka_unit_test(test_free_while_looking),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_url_parts),
         cmocka_unit_test(test_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
