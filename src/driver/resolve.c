@@ -77,12 +77,6 @@ static void rs_destroy(struct resolver *r)
     free(r);
 }
 
-static int rs_getaddrinfo(const char *host, const char *port, struct resolved *out, char *err,
-                          size_t errlen)
-{
-    return rs_lookup(host, port, 0, out, err, errlen);
-}
-
 struct resolver *resolver_new(void)
 {
     return resolver_new_with(NULL);
@@ -93,7 +87,7 @@ struct resolver *resolver_new_with(const struct resolver_ops *ops)
     struct resolver *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->ops.lookup = ops && ops->lookup ? ops->lookup : rs_getaddrinfo;
+    r->ops.lookup = ops && ops->lookup ? ops->lookup : resolve_now;
     r->ops.now_us = ops && ops->now_us ? ops->now_us : clock_mono_us;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
